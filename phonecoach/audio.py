@@ -1,0 +1,96 @@
+"""Audio in: any common file becomes 16 kHz float channels, one per party.
+
+soundfile (libsndfile) reads WAV, FLAC, OGG and MP3 without ffmpeg; soxr resamples.
+Stereo call recordings carry agent and customer on separate channels; which one
+is the agent is a setting, because recorders disagree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Literal
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from .errors import AudioError
+
+TARGET_SR = 16000  # Hz: what Vosk models and the measures expect
+ChannelSide = Literal["left", "right"]
+
+
+@dataclass
+class CallAudio:
+    """A decoded call at ``sr`` Hz: ``parties`` maps speaker -> float32 mono signal in [-1, 1]."""
+
+    path: str
+    sr: int
+    source_sr: int
+    parties: dict[str, np.ndarray]
+
+    @property
+    def stereo(self) -> bool:
+        return "agent" in self.parties and "customer" in self.parties
+
+    @property
+    def duration(self) -> float:
+        return max(len(x) for x in self.parties.values()) / self.sr
+
+
+def load_call(path: str | Path, agent_channel: ChannelSide = "left", sr: int = TARGET_SR) -> CallAudio:
+    """Read a call recording and split it into parties.
+
+    Stereo: ``agent_channel`` is the agent, the other channel the customer.
+    Mono: one ``unknown`` party (agent and customer mixed).
+    Raises AudioError with a one-line reason for anything unreadable.
+    """
+    data, source_sr = read_audio(path)
+    channels = [resample(data[:, i], source_sr, sr) for i in range(min(2, data.shape[1]))]
+    if len(channels) == 1:
+        parties = {"unknown": channels[0]}
+    else:
+        left, right = channels
+        agent, customer = (left, right) if agent_channel == "left" else (right, left)
+        parties = {"agent": agent, "customer": customer}
+    return CallAudio(path=str(path), sr=sr, source_sr=source_sr, parties=parties)
+
+
+def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
+    """Decode a file to float32 frames x channels, with clear errors for bad input."""
+    p = Path(path)
+    if not p.exists():
+        raise AudioError("file not found", p)
+    if p.is_dir():
+        raise AudioError("is a directory, not an audio file", p)
+    if p.stat().st_size == 0:
+        raise AudioError("file is empty", p)
+    try:
+        data, source_sr = sf.read(str(p), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        reason = str(exc).split(":")[-1].strip() or "unreadable"
+        raise AudioError(f"not a readable audio file (WAV, FLAC, OGG or MP3): {reason}", p) from None
+    if data.shape[0] == 0:
+        raise AudioError("audio has no samples", p)
+    if not np.all(np.isfinite(data)):
+        data = np.nan_to_num(data, nan=0.0, posinf=1.0, neginf=-1.0)
+    return data, int(source_sr)
+
+
+def resample(x: np.ndarray, source_sr: int, sr: int) -> np.ndarray:
+    """Resample one channel to ``sr`` Hz (no-op when already there)."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    if source_sr == sr:
+        return x
+    return soxr.resample(x, source_sr, sr).astype(np.float32, copy=False)
+
+
+def to_pcm16(x: np.ndarray) -> bytes:
+    """Float [-1, 1] -> little-endian int16 bytes, what Vosk accepts."""
+    return (np.clip(x, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+
+
+def chunks(x: np.ndarray, size: int) -> Iterator[np.ndarray]:
+    """Consecutive blocks of ``size`` samples (the last may be shorter)."""
+    for i in range(0, len(x), size):
+        yield x[i : i + size]

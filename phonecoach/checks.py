@@ -1,0 +1,281 @@
+"""The generic checks that rules are bound to.
+
+Each check is a small function ``(rule, call) -> Outcome`` registered with the
+parameters it takes and their defaults; a rule in the TOML pack picks a check
+by name and sets its phrases and parameters. Adding a rule is one TOML entry;
+a new *kind* of rule is one function here.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal
+
+from .events import CallEvents, Hold, is_agent, is_customer
+from .rulepack import Rule
+from .textmatch import Match, find_any, search_pattern
+from .timeline import Timeline, Utterance
+
+Status = Literal["pass", "fail", "not_applicable"]
+EVIDENCE_CHARS = 60
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """Where a rule was kept or broken: time span and the words that show it."""
+
+    start: float | None
+    end: float | None
+    evidence: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: Status
+    occurrences: tuple[Occurrence, ...] = ()
+    detail: str = ""  # why not applicable, or the figures behind the verdict
+
+
+@dataclass
+class Call:
+    """Everything a check may read about one call."""
+
+    timeline: Timeline
+    events: CallEvents
+    events_phrases: dict[str, tuple[str, ...]]
+    measures: Any = None  # acoustics.Measures when there is audio
+    rings: int | None = None  # rings before pick-up, from audio or metadata
+
+
+@dataclass(frozen=True)
+class Check:
+    fn: Callable[[Rule, Call], Outcome]
+    params: dict[str, Any] = field(default_factory=dict)
+    wants_phrases: bool = True  # the rule must list phrases or patterns
+
+
+CHECKS: dict[str, Check] = {}
+
+
+def check(name: str, wants_phrases: bool = True, **params: Any):
+    def register(fn: Callable[[Rule, Call], Outcome]):
+        CHECKS[name] = Check(fn, params, wants_phrases)
+        return fn
+
+    return register
+
+
+# --- helpers -------------------------------------------------------------------
+
+def match(rule: Rule, text: str) -> Match | None:
+    """A rule's phrases or patterns in ``text``, respecting its exceptions."""
+    m = find_any(text, rule.phrases, rule.unless)
+    if m:
+        return m
+    for pattern in rule.patterns:
+        m = search_pattern(text, pattern)
+        if m:
+            return m
+    return None
+
+
+def quote(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= EVIDENCE_CHARS else text[: EVIDENCE_CHARS - 1] + "…"
+
+
+def at(u: Utterance, evidence: str | None = None) -> Occurrence:
+    return Occurrence(u.start, u.end, quote(evidence if evidence is not None else u.text))
+
+
+def speaker_utts(rule: Rule, call: Call) -> list[tuple[int, Utterance]]:
+    tl = call.timeline
+    if rule.speaker == "any":
+        return list(enumerate(tl.utterances))
+    test = is_agent if rule.speaker == "agent" else is_customer
+    return [(i, u) for i, u in enumerate(tl.utterances) if test(tl, u)]
+
+
+def not_applicable(detail: str) -> Outcome:
+    return Outcome("not_applicable", detail=detail)
+
+
+# --- text checks -----------------------------------------------------------------
+
+@check("phrase_in_window", part="opening", utterances=2, seconds=15.0)
+def phrase_in_window(rule: Rule, call: Call) -> Outcome:
+    """Pass when a phrase occurs in the speaker's opening (or closing) window."""
+    utts = [u for _, u in speaker_utts(rule, call)]
+    if not utts:
+        return not_applicable(f"no {rule.speaker} speech")
+    n, secs, part = int(rule.params["utterances"]), float(rule.params["seconds"]), rule.params["part"]
+    if part == "closing":
+        window = utts[-n:]
+        if window[-1].end is not None:
+            window = [u for u in window if u.start is not None and u.start >= window[-1].end - secs] or window[-1:]
+    else:
+        window = utts[:n]
+        if window[0].start is not None:
+            window = [u for u in window if u.start is not None and u.start <= window[0].start + secs] or window[:1]
+    for u in window:
+        m = match(rule, u.text)
+        if m:
+            return Outcome("pass", (at(u, m.evidence),))
+    text = " / ".join(u.text for u in window)
+    return Outcome("fail", (Occurrence(window[0].start, window[-1].end, quote(text)),),
+                   detail=f"not found in the {part} ({len(window)} utterance{'s' * (len(window) > 1)})")
+
+
+@check("phrase_never")
+def phrase_never(rule: Rule, call: Call) -> Outcome:
+    """Fail on every utterance of the speaker that contains a forbidden phrase."""
+    hits = []
+    for _, u in speaker_utts(rule, call):
+        m = match(rule, u.text)
+        if m:
+            hits.append(at(u))
+    return Outcome("fail", tuple(hits)) if hits else Outcome("pass")
+
+
+@check("phrase_share", min_share=0.3, min_count=1)
+def phrase_share(rule: Rule, call: Call) -> Outcome:
+    """Pass when enough of the speaker's utterances carry one of the phrases (courtesy words)."""
+    utts = [u for _, u in speaker_utts(rule, call)]
+    if not utts:
+        return not_applicable(f"no {rule.speaker} speech")
+    hits = [u for u in utts if match(rule, u.text)]
+    need = max(int(rule.params["min_count"]), math.ceil(float(rule.params["min_share"]) * len(utts)))
+    detail = f"{len(hits)} of {len(utts)} utterances (need {need})"
+    if len(hits) >= need:
+        return Outcome("pass", tuple(at(u) for u in hits[:3]), detail)
+    worst = [u for u in utts if u not in hits][:3]
+    return Outcome("fail", tuple(at(u) for u in worst), detail)
+
+
+@check("if_then", trigger=(), trigger_unless=(), before=0, after=0)
+def if_then(rule: Rule, call: Call) -> Outcome:
+    """Whenever the speaker says a trigger, a phrase must come in the same utterance,
+    or in the speaker's ``before`` utterances before it / ``after`` utterances after it."""
+    utts = [u for _, u in speaker_utts(rule, call)]
+    missed, kept = [], []
+    for k, u in enumerate(utts):
+        if not find_any(u.text, rule.params["trigger"], rule.params["trigger_unless"]):
+            continue
+        around = utts[max(0, k - int(rule.params["before"])): k + int(rule.params["after"]) + 1]
+        (kept if any(match(rule, v.text) for v in around) else missed).append(u)
+    if not missed and not kept:
+        return not_applicable("no trigger in the call")
+    if missed:
+        return Outcome("fail", tuple(at(u) for u in missed))
+    return Outcome("pass", tuple(at(u) for u in kept))
+
+
+# --- protocols around events -------------------------------------------------------
+
+def _agent_between(call: Call, lo: int, hi: int) -> list[Utterance]:
+    tl = call.timeline
+    return [u for u in tl.utterances[lo:hi] if is_agent(tl, u)]
+
+
+def _hold_where(call: Call, h: Hold) -> Occurrence:
+    tl = call.timeline
+    if h.request is not None:
+        return at(tl.utterances[h.request])
+    return Occurrence(h.start, h.end, "hold heard in the audio with no request before it")
+
+
+@check("hold_step", step="ask_permission")
+def hold_step(rule: Rule, call: Call) -> Outcome:
+    """Judge one step of the hold protocol on every hold.
+
+    steps: ``ask_permission`` and ``give_reason`` look at the request,
+    ``thank_consent`` between the customer's consent and the hold,
+    ``thank_after`` at the agent's first words after it.
+    """
+    holds = call.events.holds
+    if not holds:
+        return not_applicable("no hold in the call")
+    tl, step = call.timeline, rule.params["step"]
+    kept, broken = [], []
+    for h in holds:
+        if step in ("ask_permission", "give_reason"):
+            if h.request is None:
+                broken.append(_hold_where(call, h))
+                continue
+            lo = h.request - 1 if step == "give_reason" else h.request
+            ok = any(match(rule, u.text) for u in _agent_between(call, max(0, lo), h.request + 1))
+        elif step == "thank_consent":
+            if h.consent is None:
+                continue
+            end = h.back if h.back is not None else len(tl.utterances)
+            ok = any(match(rule, u.text) for u in _agent_between(call, h.consent + 1, end))
+        elif step == "thank_after":
+            if h.back is None:
+                continue
+            u = tl.utterances[h.back]
+            (kept if match(rule, u.text) else broken).append(at(u))
+            continue
+        else:
+            raise ValueError(f"unknown hold step {step!r}")
+        (kept if ok else broken).append(_hold_where(call, h))
+    if broken:
+        return Outcome("fail", tuple(broken), f"{len(broken)} of {len(holds)} holds")
+    if not kept:
+        return not_applicable("no hold where this step applies")
+    return Outcome("pass", tuple(kept), f"{len(kept)} hold{'s' * (len(kept) > 1)}")
+
+
+@check("transfer_step", step="explain", who=(), who_patterns=())
+def transfer_step(rule: Rule, call: Call) -> Outcome:
+    """Judge each transfer: ``explain`` needs a reason (the rule's phrases) and who takes
+    over (``who`` phrases / ``who_patterns``, e.g. 分机 + digits); ``consent`` needs a
+    question (the rule's phrases) and the customer's agreement after it."""
+    if not call.events.transfers:
+        return not_applicable("no transfer in the call")
+    tl, step = call.timeline, rule.params["step"]
+    kept, broken = [], []
+    for t in call.events.transfers:
+        u = tl.utterances[t.index]
+        prev = _agent_between(call, max(0, t.index - 2), t.index)[-1:]
+        texts = [v.text for v in prev] + [u.text]
+        if step == "explain":
+            reason = any(match(rule, x) for x in texts)
+            who = any(find_any(x, rule.params["who"]) or
+                      any(search_pattern(x, p) for p in rule.params["who_patterns"]) for x in texts)
+            ok = reason and who
+        else:
+            asked = any(match(rule, x) for x in texts)
+            reply = next((v for v in tl.utterances[t.index + 1:] if is_customer(tl, v)), None)
+            ok = asked and reply is not None and bool(find_any(reply.text, call.events_phrases["consent"]))
+        (kept if ok else broken).append(at(u))
+    if broken:
+        return Outcome("fail", tuple(broken))
+    return Outcome("pass", tuple(kept))
+
+
+# --- rings -----------------------------------------------------------------------
+
+@check("max_rings", wants_phrases=False, max_rings=3)
+def max_rings(rule: Rule, call: Call) -> Outcome:
+    """Pick up within ``max_rings`` rings (from the ringback tone or call metadata)."""
+    if call.rings is None:
+        return not_applicable("ring count unknown: no ringback in the recording and no --ring-seconds")
+    detail = f"answered after {call.rings} ring{'s' * (call.rings != 1)}"
+    status: Status = "pass" if call.rings <= int(rule.params["max_rings"]) else "fail"
+    return Outcome(status, (Occurrence(0.0, None, detail),), detail)
+
+
+@check("apology_if_waited", max_rings=3, utterances=2)
+def apology_if_waited(rule: Rule, call: Call) -> Outcome:
+    """After more than ``max_rings`` rings the opening must apologise."""
+    if call.rings is None:
+        return not_applicable("ring count unknown")
+    if call.rings <= int(rule.params["max_rings"]):
+        return not_applicable(f"caller waited {call.rings} rings: no apology needed")
+    opening = [u for _, u in speaker_utts(rule, call)][: int(rule.params["utterances"])]
+    for u in opening:
+        m = match(rule, u.text)
+        if m:
+            return Outcome("pass", (at(u, m.evidence),))
+    occ = (at(opening[0]),) if opening else ()
+    return Outcome("fail", occ, f"caller waited {call.rings} rings")

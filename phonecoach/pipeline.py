@@ -1,0 +1,97 @@
+"""One call through the stages: audio/transcript -> timeline (+ measures) -> rules -> report.
+
+The file, batch and live front ends all end here, so a call is judged the same
+way whichever way it arrived.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .audio import CallAudio, load_call
+from .engine import CallReport, judge
+from .errors import ModelError, PhonecoachError
+from .models import find_model
+from .rulepack import RulePack
+from .timeline import Timeline
+from .transcript import load_transcript
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3")
+SIDECAR_SUFFIXES = (".transcript.json", ".transcript.txt")
+RING_PERIOD = 5.0  # seconds per ring when only the ring time is known (China: 1 s on, 4 s off)
+
+
+@dataclass
+class ScoreOptions:
+    model: str | None = None
+    agent_channel: str = "left"
+    ring_seconds: float | None = None
+    use_reference: bool = True  # without a model, fall back to a sidecar reference transcript
+
+
+def expand_inputs(paths: list[str]) -> list[Path]:
+    """Directories become the audio files inside them (sorted); files stay as given."""
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            out.extend(sorted(f for f in p.iterdir() if f.suffix.lower() in AUDIO_SUFFIXES))
+        else:
+            out.append(p)
+    return out
+
+
+def sidecar_transcript(audio_path: Path) -> Path | None:
+    for suffix in SIDECAR_SUFFIXES:
+        cand = audio_path.with_name(audio_path.stem + suffix)
+        if cand.exists():
+            return cand
+    return None
+
+
+def rings_from_seconds(seconds: float | None) -> int | None:
+    return None if seconds is None else int(math.ceil(max(0.0, seconds) / RING_PERIOD - 1e-9))
+
+
+def score_call(pack: RulePack, audio_path: Path | None, transcript_path: Path | None,
+               opts: ScoreOptions, progress: Callable[[float], None] | None = None) -> CallReport:
+    """Judge one call. Raises PhonecoachError (one line) for unusable input."""
+    notes: list[str] = []
+    audio: CallAudio | None = load_call(audio_path, opts.agent_channel) if audio_path else None
+    if transcript_path is not None:
+        timeline = load_transcript(transcript_path)
+        if audio is not None:
+            timeline.duration = audio.duration
+            notes.append(f"text rules use the transcript {transcript_path.name}")
+    else:
+        assert audio is not None
+        timeline = _recognise(audio, opts, notes, progress)
+    if opts.ring_seconds is not None:
+        timeline.ring_seconds = opts.ring_seconds
+    rings = rings_from_seconds(timeline.ring_seconds)
+    source = str(audio_path or transcript_path)
+    return judge(pack, timeline, source=source, rings=rings, notes=notes)
+
+
+def _recognise(audio: CallAudio, opts: ScoreOptions, notes: list[str],
+               progress: Callable[[float], None] | None) -> Timeline:
+    from .transcribe import transcribe_call
+
+    try:
+        model = find_model(opts.model)
+    except ModelError:
+        ref = sidecar_transcript(Path(audio.path)) if opts.use_reference and not opts.model else None
+        if ref is None:
+            raise
+        notes.append(f"no speech model installed: scored the reference transcript {ref.name}")
+        timeline = load_transcript(ref)
+        timeline.duration = audio.duration
+        return timeline
+    timeline = transcribe_call(audio, model, progress)
+    notes.append(f"transcribed with {Path(model).name}")
+    return timeline
+
+
+__all__ = ["ScoreOptions", "score_call", "expand_inputs", "PhonecoachError"]

@@ -1,0 +1,107 @@
+"""Speech to timeline with Vosk.
+
+One ``ChannelRecognizer`` per party turns pushed audio into finished utterances
+with word timestamps; the same class serves a file (pushed as fast as it
+decodes) and a live stream (pushed as it arrives). Vosk's JSON strings are
+converted to dataclasses here, at the edge, and go no further.
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .audio import TARGET_SR, CallAudio, chunks, to_pcm16
+from .errors import ModelError
+from .timeline import Timeline, Utterance, Word
+
+CHUNK_SECONDS = 0.2  # audio pushed per AcceptWaveform call
+
+
+@lru_cache(maxsize=2)
+def load_model(path: str):
+    """Load (once per process) the Vosk model at ``path``."""
+    import vosk
+
+    vosk.SetLogLevel(-1)
+    p = Path(path)
+    if not (p / "am").is_dir() and not (p / "conf").is_dir():
+        raise ModelError("not a Vosk model folder (no am/ or conf/ inside)", p)
+    try:
+        return vosk.Model(str(p))
+    except Exception as exc:  # vosk raises a bare Exception on a broken model
+        raise ModelError(f"Vosk could not load the model: {exc}", p) from None
+
+
+class ChannelRecognizer:
+    """Streaming recogniser for one party.
+
+    ``accept`` returns the utterances Vosk finalised at an endpoint in the
+    pushed audio; ``partial`` is the current unfinished hypothesis;
+    ``finish`` flushes the last utterance. Times are seconds of this party's
+    audio since ``offset``.
+    """
+
+    def __init__(self, model, speaker: str, sr: int = TARGET_SR, offset: float = 0.0) -> None:
+        import vosk
+
+        self.speaker = speaker
+        self.sr = sr
+        self.offset = offset
+        self._rec = vosk.KaldiRecognizer(model, sr)
+        self._rec.SetWords(True)
+        self._rec.SetPartialWords(True)
+        self.samples_in = 0
+
+    def accept(self, block: np.ndarray | bytes) -> list[Utterance]:
+        data = block if isinstance(block, bytes) else to_pcm16(block)
+        self.samples_in += len(data) // 2
+        if self._rec.AcceptWaveform(data):
+            return self._utterances(self._rec.Result())
+        return []
+
+    def partial(self) -> str:
+        return json.loads(self._rec.PartialResult()).get("partial", "")
+
+    def finish(self) -> list[Utterance]:
+        return self._utterances(self._rec.FinalResult())
+
+    @property
+    def audio_time(self) -> float:
+        """Seconds of audio pushed so far (plus the offset)."""
+        return self.offset + self.samples_in / self.sr
+
+    def _utterances(self, result_json: str) -> list[Utterance]:
+        result = json.loads(result_json)
+        words = tuple(
+            Word(text=w["word"], start=self.offset + float(w["start"]),
+                 end=self.offset + float(w["end"]), conf=float(w.get("conf", 1.0)))
+            for w in result.get("result", [])
+        )
+        text = result.get("text", "").strip()
+        if not text or not words:
+            return []
+        return [Utterance(speaker=self.speaker, text=text, start=words[0].start,
+                          end=words[-1].end, words=words)]
+
+
+def transcribe_call(audio: CallAudio, model_path: str | Path,
+                    progress: Callable[[float], None] | None = None) -> Timeline:
+    """Recognise every party of a call; one recogniser per channel, one shared model."""
+    model = load_model(str(model_path))
+    utterances: list[Utterance] = []
+    size = int(CHUNK_SECONDS * audio.sr)
+    total = sum(len(x) for x in audio.parties.values()) or 1
+    done = 0
+    for speaker, signal in audio.parties.items():
+        rec = ChannelRecognizer(model, speaker, audio.sr)
+        for block in chunks(signal, size):
+            utterances.extend(rec.accept(block))
+            done += len(block)
+            if progress:
+                progress(done / total)
+        utterances.extend(rec.finish())
+    return Timeline(utterances=utterances, speakers_separated=audio.stereo, duration=audio.duration)
