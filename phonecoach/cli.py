@@ -21,8 +21,9 @@ from .rulepack import DEFAULT_PACK, load_pack
 EXIT_INPUT_ERROR = 1
 
 
-def _err(console: Console, message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+def _err(console: Console | None, message: str) -> None:
+    """Errors are one plain line on stderr, never wrapped, so scripts can grep them."""
+    click.echo(f"error: {message}", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -91,8 +92,8 @@ def score(calls: tuple[Path, ...], transcript: Path | None, model: Path | None, 
         for note in report.notes:
             if note.startswith("no speech model") and "ref" not in said:
                 said.add("ref")
-                err.print(f"[yellow]{note.split(':')[0]}[/] (run 'phonecoach models download'): "
-                          "scoring the reference transcripts", highlight=False)
+                click.echo("no Chinese speech model installed: scoring the reference transcripts "
+                           "(get one with 'phonecoach models download')", err=True)
         if as_json:
             results.append(report)
         else:

@@ -83,9 +83,9 @@ class _Locator:
         return self._find(lo, hi, key) if key else lo + 1
 
     def _find(self, lo: int, hi: int, key: str) -> int:
-        pat = re.compile(rf"\s*{re.escape(key)}\s*=")
+        pat = re.compile(rf"(^|[\s{{,]){re.escape(key)}\s*=")
         for i in range(lo, hi):
-            if pat.match(self.lines[i]):
+            if pat.search(self.lines[i]):
                 return i + 1
         return lo + 1
 
@@ -118,8 +118,13 @@ def load_pack(path: str | Path | None = None) -> RulePack:
     events: dict[str, tuple[str, ...]] = {}
     for key, default in EVENT_DEFAULTS.items():
         value = events_raw.get(key, default)
-        if not _is_str_list(value):
+        if not _is_str_list(value) and value != []:
             fail(f"events.{key} must be a list of strings", None, key)
+        for phrase in value:
+            try:
+                compile_phrase(phrase)
+            except ValueError as exc:
+                fail(f"events.{key}: {exc}", None, key)
         events[key] = tuple(value)
     for key in events_raw:
         if key not in EVENT_DEFAULTS:

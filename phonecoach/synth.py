@@ -1,0 +1,154 @@
+"""Synthetic calls with exactly known ground truth, for samples, tests and benchmarks.
+
+Speech comes from espeak-ng (voice ``cmn``), tones and silences from numpy.
+A call is a list of ``Turn`` / ``Pause`` / ``Tone`` items laid out in time; the
+builder returns the stereo signal (agent left, customer right) and the
+reference transcript with the times it used, so every measure has an answer
+to be checked against.
+"""
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+
+import numpy as np
+import soundfile as sf
+
+from .audio import resample
+
+SR = 16000
+VOICES = {"agent": ("cmn", 45), "customer": ("cmn+f3", 70)}  # espeak voice, pitch 0-99
+
+
+def tone(freqs: tuple[float, ...], seconds: float, sr: int = SR, level_db: float = -14.0) -> np.ndarray:
+    """A steady tone (sum of sines) at ``level_db`` dBFS peak."""
+    t = np.arange(int(round(seconds * sr))) / sr
+    x = sum(np.sin(2 * np.pi * f * t) for f in freqs) / len(freqs)
+    return (x * 10 ** (level_db / 20)).astype(np.float32)
+
+
+def cadence(freqs: tuple[float, ...], on: float, off: float, cycles: int, sr: int = SR,
+            level_db: float = -14.0) -> np.ndarray:
+    """``cycles`` repetitions of ``on`` seconds of tone then ``off`` seconds of silence."""
+    one = np.concatenate([tone(freqs, on, sr, level_db), np.zeros(int(round(off * sr)), np.float32)])
+    return np.tile(one, cycles)
+
+
+def ringback(rings: int, sr: int = SR, country: str = "cn") -> np.ndarray:
+    """China: 450 Hz 1 s on / 4 s off. North America: 440+480 Hz 2 s on / 4 s off."""
+    if country == "cn":
+        return cadence((450.0,), 1.0, 4.0, rings, sr)
+    return cadence((440.0, 480.0), 2.0, 4.0, rings, sr)
+
+
+def busy_tone(seconds: float, sr: int = SR) -> np.ndarray:
+    """China busy / disconnect tone: 450 Hz, 0.35 s on / 0.35 s off."""
+    cycles = max(1, int(seconds / 0.7))
+    return cadence((450.0,), 0.35, 0.35, cycles, sr)
+
+
+def hold_music(seconds: float, sr: int = SR, level_db: float = -20.0) -> np.ndarray:
+    """A simple melody of chords: tonal, steady, not speech."""
+    notes = [261.6, 329.6, 392.0, 440.0, 392.0, 329.6]
+    step = 0.5
+    parts = []
+    t = 0.0
+    k = 0
+    while t < seconds:
+        f = notes[k % len(notes)]
+        parts.append(tone((f, f * 1.5, f * 2), min(step, seconds - t), sr, level_db))
+        t += step
+        k += 1
+    return np.concatenate(parts)[: int(round(seconds * sr))]
+
+
+def speak(text: str, speaker: str = "agent", sr: int = SR, speed: int = 170, pitch: int | None = None,
+          amplitude: int = 100) -> np.ndarray:
+    """Mandarin speech from espeak-ng, resampled to ``sr``, leading/trailing silence trimmed."""
+    if shutil.which("espeak-ng") is None:
+        raise RuntimeError("espeak-ng is not installed (run scripts/setup.sh --test)")
+    voice, default_pitch = VOICES[speaker]
+    out = subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch or default_pitch),
+                          "-a", str(amplitude), "--stdout", text], capture_output=True, check=True).stdout
+    data, source_sr = sf.read(io.BytesIO(out), dtype="float32")
+    x = resample(data, source_sr, sr)
+    loud = np.flatnonzero(np.abs(x) > 0.01)
+    return x[loud[0] : loud[-1] + 1] if len(loud) else x
+
+
+@dataclass
+class Turn:
+    speaker: str
+    text: str
+    gap: float = 0.5  # silence before it, seconds
+    overlap: float = 0.0  # start this many seconds before the previous turn ends (interruption)
+    speed: int = 170  # espeak words per minute
+    gain_db: float = 0.0
+
+
+@dataclass
+class Pause:
+    seconds: float
+    music: bool = False  # hold music on the agent's line instead of silence
+
+
+@dataclass
+class Tone:
+    speaker: str  # whose channel carries it
+    signal: np.ndarray = field(repr=False)
+
+
+@dataclass
+class BuiltCall:
+    stereo: np.ndarray  # frames x 2: agent left, customer right
+    sr: int
+    turns: list[dict]  # reference transcript with times
+    spans: dict[str, list[tuple[float, float]]]  # ground truth: "pause", "music", "overlap", tones…
+
+    def write(self, path, sr: int | None = None) -> None:
+        x = self.stereo if sr is None else np.stack(
+            [resample(self.stereo[:, i], self.sr, sr) for i in range(2)], axis=1)
+        sf.write(str(path), x, sr or self.sr)
+
+
+def build_call(items: list, sr: int = SR, tail: float = 1.0, noise_db: float | None = None,
+               seed: int = 0) -> BuiltCall:
+    """Lay out items one after another; returns the stereo call and its ground truth."""
+    pieces: list[tuple[str, int, np.ndarray]] = []
+    turns: list[dict] = []
+    spans: dict[str, list[tuple[float, float]]] = {}
+    t = 0.0
+    for item in items:
+        if isinstance(item, Pause):
+            key = "music" if item.music else "pause"
+            spans.setdefault(key, []).append((t, t + item.seconds))
+            if item.music:
+                pieces.append(("agent", int(round(t * sr)), hold_music(item.seconds, sr)))
+            t += item.seconds
+        elif isinstance(item, Tone):
+            dur = len(item.signal) / sr
+            spans.setdefault(f"tone:{item.speaker}", []).append((t, t + dur))
+            pieces.append((item.speaker, int(round(t * sr)), item.signal))
+            t += dur
+        else:
+            x = speak(item.text, item.speaker, sr, item.speed) * 10 ** (item.gain_db / 20)
+            start = t + item.gap - item.overlap if item.overlap else t + item.gap
+            if item.overlap:
+                spans.setdefault("overlap", []).append((start, t))
+            end = start + len(x) / sr
+            pieces.append((item.speaker, int(round(start * sr)), x.astype(np.float32)))
+            turns.append({"speaker": item.speaker, "text": item.text,
+                          "start": round(start, 3), "end": round(end, 3)})
+            t = max(t, end)
+    n = int(round((t + tail) * sr))
+    stereo = np.zeros((n, 2), np.float32)
+    for speaker, offset, x in pieces:
+        ch = 0 if speaker == "agent" else 1
+        stereo[offset : offset + len(x), ch] += x[: n - offset]
+    if noise_db is not None:
+        rng = np.random.default_rng(seed)
+        stereo += (rng.standard_normal(stereo.shape) * 10 ** (noise_db / 20)).astype(np.float32)
+    np.clip(stereo, -1.0, 1.0, out=stereo)
+    return BuiltCall(stereo, sr, turns, spans)

