@@ -279,3 +279,75 @@ def apology_if_waited(rule: Rule, call: Call) -> Outcome:
             return Outcome("pass", (at(u, m.evidence),))
     occ = (at(opening[0]),) if opening else ()
     return Outcome("fail", occ, f"caller waited {call.rings} rings")
+
+
+# --- measures from the audio -------------------------------------------------------------
+
+def _measure(call: Call, name: str) -> tuple[Any, str]:
+    """A measure's value, or None and the reason it was not measured."""
+    m = call.measures
+    if m is None:
+        return None, "no audio to measure"
+    value = getattr(m, name, None)
+    if value is None:
+        reasons = getattr(m, "unjudged", {}) or {}
+        return None, next(iter(reasons.values()), f"{name} not measured") if reasons else f"{name} not measured"
+    return value, ""
+
+
+@check("spans_max", wants_phrases=False, measure="", longer_than=0.0, max_count=0, max_total=-1.0)
+def spans_max(rule: Rule, call: Call) -> Outcome:
+    """Fail when a measured list of spans (holds, interruptions, dead air, noise) has more
+    than ``max_count`` spans longer than ``longer_than`` s, or (``max_total`` >= 0) more
+    than ``max_total`` seconds in all."""
+    spans, why = _measure(call, rule.params["measure"])
+    if spans is None:
+        return not_applicable(why)
+    long = [(s, e) for s, e in spans if e - s > float(rule.params["longer_than"])]
+    total = sum(e - s for s, e in spans)
+    occ = tuple(Occurrence(s, e, f"{e - s:.1f} s") for s, e in long)
+    if float(rule.params["max_total"]) >= 0:
+        detail = f"{total:.1f} s in all (limit {float(rule.params['max_total']):g} s)"
+        return Outcome("fail" if total > float(rule.params["max_total"]) else "pass", occ, detail)
+    detail = f"{len(long)} found (limit {int(rule.params['max_count'])})"
+    return Outcome("fail" if len(long) > int(rule.params["max_count"]) else "pass", occ, detail)
+
+
+@check("value_range", wants_phrases=False, measure="", min=float("-inf"), max=float("inf"), unit="")
+def value_range(rule: Rule, call: Call) -> Outcome:
+    """Fail when a measured value (pace, pitch range…) falls outside [min, max]."""
+    value, why = _measure(call, rule.params["measure"])
+    if value is None:
+        return not_applicable(why)
+    lo, hi, unit = float(rule.params["min"]), float(rule.params["max"]), rule.params["unit"]
+    bounds = ([f"min {lo:g}"] if lo > float("-inf") else []) + ([f"max {hi:g}"] if hi < float("inf") else [])
+    detail = f"{value:.1f} {unit} ({', '.join(bounds)})".replace("  ", " ")
+    ok = lo <= value <= hi
+    return Outcome("pass" if ok else "fail", (Occurrence(None, None, detail),), detail)
+
+
+@check("loudness", wants_phrases=False, ceiling_dbfs=-9.0, max_rise_db=9.0)
+def loudness(rule: Rule, call: Call) -> Outcome:
+    """Fail on agent utterances louder than ``ceiling_dbfs``, or ``max_rise_db`` above the
+    agent's typical level in this call (raising the voice at the customer)."""
+    levels, why = _measure(call, "agent_utterance_levels")
+    if not levels:
+        return not_applicable(why or "no agent utterances to measure")
+    typical = float(call.measures.agent_volume_dbfs)
+    ceiling, rise = float(rule.params["ceiling_dbfs"]), float(rule.params["max_rise_db"])
+    loud = [Occurrence(s, e, f"{d:.1f} dBFS ({d - typical:+.1f} dB)") for s, e, d in levels
+            if d > ceiling or d - typical > rise]
+    detail = f"typical {typical:.1f} dBFS, loudest {max(d for *_, d in levels):.1f} dBFS"
+    return Outcome("fail" if loud else "pass", tuple(loud), detail)
+
+
+@check("hangup_order", wants_phrases=False)
+def hangup_order(rule: Rule, call: Call) -> Outcome:
+    """Fail when the agent's line went dead before the customer's."""
+    first, why = _measure(call, "hangup_first")
+    if first is None:
+        return not_applicable(why)
+    after = call.measures.hangup_after_last_words
+    detail = f"the {first} hung up first" + (f", {after:.1f} s after the last words" if after is not None else "")
+    end = call.measures.duration
+    return Outcome("fail" if first == "agent" else "pass", (Occurrence(end, end, detail),), detail)

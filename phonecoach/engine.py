@@ -97,7 +97,7 @@ def judge(pack: RulePack, timeline: Timeline, source: str, measures: Any = None,
     """Run every rule of ``pack`` over one call."""
     audio_holds = None
     if measures is not None and getattr(measures, "holds", None) is not None and timeline.has_times:
-        audio_holds = [(h.start, h.end) for h in measures.holds]
+        audio_holds = list(measures.holds)
     if rings is None and measures is not None:
         rings = getattr(measures, "rings", None)
     call = Call(timeline=timeline, events=derive_events(timeline, pack.events, audio_holds),

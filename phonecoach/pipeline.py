@@ -13,6 +13,7 @@ from typing import Callable
 from .audio import CallAudio, load_call
 from .engine import CallReport, judge
 from .errors import ModelError, PhonecoachError
+from .measures import measure_call
 from .models import find_model
 from .rulepack import RulePack
 from .timeline import Timeline
@@ -70,9 +71,10 @@ def score_call(pack: RulePack, audio_path: Path | None, transcript_path: Path | 
         timeline = _recognise(audio, opts, notes, progress)
     if opts.ring_seconds is not None:
         timeline.ring_seconds = opts.ring_seconds
-    rings = rings_from_seconds(timeline.ring_seconds)
+    rings = rings_from_seconds(timeline.ring_seconds)  # metadata wins over the ringback heard
+    measures = measure_call(audio, timeline, pack.measures)
     source = str(audio_path or transcript_path)
-    return judge(pack, timeline, source=source, rings=rings, notes=notes)
+    return judge(pack, timeline, source=source, measures=measures, rings=rings, notes=notes)
 
 
 def _recognise(audio: CallAudio, opts: ScoreOptions, notes: list[str],

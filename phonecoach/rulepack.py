@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import RulePackError
+from .measures import MeasureSettings
 from .textmatch import compile_phrase
 
 SEVERITIES = ("info", "minor", "major", "critical")
@@ -60,6 +61,7 @@ class RulePack:
     path: str
     events: dict[str, tuple[str, ...]]
     rules: tuple[Rule, ...]
+    measures: MeasureSettings = MeasureSettings()
 
     def get(self, rule_id: str) -> Rule:
         for r in self.rules:
@@ -130,6 +132,7 @@ def load_pack(path: str | Path | None = None) -> RulePack:
         if key not in EVENT_DEFAULTS:
             fail(f"unknown field events.{key} (known: {', '.join(EVENT_DEFAULTS)})", None, key)
 
+    measures = _parse_measures(data.get("measures", {}), fail)
     raw_rules = data.get("rule")
     if not isinstance(raw_rules, list) or not raw_rules:
         fail("no [[rule]] tables found")
@@ -141,7 +144,28 @@ def load_pack(path: str | Path | None = None) -> RulePack:
         seen.add(r.id)
     rules = [Rule(**{**r.__dict__, "line": loc.line(i)}) for i, r in enumerate(rules)]
     return RulePack(name=str(meta.get("name", p.stem)), language=str(meta.get("language", "")),
-                    path=str(p), events=events, rules=tuple(rules))
+                    path=str(p), events=events, rules=tuple(rules), measures=measures)
+
+
+def _parse_measures(raw: Any, fail) -> MeasureSettings:
+    """The ``[measures]`` table: thresholds of the acoustic measurements."""
+    from dataclasses import fields
+
+    if not isinstance(raw, dict):
+        fail("[measures] must be a table")
+    known = {f.name: f for f in fields(MeasureSettings)}
+    defaults = MeasureSettings()
+    values = {}
+    for key, value in raw.items():
+        if key not in known:
+            fail(f"unknown field measures.{key} (known: {', '.join(known)})", None, key)
+        want = getattr(defaults, key)
+        if not _same_kind(want, value):
+            fail(f"measures.{key} must be {_kind(want)}", None, key)
+        values[key] = value
+    if values.get("ring_country", defaults.ring_country) not in ("cn", "us"):
+        fail("measures.ring_country must be \"cn\" or \"us\"", None, "ring_country")
+    return MeasureSettings(**values)
 
 
 def _is_str_list(value: Any) -> bool:

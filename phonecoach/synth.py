@@ -65,13 +65,17 @@ def hold_music(seconds: float, sr: int = SR, level_db: float = -20.0) -> np.ndar
 
 
 def speak(text: str, speaker: str = "agent", sr: int = SR, speed: int = 170, pitch: int | None = None,
-          amplitude: int = 100) -> np.ndarray:
-    """Mandarin speech from espeak-ng, resampled to ``sr``, leading/trailing silence trimmed."""
+          amplitude: int = 100, intonation: str = "x-high") -> np.ndarray:
+    """Mandarin speech from espeak-ng, resampled to ``sr``, leading/trailing silence trimmed.
+
+    ``intonation`` is the SSML pitch range: "x-high" sounds lively, "x-low" monotone.
+    """
     if shutil.which("espeak-ng") is None:
         raise RuntimeError("espeak-ng is not installed (run scripts/setup.sh --test)")
     voice, default_pitch = VOICES[speaker]
-    out = subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch or default_pitch),
-                          "-a", str(amplitude), "--stdout", text], capture_output=True, check=True).stdout
+    ssml = f'<speak><prosody range="{intonation}">{text}</prosody></speak>'
+    out = subprocess.run(["espeak-ng", "-m", "-v", voice, "-s", str(speed), "-p", str(pitch or default_pitch),
+                          "-a", str(amplitude), "--stdout", ssml], capture_output=True, check=True).stdout
     data, source_sr = sf.read(io.BytesIO(out), dtype="float32")
     x = resample(data, source_sr, sr)
     loud = np.flatnonzero(np.abs(x) > 0.01)
@@ -86,6 +90,7 @@ class Turn:
     overlap: float = 0.0  # start this many seconds before the previous turn ends (interruption)
     speed: int = 170  # espeak words per minute
     gain_db: float = 0.0
+    intonation: str = "x-high"  # SSML pitch range: x-low is monotone
 
 
 @dataclass
@@ -98,6 +103,40 @@ class Pause:
 class Tone:
     speaker: str  # whose channel carries it
     signal: np.ndarray = field(repr=False)
+
+
+@dataclass
+class Hangup:
+    """``speaker`` hangs up here: their line carries a disconnect tone (if ``tone``),
+    then digital silence to the end of the recording."""
+
+    speaker: str
+    tone: bool = True
+    tone_seconds: float = 2.1
+
+
+@dataclass
+class Overlay:
+    """A sound on ``speaker``'s line starting ``offset`` s after the previous turn began,
+    without moving the clock (noise while someone talks)."""
+
+    speaker: str
+    signal: np.ndarray = field(repr=False)
+    offset: float = 0.0
+
+
+def chewing_noise(seconds: float, sr: int = SR, level_db: float = -22.0, seed: int = 1) -> np.ndarray:
+    """Bursts of broadband noise (crunching, rustling): 80-200 ms bursts, a few per second."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros(int(seconds * sr), np.float32)
+    t = 0.0
+    while t < seconds - 0.2:
+        n = int(rng.uniform(0.08, 0.2) * sr)
+        i = int(t * sr)
+        burst = rng.standard_normal(n).astype(np.float32) * np.hanning(n).astype(np.float32)
+        x[i:i + n] += burst[: len(x) - i] * 10 ** (level_db / 20) * 2.0
+        t += rng.uniform(0.25, 0.45)
+    return x
 
 
 @dataclass
@@ -114,9 +153,16 @@ class BuiltCall:
 
 
 def build_call(items: list, sr: int = SR, tail: float = 1.0, noise_db: float | None = None,
-               seed: int = 0) -> BuiltCall:
-    """Lay out items one after another; returns the stereo call and its ground truth."""
+               line_noise_db: float | None = -62.0, seed: int = 0) -> BuiltCall:
+    """Lay out items one after another; returns the stereo call and its ground truth.
+
+    ``line_noise_db`` is the faint hiss of a live line (so a hung-up line, which is
+    digital silence, can be told from a pause); ``noise_db`` adds noise on top of
+    everything (for SNR tests).
+    """
     pieces: list[tuple[str, int, np.ndarray]] = []
+    hangups: list[tuple[str, float]] = []
+    last_start = 0.0
     turns: list[dict] = []
     spans: dict[str, list[tuple[float, float]]] = {}
     t = 0.0
@@ -127,24 +173,40 @@ def build_call(items: list, sr: int = SR, tail: float = 1.0, noise_db: float | N
             if item.music:
                 pieces.append(("agent", int(round(t * sr)), hold_music(item.seconds, sr)))
             t += item.seconds
+        elif isinstance(item, Hangup):
+            spans.setdefault(f"hangup:{item.speaker}", []).append((t, t))
+            hangups.append((item.speaker, t))
+            if item.tone:
+                pieces.append((item.speaker, int(round(t * sr)), busy_tone(item.tone_seconds, sr)))
+                t += item.tone_seconds
+        elif isinstance(item, Overlay):
+            at = last_start + item.offset
+            spans.setdefault(f"overlay:{item.speaker}", []).append((at, at + len(item.signal) / sr))
+            pieces.append((item.speaker, int(round(at * sr)), item.signal))
         elif isinstance(item, Tone):
             dur = len(item.signal) / sr
             spans.setdefault(f"tone:{item.speaker}", []).append((t, t + dur))
             pieces.append((item.speaker, int(round(t * sr)), item.signal))
             t += dur
         else:
-            x = speak(item.text, item.speaker, sr, item.speed) * 10 ** (item.gain_db / 20)
+            x = speak(item.text, item.speaker, sr, item.speed, intonation=item.intonation) * 10 ** (item.gain_db / 20)
             start = t + item.gap - item.overlap if item.overlap else t + item.gap
             if item.overlap:
                 spans.setdefault("overlap", []).append((start, t))
             end = start + len(x) / sr
+            last_start = start
             pieces.append((item.speaker, int(round(start * sr)), x.astype(np.float32)))
             turns.append({"speaker": item.speaker, "text": item.text,
                           "start": round(start, 3), "end": round(end, 3)})
             t = max(t, end)
     n = int(round((t + tail) * sr))
     stereo = np.zeros((n, 2), np.float32)
-    for speaker, offset, x in pieces:
+    rng = np.random.default_rng(seed + 1)
+    if line_noise_db is not None:
+        stereo += (rng.standard_normal(stereo.shape) * 10 ** (line_noise_db / 20)).astype(np.float32)
+    for speaker, at in hangups:  # a dead line is digital silence...
+        stereo[int(round(at * sr)):, 0 if speaker == "agent" else 1] = 0.0
+    for speaker, offset, x in pieces:  # ...except for the disconnect tone laid on it
         ch = 0 if speaker == "agent" else 1
         stereo[offset : offset + len(x), ch] += x[: n - offset]
     if noise_db is not None:

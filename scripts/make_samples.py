@@ -2,8 +2,8 @@
 """Regenerate samples/: short stereo calls (agent left, customer right) spoken by
 espeak-ng, with their reference transcripts and the findings we expect.
 
-Each call is written as ``<name>.wav`` (8 kHz stereo, as telephone recorders
-store them), ``<name>.transcript.json`` (what was said, with times) and
+Each call is written as ``<name>.flac`` (8 kHz stereo, as telephone recorders
+store them, losslessly compressed), ``<name>.transcript.json`` (what was said, with times) and
 ``<name>.expected.json`` (the rules this call is built to break).
 
     python scripts/make_samples.py [OUT_DIR]
@@ -16,7 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from phonecoach.synth import Pause, Tone, Turn, build_call, busy_tone, ringback  # noqa: E402
+from phonecoach.synth import (Hangup, Overlay, Pause, Tone, Turn, build_call, chewing_noise,  # noqa: E402
+                              ringback)
 
 A, C = "agent", "customer"
 
@@ -37,7 +38,7 @@ CALLS: dict[str, dict] = {
             Turn(C, "没有了，谢谢。"),
             Turn(A, "感谢您的来电，祝您生活愉快，再见。"),
             Pause(1.0),
-            Tone(A, busy_tone(2.1)),
+            Hangup(C),
         ],
         "fails": [],
     },
@@ -51,6 +52,8 @@ CALLS: dict[str, dict] = {
             Turn(A, "不行，没办法，我已经说过了，你听不懂吗？"),
             Turn(C, "你这是什么态度？"),
             Turn(A, "就这样，再见。"),
+            Pause(0.5),
+            Hangup(C),
         ],
         "fails": ["answer.greeting", "answer.name", "answer.offer_help", "never.shift_blame",
                   "never.impatient", "voice.say_no_gently", "voice.polite", "close.confirm",
@@ -68,6 +71,8 @@ CALLS: dict[str, dict] = {
             Turn(A, "请问还有什么可以帮您？"),
             Turn(C, "没有了。"),
             Turn(A, "感谢您的来电，再见。"),
+            Pause(0.8),
+            Hangup(C),
         ],
         "fails": ["hold.ask_permission", "hold.give_reason", "hold.thank_after", "close.confirm"],
     },
@@ -82,6 +87,61 @@ CALLS: dict[str, dict] = {
         ],
         "fails": ["transfer.explain", "transfer.consent", "close.confirm", "close.anything_else"],
     },
+    "slow_answer_call": {
+        "about": "Five rings before pick-up with no apology; the agent hangs up before the customer.",
+        "items": [
+            Tone(C, ringback(5)),
+            Turn(A, "您好，我是客服小周，请问有什么可以帮您？", gap=0.4),
+            Turn(C, "我想改一下收货地址。"),
+            Turn(A, "好的，已经为您修改好了。请问还有什么可以帮您？"),
+            Turn(C, "没有了，谢谢。"),
+            Turn(A, "感谢您的来电，再见。"),
+            Hangup(A, tone=False),
+            Turn(C, "喂？我还想问一下运费。", gap=0.6),
+            Pause(1.0),
+        ],
+        "fails": ["answer.rings", "answer.apology_after_wait", "close.customer_hangs_up_first"],
+    },
+    "rushed_call": {
+        "about": "The agent talks over the customer, races through the answer, and leaves dead air.",
+        "items": [
+            Turn(A, "您好，我是客服小吴，请问有什么可以帮您？", gap=0.3),
+            Turn(C, "我想问一下，我上个月办的那个宽带套餐，为什么这个月的账单比上个月多了很多"),
+            Turn(A, "这个是因为您的优惠期已经结束了，现在按照标准资费收取，每个月一百二十元", overlap=2.5, speed=380),
+            Turn(C, "那我可以换一个便宜一点的套餐吗？"),
+            Turn(A, "可以的，我们有一个八十元的套餐，包含一百兆宽带和一张手机卡，您看可以吗", gap=5.0, speed=380),
+            Turn(C, "好的，那就换吧。"),
+            Turn(A, "好的，跟您确认一下，已经为您办理八十元套餐，下个月生效，请问还有什么可以帮您", speed=380),
+            Turn(C, "没有了。"),
+            Turn(A, "感谢您的来电，再见", speed=380),
+            Pause(0.8),
+            Hangup(C),
+        ],
+        "fails": ["never.interrupt", "voice.pace", "voice.response"],
+    },
+    "loud_call": {
+        "about": "A flat, monotone agent who shouts once, eats while the customer talks, "
+                 "and leaves the caller on hold for over a minute.",
+        "items": [
+            Turn(A, "您好，我是客服小郑，请问有什么可以帮您？", gap=0.3, intonation="x-low"),
+            Turn(C, "我的快递已经一个星期了还没有到，物流信息也不更新，你们到底怎么回事"),
+            Overlay(A, chewing_noise(3.0), offset=1.0),
+            Turn(A, "麻烦您稍等一下，我帮您查询一下物流信息，可以吗？", intonation="x-low"),
+            Turn(C, "好吧。"),
+            Turn(A, "谢谢您。", intonation="x-low"),
+            Pause(70.0, music=True),
+            Turn(A, "感谢您的耐心等待，您的快递在中转站滞留了，我已经为您加急处理。", intonation="x-low"),
+            Turn(C, "那你们什么时候能送到？"),
+            Turn(A, "我已经说了加急处理了！", gain_db=14.0, intonation="x-low"),
+            Turn(C, "好吧。"),
+            Turn(A, "跟您确认一下，明天会为您送达。请问还有什么可以帮您？", intonation="x-low"),
+            Turn(C, "没有了。"),
+            Turn(A, "感谢您的来电，再见。", intonation="x-low"),
+            Pause(0.8),
+            Hangup(C),
+        ],
+        "fails": ["voice.volume", "voice.smile", "never.eating_noise", "hold.duration", "never.impatient"],
+    },
 }
 
 
@@ -90,7 +150,7 @@ def main(out_dir: str = "samples") -> None:
     out.mkdir(parents=True, exist_ok=True)
     for name, spec in CALLS.items():
         call = build_call(spec["items"])
-        call.write(out / f"{name}.wav", sr=8000)
+        call.write(out / f"{name}.flac", sr=8000)
         ring = call.spans.get("tone:customer", [])
         transcript = {"about": spec["about"], "turns": call.turns}
         (out / f"{name}.transcript.json").write_text(

@@ -9,7 +9,7 @@ from phonecoach.cli import main
 
 from .conftest import SAMPLES
 
-SAMPLE_CALLS = sorted(SAMPLES.glob("*.wav"))
+SAMPLE_CALLS = sorted(SAMPLES.glob("*.flac"))
 
 
 def run(*args):
@@ -17,7 +17,7 @@ def run(*args):
 
 
 def test_samples_exist_with_transcripts_and_expectations():
-    assert len(SAMPLE_CALLS) >= 4
+    assert len(SAMPLE_CALLS) >= 7
     for wav in SAMPLE_CALLS:
         assert wav.with_name(wav.stem + ".transcript.json").exists()
         assert wav.with_name(wav.stem + ".expected.json").exists()
@@ -80,7 +80,7 @@ def test_several_calls_and_a_broken_one_keeps_going(tmp_path):
     for wav in SAMPLE_CALLS[:2]:
         shutil.copy(wav, calls)
         shutil.copy(wav.with_name(wav.stem + ".transcript.json"), calls)
-    (calls / "zz_broken.wav").write_text("garbage", encoding="utf-8")
+    (calls / "zz_broken.wav").write_text("garbage", encoding="utf-8")  # sorts last
     r = run("score", calls, "--json")
     assert r.exit_code == 1
     out = json.loads(r.stdout)
@@ -122,7 +122,7 @@ def test_broken_rule_file_is_refused(tmp_path):
 
 
 def test_missing_model_and_no_reference_says_how_to_get_one(tmp_path):
-    wav = tmp_path / "call.wav"
+    wav = tmp_path / "call.flac"
     shutil.copy(SAMPLE_CALLS[0], wav)
     r = run("score", wav)
     assert r.exit_code == 1

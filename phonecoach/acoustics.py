@@ -1,0 +1,224 @@
+"""Acoustic measurements as plain functions: arrays in, numbers and spans out.
+
+One short-time spectrum per channel (``analyse_frames``) feeds everything:
+speech activity, tone detection (ringback, busy), noise, loudness. Pitch uses
+librosa's YIN on speech stretches only. Nothing here knows about rules.
+
+Conventions: signals are float32 mono in [-1, 1]; times are seconds; levels
+are RMS dBFS (0 dB = RMS of a full-scale square wave; a full-scale sine is -3 dB).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+HOP = 0.02  # seconds between frames
+WIN = 0.04  # seconds per analysis window
+N_FFT = 1024
+SILENT_DB = -90.0  # a frame this quiet is digital silence
+Span = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Frames:
+    """Per-frame features of one channel, every ``hop`` seconds."""
+
+    hop: float
+    db: np.ndarray  # RMS level, dBFS
+    flatness: np.ndarray  # spectral flatness in 150-3400 Hz: 0 (tonal) .. 1 (white noise)
+    peakiness: np.ndarray  # share of energy in the 3 strongest spectral peaks (tones/music ~1)
+    tone: dict[float, np.ndarray]  # share of energy within ±25 Hz of each frequency
+
+    def __len__(self) -> int:
+        return len(self.db)
+
+    def time(self, i: int | np.ndarray) -> float | np.ndarray:
+        return i * self.hop
+
+
+def analyse_frames(x: np.ndarray, sr: int, *, hop: float = HOP, win: float = WIN,
+                   tones: tuple[float, ...] = (450.0, 440.0, 480.0), block: int = 4096) -> Frames:
+    """Short-time features of ``x``, computed in blocks so memory stays flat on long calls.
+
+    >>> fr = analyse_frames(np.zeros(16000, np.float32), 16000)
+    >>> len(fr), float(fr.db.max())
+    (50, -100.0)
+    """
+    h, w = int(round(hop * sr)), int(round(win * sr))
+    n = max(1, int(np.ceil(len(x) / h)))
+    padded = np.concatenate([np.zeros(w // 2, np.float32), np.asarray(x, np.float32), np.zeros(w, np.float32)])
+    window = np.hanning(w).astype(np.float32)
+    freqs = np.fft.rfftfreq(N_FFT, 1.0 / sr)
+    tone_bins = {f: np.abs(freqs - f) <= 25.0 for f in tones}
+    phone_band = (freqs >= 150.0) & (freqs <= 3400.0)  # flatness where even 8 kHz calls have content
+    db = np.empty(n, np.float32)
+    flat = np.empty(n, np.float32)
+    peak = np.empty(n, np.float32)
+    tone_share = {f: np.empty(n, np.float32) for f in tones}
+    for b0 in range(0, n, block):
+        b1 = min(n, b0 + block)
+        idx = (np.arange(b0, b1) * h)[:, None] + np.arange(w)[None, :]
+        frames = padded[idx]
+        rms = np.sqrt(np.mean(frames * frames, axis=1))
+        db[b0:b1] = 20 * np.log10(np.maximum(rms, 1e-5))
+        power = np.abs(np.fft.rfft(frames * window, n=N_FFT, axis=1)) ** 2 + 1e-12
+        total = power.sum(axis=1)
+        band = power[:, phone_band]
+        flat[b0:b1] = np.exp(np.mean(np.log(band), axis=1)) / np.mean(band, axis=1)
+        # energy of the 3 strongest peaks, each with its two neighbour bins (a windowed sine's main lobe)
+        local_max = (power[:, 1:-1] >= power[:, :-2]) & (power[:, 1:-1] >= power[:, 2:])
+        lobes = power[:, :-2] + power[:, 1:-1] + power[:, 2:]
+        lobe_at_peaks = np.where(local_max, lobes, 0.0)
+        top3 = -np.partition(-lobe_at_peaks, 2, axis=1)[:, :3]
+        peak[b0:b1] = np.minimum(1.0, top3.sum(axis=1) / total)
+        for f, bins in tone_bins.items():
+            tone_share[f][b0:b1] = power[:, bins].sum(axis=1) / total
+    return Frames(hop, db, flat, peak, tone_share)
+
+
+# --- spans -----------------------------------------------------------------------------
+
+def mask_to_spans(mask: np.ndarray, hop: float, *, min_gap: float = 0.0, min_len: float = 0.0) -> list[Span]:
+    """Runs of True as (start, end) seconds; gaps shorter than ``min_gap`` are closed first,
+    then runs shorter than ``min_len`` dropped."""
+    m = np.asarray(mask, bool)
+    if not m.any():
+        return []
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], m.astype(np.int8), [0]])))
+    runs = list(zip(edges[::2], edges[1::2]))
+    merged: list[list[int]] = []
+    for s, e in runs:
+        if merged and (s - merged[-1][1]) * hop < min_gap:
+            merged[-1][1] = e
+        else:
+            merged.append([s, e])
+    return [(s * hop, e * hop) for s, e in merged if (e - s) * hop >= min_len]
+
+
+def spans_mask(spans: list[Span], n: int, hop: float) -> np.ndarray:
+    m = np.zeros(n, bool)
+    for s, e in spans:
+        m[int(round(s / hop)): int(round(e / hop))] = True
+    return m
+
+
+def overlap(a: Span, b: Span) -> float:
+    return max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+
+
+# --- speech, tones, noise ------------------------------------------------------------------
+
+def noise_floor(fr: Frames) -> float:
+    """The 10th percentile of non-silent frame levels: the line's background."""
+    live = fr.db[fr.db > SILENT_DB]
+    return float(np.percentile(live, 10)) if len(live) else SILENT_DB
+
+
+def tonal_mask(fr: Frames, *, peakiness: float = 0.8, steady: float = 0.3) -> np.ndarray:
+    """Frames that are tones or simple music: energy held in a few spectral peaks over the
+    sounding frames of ``steady`` seconds (speech harmonics move too fast to stay that peaky).
+    Quiet frames between tone bursts are left out of the average."""
+    k = max(1, int(round(steady / fr.hop)))
+    sounding = (fr.db > noise_floor(fr) + 6.0).astype(np.float32)
+    kernel = np.ones(k, np.float32)
+    total = np.convolve(fr.peakiness * sounding, kernel, mode="same")
+    count = np.convolve(sounding, kernel, mode="same")
+    return (total >= peakiness * np.maximum(count, 1.0)) & (sounding > 0)
+
+
+def speech_segments(fr: Frames, *, margin_db: float = 12.0, min_db: float = -50.0, min_gap: float = 0.3,
+                    min_len: float = 0.15, max_flatness: float = 0.35) -> list[Span]:
+    """Speech activity: louder than the line's floor by ``margin_db`` (and above ``min_db``),
+    neither tonal (ring, busy, hold music) nor noise-like (rustling, chewing)."""
+    thr = max(noise_floor(fr) + margin_db, min_db)
+    voiced = (fr.db > thr) & ~tonal_mask(fr) & (fr.flatness < max_flatness)
+    return mask_to_spans(voiced, fr.hop, min_gap=min_gap, min_len=min_len)
+
+
+def noise_spans(fr: Frames, speech: list[Span], *, margin_db: float = 12.0, min_db: float = -50.0,
+                min_flatness: float = 0.35) -> list[Span]:
+    """Loud, noise-like sound outside speech: chewing, rustling, typing into the microphone."""
+    thr = max(noise_floor(fr) + margin_db, min_db)
+    noisy = (fr.db > thr) & (fr.flatness >= min_flatness) & ~tonal_mask(fr)
+    noisy &= ~spans_mask(speech, len(fr), fr.hop)
+    return mask_to_spans(noisy, fr.hop, min_gap=0.1, min_len=0.04)
+
+
+def tone_bursts(fr: Frames, freqs: tuple[float, ...], *, share: float = 0.5, min_db: float = -45.0,
+                min_len: float = 0.15) -> list[Span]:
+    """Stretches where ``freqs`` together carry most of the energy (a call-progress tone)."""
+    ratio = sum(fr.tone[f] for f in freqs)
+    return mask_to_spans((ratio >= share) & (fr.db > min_db), fr.hop, min_gap=0.06, min_len=min_len)
+
+
+def count_cadence(bursts: list[Span], on: float, off: float, *, tolerance: float = 0.3) -> list[Span]:
+    """The bursts that follow a tone cadence: each lasts ``on`` (±tolerance x on) and successive
+    ones start ``on + off`` apart (±0.6 s). A burst cut short by pick-up still counts."""
+    period = on + off
+    picked: list[Span] = []
+    for i, (s, e) in enumerate(bursts):
+        dur = e - s
+        fits = abs(dur - on) <= tolerance * on + 0.1
+        last = i == len(bursts) - 1
+        if not fits and not (last and dur < on):
+            continue
+        if picked and abs((s - picked[-1][0]) - period) > 0.6:
+            if (s - picked[-1][0]) < period - 0.6:
+                continue
+            picked = []  # a gap in the cadence: start over
+        picked.append((s, e))
+    return picked
+
+
+def trailing_silence_start(x: np.ndarray, sr: int, *, level: float = 1e-4, min_len: float = 0.5) -> float | None:
+    """Start of digital silence that runs to the end of the channel (the line went dead)."""
+    loud = np.flatnonzero(np.abs(x) > level)
+    end = len(x) / sr
+    start = (loud[-1] + 1) / sr if len(loud) else 0.0
+    return start if end - start >= min_len else None
+
+
+# --- voice ------------------------------------------------------------------------------
+
+def level_dbfs(x: np.ndarray) -> float:
+    """RMS level of a stretch, dBFS."""
+    return float(20 * np.log10(max(1e-5, float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))))))
+
+
+def pitch_semitones(x: np.ndarray, sr: int, *, fmin: float = 70.0, fmax: float = 400.0) -> np.ndarray:
+    """F0 of clearly voiced frames in semitones re 100 Hz (YIN; pyin is too slow for long calls)."""
+    import librosa
+
+    frame = 1024 if sr >= 16000 else 512
+    if len(x) < frame * 2:
+        return np.zeros(0)
+    hop = frame // 4
+    f0 = librosa.yin(np.asarray(x, np.float32), fmin=fmin, fmax=fmax, sr=sr, frame_length=frame,
+                     hop_length=hop, trough_threshold=0.1)
+    rms = librosa.feature.rms(y=np.asarray(x, np.float32), frame_length=frame, hop_length=hop)[0][: len(f0)]
+    loud = rms > 0.3 * (np.median(rms[rms > 1e-4]) if np.any(rms > 1e-4) else 1.0)
+    keep = (f0 > fmin * 1.05) & (f0 < fmax * 0.95) & loud[: len(f0)]
+    st = 12 * np.log2(f0[keep] / 100.0)
+    if len(st):  # fold YIN's octave errors back to within half an octave of the median
+        st = st - 12.0 * np.round((st - np.median(st)) / 12.0)
+    return st
+
+
+def syllable_rate(x: np.ndarray, sr: int, speech: list[Span]) -> float | None:
+    """Syllables per minute of speech, from the dominant 1.5-9 Hz modulation of the
+    loudness envelope (the syllable rhythm). In Mandarin one character is one syllable,
+    so this estimates 字/分 when there is no transcript; it is rough (±30 %)."""
+    total = sum(e - s for s, e in speech)
+    if total < 3.0:
+        return None
+    hop = int(0.01 * sr)
+    voiced = np.concatenate([x[int(s * sr): int(e * sr)] for s, e in speech])
+    env = np.sqrt(np.convolve(np.square(voiced), np.ones(2 * hop) / (2 * hop), mode="same"))[::hop]
+    env = np.log(env + 1e-3)
+    env -= env.mean()
+    n = max(8192, 1 << int(np.ceil(np.log2(len(env)))))
+    spectrum = np.abs(np.fft.rfft(env * np.hanning(len(env)), n))
+    f = np.fft.rfftfreq(n, 0.01)
+    band = (f > 1.5) & (f < 9.0)
+    return float(60.0 * f[band][np.argmax(spectrum[band])])

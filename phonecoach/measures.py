@@ -1,0 +1,312 @@
+"""Hearing the call: rings, holds, interruptions, hang-up order, dead air, pace,
+volume, pitch and agent-side noise, from the audio (and the timeline where it helps).
+
+``measure_call`` turns a decoded call into one ``Measures`` record; the rules read
+it, the reports print it. What a recording cannot tell (a mono mix, a dead
+channel, no ringback) is left as None with the reason in ``unjudged``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import acoustics as ac
+from .audio import CallAudio
+from .textmatch import normalize
+from .timeline import Timeline
+
+Span = tuple[float, float]
+
+CADENCES = {  # ringback: frequencies, seconds on, seconds off
+    "cn": ((450.0,), 1.0, 4.0),
+    "us": ((440.0, 480.0), 2.0, 4.0),
+}
+BUSY = ((450.0,), 0.35, 0.35)  # China busy / disconnect tone
+
+
+@dataclass(frozen=True)
+class MeasureSettings:
+    """Measurement thresholds; the rule pack's ``[measures]`` table overrides them."""
+
+    ring_country: str = "cn"  # cadence of the ringback tone: cn | us
+    hold_min_seconds: float = 10.0  # agent and customer silent this long = a hold
+    interrupt_min_overlap: float = 1.0  # seconds of talking over the customer
+    backchannel_max_seconds: float = 0.6  # shorter agent bursts (嗯, 对) are not interruptions
+    backchannel_max_chars: int = 3  # nor are utterances this short
+    dead_air_seconds: float = 3.0  # customer finished, agent silent this long
+    noise_min_seconds: float = 0.1  # ignore shorter clicks on the agent's line
+
+
+@dataclass
+class Measures:
+    """What the audio says about a call. Times in seconds, levels in dBFS."""
+
+    duration: float | None = None
+    stereo: bool = False
+    rings: int | None = None
+    ring_spans: list[Span] = field(default_factory=list)
+    holds: list[Span] | None = None  # None: not measured (no audio)
+    interruptions: list[Span] | None = None  # None: needs stereo with both parties speaking
+    hangup_first: str | None = None  # "agent" | "customer"
+    hangup_after_last_words: float | None = None  # seconds from the last words to the first line going dead
+    dead_air: list[Span] | None = None
+    agent_pace_cpm: float | None = None  # characters (= syllables) per minute of agent speech
+    pace_source: str | None = None  # "transcript" | "audio"
+    agent_volume_dbfs: float | None = None  # median level of agent utterances
+    agent_utterance_levels: list[tuple[float, float, float]] = field(default_factory=list)  # start, end, dBFS
+    agent_pitch_range_semitones: float | None = None  # 10-90 % range of the agent's F0 over the call
+    agent_pitch_std_semitones: float | None = None
+    agent_noise: list[Span] | None = None  # noise on the agent's line while the customer speaks
+    speech: dict[str, list[Span]] = field(default_factory=dict)
+    unjudged: dict[str, str] = field(default_factory=dict)  # measure -> why it is None
+
+    def to_dict(self) -> dict[str, Any]:
+        r = _r
+        spans = lambda xs: None if xs is None else [{"start": r(s), "end": r(e)} for s, e in xs]  # noqa: E731
+        return {
+            "duration": r(self.duration), "rings": self.rings, "ring_spans": spans(self.ring_spans),
+            "holds": spans(self.holds), "interruptions": spans(self.interruptions),
+            "hangup_first": self.hangup_first, "hangup_after_last_words": r(self.hangup_after_last_words),
+            "dead_air": spans(self.dead_air), "agent_pace_cpm": r(self.agent_pace_cpm, 1),
+            "pace_source": self.pace_source, "agent_volume_dbfs": r(self.agent_volume_dbfs, 1),
+            "agent_utterance_levels": [{"start": r(s), "end": r(e), "dbfs": r(d, 1)}
+                                       for s, e, d in self.agent_utterance_levels],
+            "agent_pitch_range_semitones": r(self.agent_pitch_range_semitones, 1),
+            "agent_pitch_std_semitones": r(self.agent_pitch_std_semitones, 1),
+            "agent_noise": spans(self.agent_noise), "unjudged": dict(self.unjudged),
+        }
+
+    def describe(self) -> list[str]:
+        """The measures in plain words, for the terminal report."""
+        from .report import clock
+
+        out = []
+        if self.rings is not None:
+            out.append(f"Rings before pick-up: {self.rings}")
+        if self.holds is not None:
+            out.append(f"Holds: {len(self.holds)}" + "".join(
+                f"  {clock(s)}-{clock(e)} ({e - s:.0f} s)" for s, e in self.holds))
+        if self.interruptions is not None and self.dead_air is not None:
+            out.append(f"Interruptions (agent over customer): {len(self.interruptions)}" + "".join(
+                f"  {clock(s)} ({e - s:.1f} s)" for s, e in self.interruptions))
+            out.append(f"Dead air after the customer: {len(self.dead_air)}" + "".join(
+                f"  {clock(s)} ({e - s:.1f} s)" for s, e in self.dead_air))
+            who = {"agent": "the agent (should be the customer)", "customer": "the customer"}
+            out.append("Hung up first: " + who.get(self.hangup_first or "", "could not tell"))
+        if self.agent_pace_cpm is not None:
+            out.append(f"Agent pace: {self.agent_pace_cpm:.0f} 字/分 (from the {self.pace_source})")
+        if self.agent_volume_dbfs is not None:
+            loudest = max(d for _, _, d in self.agent_utterance_levels)
+            out.append(f"Agent volume: {self.agent_volume_dbfs:.1f} dBFS typical, {loudest:.1f} dBFS loudest")
+        if self.agent_pitch_range_semitones is not None:
+            out.append(f"Agent pitch range: {self.agent_pitch_range_semitones:.1f} semitones "
+                       f"(spread {self.agent_pitch_std_semitones:.1f})")
+        if self.agent_noise:
+            out.append(f"Noise on the agent's line while the customer spoke: "
+                       f"{sum(e - s for s, e in self.agent_noise):.1f} s")
+        out.extend(f"Not measured — {k}: {v}" for k, v in self.unjudged.items())
+        return ["Measures: " + out[0]] + ["          " + x for x in out[1:]] if out else []
+
+
+def _r(x: float | None, nd: int = 2) -> float | None:
+    return None if x is None else round(float(x), nd)
+
+
+# ----------------------------------------------------------------------------------------
+
+def measure_call(audio: CallAudio | None, timeline: Timeline,
+                 settings: MeasureSettings = MeasureSettings()) -> Measures:
+    """All measures of one call; without audio only what the timeline tells (pace)."""
+    m = Measures(duration=audio.duration if audio else timeline.duration, stereo=bool(audio and audio.stereo))
+    if audio is None:
+        m.agent_pace_cpm, m.pace_source = _text_pace(timeline, None)
+        return m
+    frames = {who: ac.analyse_frames(x, audio.sr) for who, x in audio.parties.items()}
+    speech = {who: ac.speech_segments(fr) for who, fr in frames.items()}
+    m.speech = speech
+    agent_key = "agent" if m.stereo else "unknown"
+    all_speech = sorted(s for segs in speech.values() for s in segs)
+    if not all_speech:
+        m.unjudged["speech"] = "no speech found in the recording"
+        return m
+
+    m.rings, m.ring_spans = _rings(frames, speech, agent_key, settings)
+    if m.rings is None:
+        m.unjudged["rings"] = "no ringback tone before the first words"
+    m.holds = _holds(all_speech, speech[agent_key], settings.hold_min_seconds)
+
+    dead = [who for who in ("agent", "customer") if m.stereo and not speech[who]]
+    if not m.stereo:
+        m.unjudged["two-party"] = "mono recording: interruptions, dead air and hang-up order need stereo"
+    elif dead:
+        m.unjudged["two-party"] = f"the {dead[0]}'s channel has no speech: two-party measures not judged"
+    else:
+        m.interruptions = _interruptions(speech["agent"], speech["customer"], timeline, settings)
+        m.dead_air = _dead_air(speech["agent"], speech["customer"], m.holds, settings)
+        m.hangup_first, m.hangup_after_last_words = _hangup(audio, frames, speech)
+        if m.hangup_first is None:
+            m.unjudged["hangup"] = "neither line shows a disconnect tone or goes dead before the end"
+        m.agent_noise = _agent_noise(frames["agent"], speech["agent"], speech["customer"], settings)
+
+    agent_speech = speech[agent_key]
+    m.agent_pace_cpm, m.pace_source = _text_pace(timeline, agent_speech if m.stereo else None)
+    if m.agent_pace_cpm is None and agent_speech:
+        rate = ac.syllable_rate(audio.parties[agent_key], audio.sr, agent_speech)
+        m.agent_pace_cpm, m.pace_source = (rate, "audio") if rate is not None else (None, None)
+    if m.stereo and agent_speech:
+        _voice(m, audio.parties["agent"], audio.sr, agent_speech)
+    elif not m.stereo:
+        m.unjudged["voice"] = "mono recording: the agent's volume and pitch cannot be told from the customer's"
+    return m
+
+
+def _rings(frames: dict[str, ac.Frames], speech: dict[str, list[Span]], agent_key: str,
+           s: MeasureSettings) -> tuple[int | None, list[Span]]:
+    """Ringback bursts in the cadence, on any channel, before the agent's first words."""
+    freqs, on, off = CADENCES[s.ring_country]
+    first = speech[agent_key][0][0] if speech[agent_key] else min(x[0][0] for x in speech.values() if x)
+    best: list[Span] = []
+    for fr in frames.values():
+        bursts = [b for b in ac.tone_bursts(fr, freqs) if b[0] < first]
+        picked = ac.count_cadence(bursts, on, off)
+        if len(picked) > len(best):
+            best = picked
+    return (len(best) if best else None), best
+
+
+def _holds(all_speech: list[Span], agent: list[Span], min_len: float) -> list[Span]:
+    """Silences (music counts as silence: the VAD rejects tones) of both parties between the
+    agent's first and last words, at least ``min_len`` long."""
+    if not agent:
+        return []
+    lo, hi = agent[0][0], agent[-1][1]
+    holds = []
+    end = lo
+    for s, e in all_speech:
+        if s > end and s - end >= min_len and lo <= end and s <= hi:
+            holds.append((end, s))
+        end = max(end, e)
+    return holds
+
+
+def _words_in(timeline: Timeline, speaker: str, span: Span) -> int | None:
+    """Characters the agent said inside ``span``, when the timeline has times."""
+    hits = [u for u in timeline.utterances if u.speaker == speaker and u.start is not None
+            and u.end is not None and ac.overlap((u.start, u.end), span) > 0]
+    if not hits:
+        return None
+    return sum(len(normalize(u.text).chars) for u in hits)
+
+
+def _interruptions(agent: list[Span], customer: list[Span], timeline: Timeline,
+                   s: MeasureSettings) -> list[Span]:
+    """The agent starts while the customer is talking and they overlap >= the minimum;
+    back-channels (short bursts, few characters) are ignored."""
+    out = []
+    for a in agent:
+        if a[1] - a[0] < s.backchannel_max_seconds:
+            continue
+        for c in customer:
+            if c[0] < a[0] < c[1]:
+                ov = min(a[1], c[1]) - a[0]
+                chars = _words_in(timeline, "agent", a)
+                if ov >= s.interrupt_min_overlap and (chars is None or chars > s.backchannel_max_chars):
+                    out.append((a[0], a[0] + ov))
+                break
+    return out
+
+
+def _dead_air(agent: list[Span], customer: list[Span], holds: list[Span], s: MeasureSettings) -> list[Span]:
+    """Gaps from the end of a customer's turn to the agent's reply longer than the limit, holds excluded."""
+    events = sorted([(e, "customer_end") for _, e in customer] + [(st, "agent_start") for st, _ in agent]
+                    + [(st, "customer_start") for st, _ in customer] + [(e, "agent_end") for _, e in agent])
+    out = []
+    last_end: tuple[float, str] | None = None
+    for t, kind in events:
+        if kind.endswith("_end"):
+            last_end = (t, kind)
+        elif kind == "customer_start":
+            last_end = None
+        elif last_end and last_end[1] == "customer_end":
+            gap = (last_end[0], t)
+            if gap[1] - gap[0] >= s.dead_air_seconds and not any(ac.overlap(gap, h) > 0 for h in holds):
+                out.append(gap)
+            last_end = None
+    return out
+
+
+def _line_dead(x: np.ndarray, sr: int, fr: ac.Frames, speech: list[Span]) -> float | None:
+    """When a line went dead: a disconnect tone after its last words, or digital silence to
+    the end — unless the line was digitally silent in its pauses anyway (silence suppression),
+    where trailing silence says nothing."""
+    freqs, on, off = BUSY
+    tones = [b for b in ac.tone_bursts(fr, freqs, min_len=0.2) if b[0] >= speech[-1][1] - 0.1]
+    cadence = ac.count_cadence(tones, on, off, tolerance=0.4)
+    if len(cadence) >= 2:
+        return cadence[0][0]
+    start = ac.trailing_silence_start(x, sr)
+    if start is None:
+        return None
+    pauses = ~ac.spans_mask(speech, len(fr), fr.hop)
+    pauses[int(start / fr.hop):] = False
+    if pauses.any() and np.mean(fr.db[pauses] <= ac.SILENT_DB) > 0.5:
+        return None
+    return start
+
+
+def _hangup(audio: CallAudio, frames: dict[str, ac.Frames], speech: dict[str, list[Span]]
+            ) -> tuple[str | None, float | None]:
+    dead = {who: _line_dead(audio.parties[who], audio.sr, frames[who], speech[who])
+            for who in ("agent", "customer")}
+    known = {w: t for w, t in dead.items() if t is not None}
+    if not known:
+        return None, None
+    first = min(known, key=known.get)  # type: ignore[arg-type]
+    if len(known) == 2 and abs(known["agent"] - known["customer"]) < 0.2:
+        return None, None
+    before = [e for segs in speech.values() for _, e in segs if e <= known[first] + 0.05]
+    return first, max(0.0, known[first] - max(before)) if before else None
+
+
+def _agent_noise(fr: ac.Frames, agent: list[Span], customer: list[Span], s: MeasureSettings) -> list[Span]:
+    out = []
+    for n in ac.noise_spans(fr, agent):
+        for c in customer:
+            ov = (max(n[0], c[0]), min(n[1], c[1]))
+            if ov[1] - ov[0] >= s.noise_min_seconds:
+                out.append(ov)
+    return out
+
+
+def _text_pace(timeline: Timeline, agent_speech: list[Span] | None) -> tuple[float | None, str | None]:
+    """Agent characters per minute of agent speaking time (utterance times, else the VAD's)."""
+    utts = timeline.by("agent")
+    chars = sum(len(normalize(u.text).chars) for u in utts)
+    if not utts or chars == 0:
+        return None, None
+    if all(u.duration for u in utts):
+        seconds = sum(u.duration for u in utts)  # type: ignore[misc]
+    elif agent_speech:
+        seconds = sum(e - s for s, e in agent_speech)
+    else:
+        return None, None
+    return (60.0 * chars / seconds, "transcript") if seconds > 1.0 else (None, None)
+
+
+def _voice(m: Measures, x: np.ndarray, sr: int, agent_speech: list[Span]) -> None:
+    utts = [(s, e) for s, e in agent_speech if e - s >= 0.5]
+    if not utts:
+        return
+    m.agent_utterance_levels = [(s, e, ac.level_dbfs(x[int(s * sr): int(e * sr)])) for s, e in utts]
+    m.agent_volume_dbfs = float(np.median([d for _, _, d in m.agent_utterance_levels]))
+    tracks = [ac.pitch_semitones(x[int(s * sr): int(e * sr)], sr) for s, e in utts]
+    voiced = [t for t in tracks if len(t) >= 10]
+    if not voiced:
+        m.unjudged["pitch"] = "no clearly voiced agent speech"
+        return
+    st = np.concatenate(voiced)
+    st = st - 12.0 * np.round((st - np.median(st)) / 12.0)  # one octave band around the agent's voice
+    m.agent_pitch_range_semitones = float(np.percentile(st, 90) - np.percentile(st, 10))
+    m.agent_pitch_std_semitones = float(np.std(st))
