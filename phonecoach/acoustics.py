@@ -38,7 +38,7 @@ class Frames:
 
 
 def analyse_frames(x: np.ndarray, sr: int, *, hop: float = HOP, win: float = WIN,
-                   tones: tuple[float, ...] = (450.0, 440.0, 480.0), block: int = 4096) -> Frames:
+                   tones: tuple[float, ...] = (450.0, 440.0, 480.0), block: int = 1024) -> Frames:
     """Short-time features of ``x``, computed in blocks so memory stays flat on long calls.
 
     >>> fr = analyse_frames(np.zeros(16000, np.float32), 16000)
@@ -154,14 +154,15 @@ def tone_bursts(fr: Frames, freqs: tuple[float, ...], *, share: float = 0.5, min
 
 def count_cadence(bursts: list[Span], on: float, off: float, *, tolerance: float = 0.3) -> list[Span]:
     """The bursts that follow a tone cadence: each lasts ``on`` (±tolerance x on) and successive
-    ones start ``on + off`` apart (±0.6 s). A burst cut short by pick-up still counts."""
+    ones start ``on + off`` apart (±0.6 s). A last burst cut short by pick-up counts when
+    it follows a full ring in the cadence."""
     period = on + off
     picked: list[Span] = []
     for i, (s, e) in enumerate(bursts):
         dur = e - s
         fits = abs(dur - on) <= tolerance * on + 0.1
-        last = i == len(bursts) - 1
-        if not fits and not (last and dur < on):
+        cut_short = i == len(bursts) - 1 and dur < on and bool(picked)  # pick-up mid-ring
+        if not fits and not cut_short:
             continue
         if picked and abs((s - picked[-1][0]) - period) > 0.6:
             if (s - picked[-1][0]) < period - 0.6:

@@ -190,7 +190,7 @@ def build_call(items: list, sr: int = SR, tail: float = 1.0, noise_db: float | N
             t += dur
         else:
             x = speak(item.text, item.speaker, sr, item.speed, intonation=item.intonation) * 10 ** (item.gain_db / 20)
-            start = t + item.gap - item.overlap if item.overlap else t + item.gap
+            start = t - item.overlap if item.overlap else t + item.gap
             if item.overlap:
                 spans.setdefault("overlap", []).append((start, t))
             end = start + len(x) / sr
@@ -201,16 +201,14 @@ def build_call(items: list, sr: int = SR, tail: float = 1.0, noise_db: float | N
             t = max(t, end)
     n = int(round((t + tail) * sr))
     stereo = np.zeros((n, 2), np.float32)
-    rng = np.random.default_rng(seed + 1)
-    if line_noise_db is not None:
-        stereo += (rng.standard_normal(stereo.shape) * 10 ** (line_noise_db / 20)).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    for level in (line_noise_db, noise_db):
+        if level is not None:
+            stereo += (rng.standard_normal(stereo.shape) * 10 ** (level / 20)).astype(np.float32)
     for speaker, at in hangups:  # a dead line is digital silence...
         stereo[int(round(at * sr)):, 0 if speaker == "agent" else 1] = 0.0
     for speaker, offset, x in pieces:  # ...except for the disconnect tone laid on it
         ch = 0 if speaker == "agent" else 1
         stereo[offset : offset + len(x), ch] += x[: n - offset]
-    if noise_db is not None:
-        rng = np.random.default_rng(seed)
-        stereo += (rng.standard_normal(stereo.shape) * 10 ** (noise_db / 20)).astype(np.float32)
     np.clip(stereo, -1.0, 1.0, out=stereo)
     return BuiltCall(stereo, sr, turns, spans)

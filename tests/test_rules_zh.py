@@ -238,3 +238,48 @@ def test_score_is_weighted_share_of_judged_rules(pack):
     kept = sum(r.rule.weight for r in judged if r.status == "pass")
     assert rep.score == round(100 * kept / sum(r.rule.weight for r in judged), 1)
     assert score(pack, HOLD_GOOD)[1].score > score(pack, HOLD_BAD)[1].score
+
+
+# --- rules on the acoustic measures ---------------------------------------------------------
+
+def judge_measures(pack, **values):
+    from phonecoach.measures import Measures
+
+    m = Measures(duration=60.0, stereo=True, **values)
+    tl = Timeline([Utterance("agent", "您好，我是小陈，请问有什么可以帮您", 0.0, 3.0)])
+    return {r.rule.id: r for r in judge(pack, tl, "t", measures=m).results}
+
+
+@pytest.mark.parametrize("cpm,expected", [(90.0, "fail"), (150.0, "pass"), (260.0, "fail")])
+def test_voice_pace_band(pack, cpm, expected):
+    r = judge_measures(pack, agent_pace_cpm=cpm)["voice.pace"]
+    assert r.status == expected and f"{cpm:.1f}" in r.detail
+
+
+def test_voice_volume_ceiling_and_sharp_rise(pack):
+    calm = [(0.0, 2.0, -20.0), (5.0, 7.0, -21.0), (9.0, 11.0, -19.5)]
+    rise = calm + [(20.0, 22.0, -9.5)]
+    assert judge_measures(pack, agent_volume_dbfs=-20.0, agent_utterance_levels=calm)["voice.volume"].status == "pass"
+    r = judge_measures(pack, agent_volume_dbfs=-20.0, agent_utterance_levels=rise)["voice.volume"]
+    assert r.status == "fail" and r.occurrences[0].start == 20.0
+
+
+def test_holds_longer_than_a_minute(pack):
+    assert judge_measures(pack, holds=[(10.0, 40.0)])["hold.duration"].status == "pass"
+    r = judge_measures(pack, holds=[(10.0, 40.0), (50.0, 125.0)])["hold.duration"]
+    assert r.status == "fail" and r.occurrences[0].start == 50.0
+
+
+def test_interruptions_dead_air_and_hangup(pack):
+    r = judge_measures(pack, interruptions=[(12.0, 13.5)], dead_air=[], hangup_first="agent",
+                       hangup_after_last_words=0.2)
+    assert r["never.interrupt"].status == "fail" and r["never.interrupt"].occurrences[0].start == 12.0
+    assert r["voice.response"].status == "pass"
+    assert r["close.customer_hangs_up_first"].status == "fail"
+
+
+def test_acoustic_rules_not_applicable_without_audio(pack):
+    results, _ = score(pack, [GOOD_OPEN, ("C", "好")])
+    for rid in ("never.interrupt", "voice.volume", "voice.smile", "voice.response", "hold.duration",
+                "close.customer_hangs_up_first", "never.eating_noise"):
+        assert results[rid].status == "not_applicable", rid

@@ -1,0 +1,115 @@
+"""The acoustic building blocks on signals whose answer is exact."""
+import numpy as np
+import pytest
+
+from phonecoach import acoustics as ac
+from phonecoach.synth import SR, busy_tone, cadence, hold_music, ringback, speak
+
+
+def place(total: float, *parts):
+    """A signal of ``total`` s with each (start, signal) laid in, plus faint line hiss."""
+    x = (np.random.default_rng(0).standard_normal(int(total * SR)) * 10 ** (-62 / 20)).astype(np.float32)
+    for start, sig in parts:
+        i = int(start * SR)
+        x[i:i + len(sig)] += sig[: len(x) - i]
+    return x
+
+
+def test_level_of_a_sine():
+    t = np.arange(SR) / SR
+    x = (0.1 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    assert ac.level_dbfs(x) == pytest.approx(-23.0, abs=0.1)
+
+
+@pytest.mark.parametrize("rings", [1, 3, 6])
+def test_china_ringback_rings_are_counted_exactly(rings):
+    fr = ac.analyse_frames(place(rings * 5.0 + 1, (0.0, ringback(rings))), SR)
+    assert len(ac.count_cadence(ac.tone_bursts(fr, (450.0,)), 1.0, 4.0)) == rings
+
+
+def test_north_american_ringback_needs_its_own_cadence():
+    x = place(20.0, (0.0, ringback(3, country="us")))
+    fr = ac.analyse_frames(x, SR)
+    assert len(ac.count_cadence(ac.tone_bursts(fr, (440.0, 480.0)), 2.0, 4.0)) == 3
+    assert ac.count_cadence(ac.tone_bursts(fr, (450.0,)), 1.0, 4.0) == []
+
+
+def test_ring_cut_short_by_pick_up_still_counts():
+    x = place(12.0, (0.0, ringback(3)[: int(10.4 * SR)]))  # third ring lasts 0.4 s
+    fr = ac.analyse_frames(x, SR)
+    assert len(ac.count_cadence(ac.tone_bursts(fr, (450.0,)), 1.0, 4.0)) == 3
+
+
+def test_busy_tone_is_not_ringback():
+    fr = ac.analyse_frames(place(5.0, (0.0, busy_tone(4.0))), SR)
+    assert ac.count_cadence(ac.tone_bursts(fr, (450.0,)), 1.0, 4.0) == []
+    assert len(ac.count_cadence(ac.tone_bursts(fr, (450.0,), min_len=0.2), 0.35, 0.35, tolerance=0.4)) >= 4
+
+
+@pytest.fixture(scope="module")
+def words(espeak):
+    return speak("请您稍等一下，我帮您查询一下", "agent")
+
+
+def test_speech_segments_edges(words):
+    d = len(words) / SR
+    x = place(d + 6, (1.0, words), (d + 4.0, cadence((450.0,), 1.0, 0.5, 1)))
+    segs = ac.speech_segments(ac.analyse_frames(x, SR))
+    assert len(segs) == 1  # the tone after it is not speech
+    assert segs[0][0] == pytest.approx(1.0, abs=0.15) and segs[0][1] == pytest.approx(1.0 + d, abs=0.15)
+
+
+def test_hold_music_and_tones_are_not_speech():
+    x = place(12.0, (0.0, hold_music(6.0)), (6.5, ringback(1)), (8.0, busy_tone(3.0)))
+    assert ac.speech_segments(ac.analyse_frames(x, SR)) == []
+
+
+def test_noise_is_not_speech_but_is_noise(words):
+    rng = np.random.default_rng(3)
+    burst = (rng.standard_normal(int(1.5 * SR)) * 0.05).astype(np.float32)
+    x = place(8.0, (0.5, words[: int(2 * SR)]), (5.0, burst))
+    fr = ac.analyse_frames(x, SR)
+    speech = ac.speech_segments(fr)
+    assert all(e <= 3.0 for _, e in speech)
+    noise = ac.noise_spans(fr, speech)
+    assert noise and noise[0][0] == pytest.approx(5.0, abs=0.1) and noise[-1][1] == pytest.approx(6.5, abs=0.1)
+
+
+def test_pitch_of_a_steady_and_a_gliding_voice():
+    t = np.arange(3 * SR) / SR
+    def voice(f0):
+        phase = 2 * np.pi * np.cumsum(f0) / SR
+        return (0.2 * sum(np.sin(k * phase) / k for k in range(1, 8))).astype(np.float32)
+    flat = ac.pitch_semitones(voice(np.full_like(t, 120.0)), SR)
+    glide = ac.pitch_semitones(voice(100 * 2 ** (0.5 + 0.5 * np.sin(2 * np.pi * 0.7 * t))), SR)
+    assert np.median(flat) == pytest.approx(12 * np.log2(1.2), abs=0.2)
+    assert np.percentile(flat, 90) - np.percentile(flat, 10) < 0.3
+    assert np.percentile(glide, 90) - np.percentile(glide, 10) == pytest.approx(11.4, abs=1.0)
+
+
+def test_syllable_rate_tracks_speaking_speed(espeak):
+    text = "您好，星辰电信客服中心，我是八零二三号客服小王，请问有什么可以帮您？"
+    rates = []
+    for speed in (120, 350):
+        x = speak(text, "agent", speed=speed)
+        rates.append(ac.syllable_rate(x, SR, ac.speech_segments(ac.analyse_frames(x, SR))))
+    assert rates[1] > 1.8 * rates[0]
+
+
+def test_trailing_digital_silence():
+    x = place(5.0, (0.0, np.zeros(0, np.float32)))
+    x[int(3.2 * SR):] = 0.0
+    assert ac.trailing_silence_start(x, SR) == pytest.approx(3.2, abs=0.01)
+    assert ac.trailing_silence_start(place(5.0), SR) is None
+
+
+def test_mask_to_spans_closes_gaps_then_drops_short_runs():
+    m = np.array([1, 1, 0, 1, 1, 0, 0, 0, 0, 1] + [0] * 10, bool)
+    assert ac.mask_to_spans(m, 0.1, min_gap=0.15) == [(0.0, 0.5), (pytest.approx(0.9), pytest.approx(1.0))]
+    assert ac.mask_to_spans(m, 0.1, min_gap=0.15, min_len=0.2) == [(0.0, 0.5)]
+
+
+def test_long_signal_frames_in_bounded_blocks():
+    x = np.zeros(SR * 600, np.float32)  # ten minutes
+    fr = ac.analyse_frames(x, SR)
+    assert len(fr) == 30000 and fr.db.dtype == np.float32
