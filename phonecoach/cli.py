@@ -103,6 +103,135 @@ def score(calls: tuple[Path, ...], transcript: Path | None, model: Path | None, 
     sys.exit(EXIT_INPUT_ERROR if failed else 0)
 
 
+# ----------------------------------------------------------------------------- live
+
+@main.command()
+@click.option("--device", help="Agent headset microphone: name or index (see 'phonecoach devices').")
+@click.option("--customer-device", help="The customer side, e.g. the softphone's loopback/monitor source.")
+@click.option("--replay", type=click.Path(path_type=Path), help="Feed this recording through the live path instead.")
+@click.option("--speed", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Replay pace: 1 = real time, 0 = as fast as possible.")
+@click.option("--agent-channel", type=click.Choice(["left", "right"]), default="left", show_default=True)
+@click.option("--model", type=click.Path(path_type=Path), help="Vosk model folder (same lookup as 'score').")
+@click.option("--rules", "rules_path", type=click.Path(path_type=Path), help="Rule pack (default rules/zh-CN.toml).")
+@click.option("--jsonl", is_flag=True, help="One JSON object per warning on stdout (rule, message, t_audio, t_emit…).")
+@click.option("--serve", metavar="HOST:PORT", help="Serve a web page and an SSE stream of warnings for a supervisor.")
+@click.option("--token", help="Required for --serve on any address but 127.0.0.1.")
+@click.option("--beep", is_flag=True, help="A short sound cue for the agent on each warning.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Session folder (default sessions/<time>).")
+@click.option("--name", default="agent", show_default=True, help="Session name shown to the supervisor.")
+@click.option("--seconds", type=click.FloatRange(min=0), help="Stop after this much audio time (devices).")
+def live(device, customer_device, replay, speed, agent_channel, model, rules_path, jsonl, serve, token, beep,
+         out_dir, name, seconds) -> None:
+    """Coach a call as it happens: warnings while the agent speaks, the full report at the end.
+
+    \b
+    Examples:
+      phonecoach live --device "USB Headset"
+      phonecoach live --device 3 --customer-device "Monitor of Softphone" --serve 0.0.0.0:8765 --token s3cret
+      phonecoach live --replay samples/blame_call.flac --jsonl
+      phonecoach live --replay call.wav --speed 0 --jsonl > warnings.jsonl
+    """
+    import signal as _signal
+    import time as _time
+
+    from .live.session import LiveSession
+    from .live.sinks import JsonlSink, SoundCue, TerminalView
+    from .live.sources import DeviceGroup, ReplaySource, make_queues
+    from .models import find_model
+
+    err = Console(stderr=True)
+    try:
+        pack = load_pack(rules_path)
+        if replay is not None:
+            source = ReplaySource(str(replay), agent_channel, speed)
+        else:
+            devices = {"agent": _device(device)}
+            if customer_device is not None:
+                devices["customer"] = _device(customer_device)
+            source = DeviceGroup(devices, make_queues(list(devices)),
+                                 on_event=lambda msg: click.echo(f"phonecoach: {msg}", err=True))
+    except PhonecoachError as exc:
+        _err(err, str(exc))
+        sys.exit(EXIT_INPUT_ERROR)
+    try:
+        model_path = str(find_model(model))
+    except PhonecoachError as exc:
+        if model is not None:
+            _err(err, str(exc))
+            sys.exit(EXIT_INPUT_ERROR)
+        click.echo(f"phonecoach: {exc} — live warnings from the signal only", err=True)
+        model_path = None
+    folder = out_dir or Path("sessions") / _time.strftime("%Y%m%d-%H%M%S")
+    sinks = []
+    view = TerminalView(err)
+    sinks.append(JsonlSink() if jsonl else view)
+    if beep:
+        sinks.append(SoundCue())
+    feed = None
+    if serve:
+        from .live.feed import WarningFeed
+
+        host, _, port = serve.rpartition(":")
+        try:
+            feed = WarningFeed(host or "127.0.0.1", int(port), token, session=name)
+        except (ValueError, OSError) as exc:
+            _err(err, f"--serve {serve}: {exc}")
+            sys.exit(2)
+        feed.start()
+        sinks.append(feed)
+        click.echo(f"phonecoach: supervisor feed at {feed.address}/" + (f"?token={token}" if token else ""), err=True)
+
+    def on_warning(w) -> None:
+        for sink in sinks:
+            sink(w)
+
+    try:
+        session = LiveSession(pack, source, model_path, folder, on_warning)
+    except PhonecoachError as exc:
+        _err(err, str(exc))
+        sys.exit(EXIT_INPUT_ERROR)
+    _signal.signal(_signal.SIGTERM, lambda *a: session.stop())
+    if seconds is not None:
+        import threading
+
+        threading.Timer(seconds / max(speed, 1e-9) if replay else seconds, session.stop).start()
+    if not jsonl:
+        view.start()
+    try:
+        result = session.run()  # Ctrl-C ends the call cleanly, with the report
+    except Exception as exc:  # noqa: BLE001 - the device or a worker failed: keep what we have
+        view.stop()
+        _err(err, f"live session stopped: {exc} (audio and timeline so far are in {folder})")
+        sys.exit(EXIT_INPUT_ERROR)
+    finally:
+        view.stop()
+        if feed is not None:
+            feed.stop()
+    stats = result.stats
+    click.echo(f"phonecoach: session saved in {folder} — {stats['audio_seconds']:.0f} s of audio, "
+               f"{len(result.warnings)} warnings, {stats['queue_overflows']} dropped blocks, "
+               f"{stats['input_overflows']} input overflows, {stats['device_stalls']} device stalls", err=True)
+    if not jsonl:
+        render_terminal(result.report, Console())
+
+
+def _device(value: str | None):
+    """A device given by index stays a number; names go to PortAudio as they are."""
+    if value is None:
+        return None
+    return int(value) if value.isdigit() else value
+
+
+@main.command()
+def devices() -> None:
+    """List capture devices (for --device / --customer-device)."""
+    from .live.sources import list_devices
+
+    for d in list_devices():
+        click.echo(f"{d['index']:3d}  {d['name']}  ({d['inputs']} in, {d['default_samplerate']:.0f} Hz)")
+
+
 # ----------------------------------------------------------------------------- models
 
 @main.group()

@@ -19,6 +19,7 @@ from .errors import ModelError
 from .timeline import Timeline, Utterance, Word
 
 CHUNK_SECONDS = 0.2  # audio pushed per AcceptWaveform call
+RECYCLE_SECONDS = 300.0  # start a fresh KaldiRecognizer at the first endpoint after this much audio
 
 
 @lru_cache(maxsize=2)
@@ -45,34 +46,52 @@ class ChannelRecognizer:
     audio since ``offset``.
     """
 
-    def __init__(self, model, speaker: str, sr: int = TARGET_SR, offset: float = 0.0) -> None:
-        import vosk
-
+    def __init__(self, model, speaker: str, sr: int = TARGET_SR, offset: float = 0.0,
+                 recycle_seconds: float = RECYCLE_SECONDS) -> None:
         self.speaker = speaker
         self.sr = sr
-        self.offset = offset
-        self._rec = vosk.KaldiRecognizer(model, sr)
-        self._rec.SetWords(True)
-        self._rec.SetPartialWords(True)
-        self.samples_in = 0
+        self.model = model
+        self.recycle_seconds = recycle_seconds
+        self.samples_in = 0  # all audio pushed, across recycled recognisers
+        self.offset = offset  # audio time where the current recogniser started
+        self._base = offset
+        self._rec = self._new_recognizer()
+
+    def _new_recognizer(self):
+        import vosk
+
+        rec = vosk.KaldiRecognizer(self.model, self.sr)
+        rec.SetWords(True)
+        rec.SetPartialWords(True)
+        return rec
 
     def accept(self, block: np.ndarray | bytes) -> list[Utterance]:
         data = block if isinstance(block, bytes) else to_pcm16(block)
         self.samples_in += len(data) // 2
         if self._rec.AcceptWaveform(data):
-            return self._utterances(self._rec.Result())
+            out = self._utterances(self._rec.Result())
+            if self.audio_time - self.offset >= self.recycle_seconds:
+                # Vosk's decoder state grows on long streams: restart at an endpoint, where
+                # nothing is pending, with times continuing from here
+                self._rec = self._new_recognizer()
+                self.offset = self.audio_time
+            return out
         return []
 
-    def partial(self) -> str:
-        return json.loads(self._rec.PartialResult()).get("partial", "")
+    def partial(self) -> tuple[str, float | None]:
+        """The unfinished hypothesis and the end time of its last word (None if no words)."""
+        result = json.loads(self._rec.PartialResult())
+        words = result.get("partial_result") or []
+        end = self.offset + float(words[-1]["end"]) if words else None
+        return result.get("partial", ""), end
 
     def finish(self) -> list[Utterance]:
         return self._utterances(self._rec.FinalResult())
 
     @property
     def audio_time(self) -> float:
-        """Seconds of audio pushed so far (plus the offset)."""
-        return self.offset + self.samples_in / self.sr
+        """Audio time reached: seconds pushed so far, from the start offset."""
+        return self._base + self.samples_in / self.sr
 
     def _utterances(self, result_json: str) -> list[Utterance]:
         result = json.loads(result_json)

@@ -39,3 +39,34 @@ def _no_user_model(monkeypatch, tmp_path_factory):
     monkeypatch.delenv("PHONECOACH_MODEL", raising=False)
     monkeypatch.setenv("PHONECOACH_MODELS_DIR", str(tmp_path_factory.mktemp("models")))
     os.environ.pop("PHONECOACH_MODEL_MIRROR", None)
+
+
+@pytest.fixture(scope="session")
+def pulse(tmp_path_factory):
+    """A private PulseAudio server with two null sinks (agent, customer) whose monitors are
+    capture devices pc_agent / pc_customer through ALSA's pulse plugin. Yields the
+    environment a subprocess needs to see them."""
+    import subprocess
+    import time
+
+    if shutil.which("pulseaudio") is None or shutil.which("paplay") is None:
+        pytest.fail("pulseaudio/paplay missing: run scripts/setup.sh --test")
+    home = tmp_path_factory.mktemp("pulse")
+    runtime = home / "rt"
+    runtime.mkdir()
+    sock = runtime / "native"
+    env = {**os.environ, "HOME": str(home), "PULSE_RUNTIME_PATH": str(runtime), "PULSE_SERVER": f"unix:{sock}"}
+    (home / ".asoundrc").write_text(
+        'pcm.pc_agent { type pulse; device "pc_agent.monitor"; hint { show on; description "test agent" } }\n'
+        'pcm.pc_customer { type pulse; device "pc_customer.monitor"; hint { show on; description "test customer" } }\n',
+        encoding="utf-8")
+    subprocess.run(["pulseaudio", "-D", "-n", "--exit-idle-time=-1", "--use-pid-file=true",
+                    f"--load=module-native-protocol-unix socket={sock} auth-anonymous=1",
+                    "--load=module-null-sink sink_name=pc_agent",
+                    "--load=module-null-sink sink_name=pc_customer"], env=env, check=True, capture_output=True)
+    for _ in range(50):
+        if subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode == 0:
+            break
+        time.sleep(0.1)
+    yield env
+    subprocess.run(["pulseaudio", "--kill"], env=env, capture_output=True)

@@ -1,0 +1,328 @@
+"""The incremental rule engine: each warning raised once, as soon as it can be decided.
+
+It reads the same rule pack as ``score`` and reuses its checks on the growing
+timeline; the signal-based warnings use the same rules' thresholds:
+
+- forbidden phrases from partial results (``raised``), then ``confirmed`` or
+  ``withdrawn`` when the final result arrives;
+- text rules (forbidden phrases, hold and transfer protocol, blunt refusals) when
+  a final utterance settles them; opening rules when the opening window closes;
+- interruptions, dead air, hold timers and loudness from speech activity;
+- pace from the last 30 s of the agent's finished utterances.
+
+Times: ``t_audio`` is the audio time at which the evidence was complete (end of the
+phrase, the moment an overlap or a silence passed its limit); ``t_emit`` the audio
+position of the session when the warning was raised.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from ..checks import Call, match
+from ..engine import judge_rule
+from ..events import derive_events
+from ..measures import Measures
+from ..rulepack import Rule, RulePack
+from ..textmatch import find_any, normalize
+from ..timeline import Timeline, Utterance
+from .signal import SegmentEvent
+
+TEXT_CHECKS = {"phrase_never", "hold_step", "transfer_step", "if_then"}
+PACE_WINDOW = 30.0  # seconds of agent speech the live pace is taken over
+PACE_MIN_SPEECH = 8.0  # judge pace only after this much agent speech
+
+
+@dataclass(frozen=True)
+class Warning:
+    rule: str
+    message: str
+    fix: str
+    severity: str
+    t_audio: float
+    t_emit: float
+    evidence: str = ""
+    party: str = "agent"
+    status: str = "raised"  # raised | confirmed | withdrawn
+    kind: str = "text"  # phrase (from a partial) | text | signal
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["t_audio"], d["t_emit"] = round(self.t_audio, 2), round(self.t_emit, 2)
+        return d
+
+
+class LiveJudge:
+    """Consumes stream events (thread-safe), emits ``Warning``s through ``emit``."""
+
+    def __init__(self, pack: RulePack, parties: list[str], emit: Callable[[Warning], None]) -> None:
+        self.pack = pack
+        self.parties = parties
+        self.emit_cb = emit
+        self.settings = pack.measures
+        self.lock = threading.Lock()
+        self.utterances: list[Utterance] = []
+        self.clock = {p: 0.0 for p in parties}
+        self.segments: dict[str, list[list[float]]] = {p: [] for p in parties}  # [start, end, open?]
+        self.agent_levels: list[float] = []
+        self.holds: list[tuple[float, float]] = []
+        self.warned: set[tuple] = set()
+        self.pending: dict[tuple[str, str], Warning] = {}
+        self.warnings: list[Warning] = []
+        self._hold_start: float | None = None
+        self._dead_air_from: float | None = None
+        self._opening_done: set[str] = set()
+        self._pace_out = False
+        self.rules = {r.id: r for r in pack.rules}
+        self._by_measure = {r.params.get("measure"): r for r in pack.rules if r.params.get("measure")}
+        self._loudness = next((r for r in pack.rules if r.check == "loudness"), None)
+        self._ask = next((r for r in pack.rules if r.check == "hold_step"
+                          and r.params.get("step") == "ask_permission"), None)
+        self.agent = "agent" if "agent" in parties else parties[0]
+        self.two_party = "agent" in parties and "customer" in parties
+
+    # --- helpers ------------------------------------------------------------------------
+
+    @property
+    def heard(self) -> float:
+        """Audio time up to which every party has been heard."""
+        return min(self.clock.values()) if self.clock else 0.0
+
+    def _emit(self, rule: Rule, t_audio: float, t_emit: float, evidence: str, kind: str, key: tuple | None = None,
+              status: str = "raised", party: str = "agent") -> Warning | None:
+        if key is not None:
+            if key in self.warned:
+                return None
+            self.warned.add(key)
+        w = Warning(rule.id, rule.message, rule.fix, rule.severity, t_audio, max(t_emit, t_audio), evidence, party,
+                    status, kind)
+        self.warnings.append(w)
+        self.emit_cb(w)
+        return w
+
+    def timeline(self) -> Timeline:
+        return Timeline(list(self.utterances), speakers_separated="unknown" not in self.parties)
+
+    # --- events from the stream workers ---------------------------------------------------------
+
+    def on_clock(self, party: str, t: float) -> None:
+        with self.lock:
+            self.clock[party] = max(self.clock[party], t)
+            self._timers()
+            self._opening_rules()
+
+    def on_partial(self, party: str, text: str, t_word_end: float | None, now: float) -> None:
+        """``now``: how far this party's stream has been heard (the warning's t_emit)."""
+        if not text or party not in (self.agent, "unknown"):
+            return
+        with self.lock:
+            self.clock[party] = max(self.clock[party], now)
+            for rule in self.pack.rules:
+                if rule.check != "phrase_never" or rule.speaker == "customer" or (party, rule.id) in self.pending:
+                    continue
+                m = match(rule, text)
+                if m:
+                    w = self._emit(rule, t_word_end or now, now, m.evidence, "phrase", party=party)
+                    if w:
+                        self.pending[(party, rule.id)] = w
+
+    def on_final(self, u: Utterance, now: float) -> None:
+        with self.lock:
+            self.clock[u.speaker] = max(self.clock.get(u.speaker, 0.0), now)
+            self.utterances.append(u)
+            self.utterances.sort(key=lambda x: x.start or 0.0)
+            self._settle_partials(u, now)
+            self._text_rules(now)
+            if u.speaker in (self.agent, "unknown"):
+                self._pace(now)
+            self._opening_rules()
+
+    def on_segment(self, ev: SegmentEvent) -> None:
+        with self.lock:
+            segs = self.segments[ev.party]
+            if segs and segs[-1][2] and abs(segs[-1][0] - ev.start) < 1e-6:
+                segs[-1][1] = ev.end
+                segs[-1][2] = ev.kind == "open"
+            else:
+                segs.append([ev.start, ev.end, ev.kind == "open"])
+                if ev.party == self.agent and self._hold_start is not None:
+                    self._end_hold(ev.start)
+            self.clock[ev.party] = max(self.clock[ev.party], ev.now)
+            if ev.party == self.agent:
+                self._loud(ev)
+                if ev.kind == "closed" and ev.end - ev.start >= 0.5:
+                    self.agent_levels.append(ev.level_dbfs)
+            if self.two_party:
+                self._interruption()
+                if ev.party == "customer" and ev.kind == "closed":
+                    self._dead_air_from = max(ev.end, self._dead_air_from or 0.0)
+            self._timers()
+
+    # --- text ---------------------------------------------------------------------------
+
+    def _settle_partials(self, u: Utterance, now: float) -> None:
+        for (party, rid), w in list(self.pending.items()):
+            if party != u.speaker:
+                continue
+            del self.pending[(party, rid)]
+            rule = self.rules[rid]
+            m = match(rule, u.text)
+            status = "confirmed" if m else "withdrawn"
+            if m:
+                self.warned.add((rid, round(u.start or 0.0, 1)))  # the text pass must not raise it again
+            confirmed = Warning(w.rule, w.message, w.fix, w.severity, w.t_audio, now,
+                                m.evidence if m else w.evidence, party, status, "phrase")
+            self.warnings.append(confirmed)
+            self.emit_cb(confirmed)
+
+    def _call(self) -> Call:
+        tl = self.timeline()
+        measures = Measures(holds=list(self.holds)) if self.holds else None
+        audio_holds = list(self.holds) if self.holds and tl.has_times else None
+        return Call(timeline=tl, events=derive_events(tl, self.pack.events, audio_holds),
+                    events_phrases=self.pack.events, measures=measures)
+
+    def _text_rules(self, now: float) -> None:
+        call = self._call()
+        agent_starts = [u.start or 0.0 for u in call.timeline.utterances if u.speaker in (self.agent, "unknown")]
+        for rule in self.pack.rules:
+            if rule.check not in TEXT_CHECKS:
+                continue
+            result = judge_rule(rule, call)
+            if result.status != "fail":
+                continue
+            for occ in result.occurrences:
+                end = occ.end if occ.end is not None else (occ.start or 0.0)
+                if rule.check != "phrase_never" and not self._settled(rule, end, agent_starts):
+                    continue
+                self._emit(rule, end, now, occ.evidence, "text", key=(rule.id, round(occ.start or 0.0, 1)))
+
+    def _settled(self, rule: Rule, end: float, agent_starts: list[float]) -> bool:
+        """A protocol step is decided once the agent has moved on (or the hold began); the
+        thank-after step is decided by the agent's first words back, which it points at."""
+        if rule.params.get("step") == "thank_after":
+            return True
+        after = sum(1 for s in agent_starts if s > end)
+        need = max(1, int(rule.params.get("after", 0) or 0))
+        return after >= need or (self._hold_start is not None and self._hold_start >= end)
+
+    def _opening_rules(self) -> None:
+        agent_utts = [u for u in self.utterances if u.speaker in (self.agent, "unknown")]
+        if not agent_utts:
+            return
+        for rule in self.pack.rules:
+            if rule.check != "phrase_in_window" or rule.params.get("part") != "opening" or rule.id in self._opening_done:
+                continue
+            now = self.clock.get(self.agent, 0.0)
+            closed = (len(agent_utts) >= int(rule.params["utterances"])
+                      or now >= (agent_utts[0].start or 0.0) + float(rule.params["seconds"]))
+            if not closed:
+                continue
+            self._opening_done.add(rule.id)
+            result = judge_rule(rule, self._call())
+            if result.status == "fail":
+                occ = result.occurrences[0]
+                self._emit(rule, occ.end or now, now, occ.evidence, "text", key=(rule.id, "opening"))
+
+    def _pace(self, now: float) -> None:
+        rule = self._by_measure.get("agent_pace_cpm")
+        utts = [u for u in self.utterances if u.speaker in (self.agent, "unknown") and u.duration]
+        recent, secs = [], 0.0
+        for u in reversed(utts):
+            recent.append(u)
+            secs += u.duration or 0.0
+            if secs >= PACE_WINDOW:
+                break
+        if rule is None or secs < PACE_MIN_SPEECH:
+            return
+        cpm = 60.0 * sum(len(normalize(u.text).chars) for u in recent) / secs
+        out = not (float(rule.params["min"]) <= cpm <= float(rule.params["max"]))
+        if out and not self._pace_out:
+            self._emit(rule, utts[-1].end or now, now, f"{cpm:.0f} 字/分", "text")
+        self._pace_out = out
+
+    # --- signal ---------------------------------------------------------------------------
+
+    def _loud(self, ev: SegmentEvent) -> None:
+        rule = self._loudness
+        if rule is None or ev.end - ev.start < 0.5:
+            return
+        typical = float(np.median(self.agent_levels)) if len(self.agent_levels) >= 3 else None
+        over = ev.level_dbfs > float(rule.params["ceiling_dbfs"]) or (
+            typical is not None and ev.level_dbfs - typical > float(rule.params["max_rise_db"]))
+        if over:
+            self._emit(rule, ev.end, ev.now, f"{ev.level_dbfs:.1f} dBFS", "signal", key=(rule.id, round(ev.start, 1)))
+
+    def _interruption(self) -> None:
+        rule = self._by_measure.get("interruptions")
+        agent, customer = self.segments[self.agent], self.segments["customer"]
+        if rule is None or not agent or not customer:
+            return
+        a_start, a_end, _ = agent[-1]
+        if a_end - a_start < self.settings.backchannel_max_seconds:
+            return
+        for c_start, c_end, c_open in reversed(customer):
+            if c_start < a_start and (c_open or c_end > a_start):
+                overlap = min(a_end, c_end) - a_start
+                if overlap >= self.settings.interrupt_min_overlap:
+                    self._emit(rule, a_start + self.settings.interrupt_min_overlap, self.heard,
+                               "agent spoke over the customer", "signal", key=(rule.id, round(a_start, 1)))
+                return
+            if c_end <= a_start:
+                return
+
+    def _speech_between(self, a: float, b: float) -> bool:
+        return any(start < b and end > a for segs in self.segments.values() for start, end, _ in segs)
+
+    def _speaking(self) -> bool:
+        return any(segs and segs[-1][2] for segs in self.segments.values())
+
+    def _timers(self) -> None:
+        if not self.two_party:
+            return
+        t = self.heard
+        last = max((segs[-1][1] for segs in self.segments.values() if segs), default=None)
+        agent_spoke = bool(self.segments[self.agent])
+        # dead air: the customer finished and nobody spoke for the limit (unless a hold was asked for)
+        rule = self._by_measure.get("dead_air")
+        if rule is not None and self._dead_air_from is not None:
+            start = self._dead_air_from
+            limit = start + self.settings.dead_air_seconds
+            if t >= limit:
+                self._dead_air_from = None
+                if not self._speech_between(start + 0.01, limit) and not self._hold_requested(start):
+                    self._emit(rule, limit, t, f"{self.settings.dead_air_seconds:.0f} s of silence after the "
+                               "customer", "signal", key=(rule.id, round(start, 1)))
+        # holds: both silent long enough after the agent has started talking
+        if self._speaking() or last is None or not agent_spoke:
+            return
+        if self._hold_start is None and t - last >= self.settings.hold_min_seconds:
+            self._hold_start = last
+            if self._ask is not None and not self._hold_requested(last):
+                self._emit(self._ask, last + self.settings.hold_min_seconds, t, "on hold without being asked",
+                           "signal", key=(self._ask.id, round(last, 1)))
+        long_rule = self._by_measure.get("holds")
+        if self._hold_start is not None and long_rule is not None:
+            limit = self._hold_start + float(long_rule.params.get("longer_than", 60.0))
+            if t >= limit:
+                self._emit(long_rule, limit, t, f"on hold for {limit - self._hold_start:.0f} s", "signal",
+                           key=(long_rule.id, round(self._hold_start, 1)))
+
+    def _hold_requested(self, before: float) -> bool:
+        """The agent asked the caller to wait in the 30 s before ``before``."""
+        for u in reversed(self.utterances):
+            if u.speaker not in (self.agent, "unknown") or u.end is None:
+                continue
+            if u.end < before - 30.0:
+                break
+            if find_any(u.text, self.pack.events["hold_request"], self.pack.events["hold_request_unless"]):
+                return True
+        return False
+
+    def _end_hold(self, t: float) -> None:
+        if self._hold_start is not None:
+            self.holds.append((self._hold_start, t))
+            self._hold_start = None

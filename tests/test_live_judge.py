@@ -1,0 +1,124 @@
+"""The incremental rule engine on realistic Chinese timelines (no recogniser needed:
+the judge is fed finished and partial results the way the stream workers feed it)."""
+import pytest
+
+from phonecoach.live.judge import LiveJudge
+from phonecoach.live.signal import SegmentEvent
+from phonecoach.timeline import Utterance
+
+
+@pytest.fixture
+def live(pack):
+    out = []
+    judge = LiveJudge(pack, ["agent", "customer"], out.append)
+    return judge, out
+
+
+def said(judge, speaker, text, start, end):
+    judge.on_final(Utterance(speaker, text, start, end), now=end + 0.5)
+
+
+def test_forbidden_phrase_raised_from_partial_then_confirmed(live):
+    judge, out = live
+    judge.on_partial("agent", "这 事 于 我 无", 5.0, now=5.2)
+    assert out == []
+    judge.on_partial("agent", "这 事 于 我 无 关", 5.6, now=5.8)
+    judge.on_partial("agent", "这 事 于 我 无 关 你", 5.9, now=6.0)  # raised once only
+    said(judge, "agent", "这 事 于 我 无 关 你 找 别人", 4.8, 6.6)
+    assert [(w.rule, w.status, w.kind) for w in out] == [("never.shift_blame", "raised", "phrase"),
+                                                          ("never.shift_blame", "confirmed", "phrase")]
+    assert out[0].t_audio == 5.6 and out[0].t_emit == 5.8
+    assert "于 我 无 关" in out[1].evidence
+
+
+def test_partial_withdrawn_when_the_final_differs(live):
+    judge, out = live
+    judge.on_partial("agent", "我 不管", 3.0, now=3.1)
+    said(judge, "agent", "我不管怎么样都会帮您查清楚", 2.5, 5.0)
+    assert [(w.rule, w.status) for w in out] == [("never.shift_blame", "raised"), ("never.shift_blame", "withdrawn")]
+
+
+def test_final_only_phrase_is_raised_once(live):
+    judge, out = live
+    said(judge, "agent", "我已经说过了，你听不懂吗", 10.0, 12.0)
+    said(judge, "customer", "好吧", 12.5, 13.0)
+    assert [w.rule for w in out] == ["never.impatient"]
+    assert out[0].t_audio == 12.0 and out[0].kind == "text"
+
+
+def test_opening_rules_when_the_window_closes(live):
+    judge, out = live
+    said(judge, "agent", "喂", 0.5, 1.0)
+    assert out == []  # the window (2 utterances or 15 s) is still open
+    judge.on_clock("agent", 16.0)
+    judge.on_clock("customer", 16.0)
+    assert {w.rule for w in out} == {"answer.greeting", "answer.name"}
+    judge.on_clock("agent", 21.0)  # offer_help's window is 20 s
+    assert "answer.offer_help" in {w.rule for w in out}
+
+
+def test_hold_protocol_judged_when_the_agent_moves_on(live):
+    judge, out = live
+    said(judge, "agent", "您好，我是小王，请问有什么可以帮您", 0.0, 3.0)
+    said(judge, "customer", "查一下话费", 3.5, 5.0)
+    said(judge, "agent", "稍等", 5.5, 6.0)
+    assert not [w for w in out if w.rule.startswith("hold.")]  # not decided yet
+    said(judge, "agent", "您的话费是五十元", 20.0, 22.0)
+    rules = {w.rule for w in out}
+    assert {"hold.ask_permission", "hold.give_reason", "hold.thank_after"} <= rules
+
+
+def test_pace_warning_from_finished_utterances(live):
+    judge, out = live
+    text = "您好这里是星辰电信客服中心我是八零二三号客服小王请问有什么可以帮您"  # 32 characters
+    for i in range(3):
+        said(judge, "agent", text, 10.0 * i, 10.0 * i + 4.0)  # 480 字/分
+    assert [w.rule for w in out if w.rule == "voice.pace"] == ["voice.pace"]
+
+
+def seg(judge, party, kind, start, end, now, level=-20.0):
+    judge.on_segment(SegmentEvent(party, kind, start, end, level, now))
+
+
+def test_interruption_from_segments(live):
+    judge, out = live
+    seg(judge, "customer", "open", 10.0, 14.0, 14.0)
+    seg(judge, "agent", "open", 12.0, 12.8, 12.8)
+    assert not out  # 0.8 s of overlap so far
+    seg(judge, "agent", "open", 12.0, 13.2, 13.2)
+    assert [w.rule for w in out] == ["never.interrupt"]
+    assert out[0].t_audio == pytest.approx(13.0)
+
+
+def test_dead_air_and_hold_timers(live):
+    judge, out = live
+    seg(judge, "agent", "closed", 1.0, 3.0, 3.0)
+    seg(judge, "customer", "closed", 3.5, 6.0, 6.0)
+    for t in (7.0, 8.0, 9.1):
+        judge.on_clock("agent", t)
+        judge.on_clock("customer", t)
+    assert [w.rule for w in out] == ["voice.response"] and out[0].t_audio == pytest.approx(9.0)
+    for t in (12.0, 16.1):
+        judge.on_clock("agent", t)
+        judge.on_clock("customer", t)
+    assert [w.rule for w in out][-1] == "hold.ask_permission"
+    assert out[-1].t_audio == pytest.approx(16.0)
+
+
+def test_no_dead_air_warning_when_the_agent_asked_to_hold(live):
+    judge, out = live
+    said(judge, "agent", "请您稍等，我帮您查询一下，可以吗", 1.0, 3.0)
+    seg(judge, "agent", "closed", 1.0, 3.0, 3.0)
+    seg(judge, "customer", "closed", 3.5, 4.0, 4.0)
+    for t in (6.0, 8.0):
+        judge.on_clock("agent", t)
+        judge.on_clock("customer", t)
+    assert "voice.response" not in [w.rule for w in out]
+
+
+def test_loud_segment(live):
+    judge, out = live
+    for i in range(3):
+        seg(judge, "agent", "closed", 5.0 * i, 5.0 * i + 2.0, 5.0 * i + 2.0, level=-21.0)
+    seg(judge, "agent", "open", 20.0, 20.6, 20.6, level=-10.5)
+    assert [w.rule for w in out] == ["voice.volume"]
