@@ -126,7 +126,9 @@ def measure_call(audio: CallAudio | None, timeline: Timeline,
     frames = {who: ac.analyse_frames(x, audio.sr) for who, x in audio.parties.items()}
     speech = {who: ac.speech_segments(fr) for who, fr in frames.items()}
     m.speech = speech
-    agent_key = "agent" if m.stereo else "unknown"
+    # a mono recording mixes both parties ("unknown"); a live headset alone is the agent
+    agent_key = "agent" if "agent" in audio.parties else "unknown"
+    agent_alone = agent_key == "agent" and not m.stereo
     all_speech = sorted(s for segs in speech.values() for s in segs)
     if not all_speech:
         m.unjudged["speech"] = "no speech found in the recording"
@@ -138,7 +140,9 @@ def measure_call(audio: CallAudio | None, timeline: Timeline,
     m.holds = _holds(all_speech, speech[agent_key], settings.hold_min_seconds)
 
     dead = [who for who in ("agent", "customer") if m.stereo and not speech[who]]
-    if not m.stereo:
+    if agent_alone:
+        m.unjudged["two-party"] = "no customer channel: interruptions, dead air and hang-up order need both"
+    elif not m.stereo:
         m.unjudged["two-party"] = "mono recording: interruptions, dead air and hang-up order need stereo"
     elif dead:
         m.unjudged["two-party"] = f"the {dead[0]}'s channel has no speech: two-party measures not judged"
@@ -151,13 +155,13 @@ def measure_call(audio: CallAudio | None, timeline: Timeline,
         m.agent_noise = _agent_noise(frames["agent"], speech["agent"], speech["customer"], settings)
 
     agent_speech = speech[agent_key]
-    m.agent_pace_cpm, m.pace_source = _text_pace(timeline, agent_speech if m.stereo else None)
+    m.agent_pace_cpm, m.pace_source = _text_pace(timeline, agent_speech if agent_key == "agent" else None)
     if m.agent_pace_cpm is None and agent_speech:
         rate = ac.syllable_rate(audio.parties[agent_key], audio.sr, agent_speech)
         m.agent_pace_cpm, m.pace_source = (rate, "audio") if rate is not None else (None, None)
-    if m.stereo and agent_speech:
+    if agent_key == "agent" and agent_speech:
         _voice(m, audio.parties["agent"], audio.sr, agent_speech)
-    elif not m.stereo:
+    elif agent_key == "unknown":
         m.unjudged["voice"] = "mono recording: the agent's volume and pitch cannot be told from the customer's"
     return m
 

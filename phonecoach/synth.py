@@ -65,14 +65,15 @@ def hold_music(seconds: float, sr: int = SR, level_db: float = -20.0) -> np.ndar
 
 
 def speak(text: str, speaker: str = "agent", sr: int = SR, speed: int = 170, pitch: int | None = None,
-          amplitude: int = 100, intonation: str = "x-high") -> np.ndarray:
+          amplitude: int = 100, intonation: str = "x-high",
+          voices: dict[str, tuple[str, int]] | None = None) -> np.ndarray:
     """Mandarin speech from espeak-ng, resampled to ``sr``, leading/trailing silence trimmed.
 
     ``intonation`` is the SSML pitch range: "x-high" sounds lively, "x-low" monotone.
     """
     if shutil.which("espeak-ng") is None:
         raise RuntimeError("espeak-ng is not installed (run scripts/setup.sh --test)")
-    voice, default_pitch = VOICES[speaker]
+    voice, default_pitch = (voices or VOICES)[speaker]
     ssml = f'<speak><prosody range="{intonation}">{text}</prosody></speak>'
     out = subprocess.run(["espeak-ng", "-m", "-v", voice, "-s", str(speed), "-p", str(pitch or default_pitch),
                           "-a", str(amplitude), "--stdout", ssml], capture_output=True, check=True).stdout
@@ -153,7 +154,8 @@ class BuiltCall:
 
 
 def build_call(items: list, sr: int = SR, tail: float = 1.0, noise_db: float | None = None,
-               line_noise_db: float | None = -62.0, seed: int = 0) -> BuiltCall:
+               line_noise_db: float | None = -62.0, seed: int = 0,
+               voices: dict[str, tuple[str, int]] | None = None) -> BuiltCall:
     """Lay out items one after another; returns the stereo call and its ground truth.
 
     ``line_noise_db`` is the faint hiss of a live line (so a hung-up line, which is
@@ -189,7 +191,8 @@ def build_call(items: list, sr: int = SR, tail: float = 1.0, noise_db: float | N
             pieces.append((item.speaker, int(round(t * sr)), item.signal))
             t += dur
         else:
-            x = speak(item.text, item.speaker, sr, item.speed, intonation=item.intonation) * 10 ** (item.gain_db / 20)
+            x = speak(item.text, item.speaker, sr, item.speed, intonation=item.intonation,
+                      voices=voices) * 10 ** (item.gain_db / 20)
             start = t - item.overlap if item.overlap else t + item.gap
             if item.overlap:
                 spans.setdefault("overlap", []).append((start, t))

@@ -175,3 +175,10 @@ def test_very_long_call_is_measured(built):
     m = measure_call(stereo_audio(long[:, 0], long[:, 1]), Timeline())
     assert m.duration >= 1800
     assert len(m.holds) >= reps - 1
+
+
+def test_agent_headset_alone(built):
+    """A live session with only the agent's microphone: the voice is measured, two-party rules are not."""
+    m = measure_call(CallAudio("t", SR, SR, {"agent": built.stereo[:, 0]}), timeline_of(built))
+    assert m.agent_volume_dbfs is not None and m.agent_pitch_range_semitones is not None
+    assert m.interruptions is None and "no customer channel" in m.unjudged["two-party"]

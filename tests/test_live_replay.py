@@ -1,0 +1,210 @@
+"""The live path fed by --replay: each warning type at its known time, the JSON lines
+contract, the saved session, and (with the real Vosk model) phrases from partials and a
+final report equal to 'phonecoach score'."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+
+from phonecoach.cli import main
+from phonecoach.live.session import LiveSession
+from phonecoach.live.sources import ReplaySource
+from phonecoach.synth import Hangup, Pause, Turn, build_call
+
+A, C = "agent", "customer"
+
+
+@pytest.fixture(scope="module")
+def signal_call(tmp_path_factory, espeak):
+    """Interruption, dead air, a 65 s unannounced hold, a shout: ground truth from the builder."""
+    call = build_call([
+        Turn(A, "您好，我是客服小王，请问有什么可以帮您？", gap=0.3),
+        Turn(C, "我想问一下我的账单为什么这个月多了五十块钱，我一直都是用的同一个套餐"),
+        Turn(A, "这个是因为您上个月超出了流量", overlap=2.0),
+        Turn(C, "那怎么办"),
+        Turn(A, "我帮您看一下", gap=4.5),
+        Pause(65.0, music=True),
+        Turn(A, "好了，已经处理好了"),
+        Turn(C, "为什么这么久"),
+        Turn(A, "我已经处理好了！", gain_db=13.0),
+        Turn(C, "好吧，再见"),
+        Pause(0.5),
+        Hangup(C),
+    ])
+    path = tmp_path_factory.mktemp("live") / "signal_call.wav"
+    call.write(path)
+    t = call.turns
+    truth = {
+        "never.interrupt": call.spans["overlap"][0][0] + 1.0,  # overlap passes 1.0 s
+        "voice.response": t[3]["end"] + 3.0,  # 3 s after the customer's 那怎么办
+        "hold.ask_permission": t[4]["end"] + 10.0,  # silent 10 s after 我帮您看一下
+        "hold.duration": t[4]["end"] + 60.0,
+        "voice.volume": t[7]["start"],  # the shout, judged within its first second
+    }
+    return path, truth
+
+
+def run_session(pack, path, tmp_path, model=None, speed=0.0):
+    got = []
+    session = LiveSession(pack, ReplaySource(str(path), speed=speed), model, tmp_path / "session", got.append)
+    return session.run(), got
+
+
+def test_each_signal_warning_at_its_time(pack, signal_call, tmp_path):
+    path, truth = signal_call
+    result, got = run_session(pack, path, tmp_path)
+    raised = {w.rule: w for w in got if w.status == "raised"}
+    assert set(truth) <= set(raised), sorted(raised)
+    for rule, t in truth.items():
+        tol = 1.0 if rule == "voice.volume" else 0.5
+        assert raised[rule].t_audio == pytest.approx(t, abs=tol), rule
+        assert raised[rule].t_emit >= raised[rule].t_audio
+    assert len([w for w in got if w.rule == "never.interrupt"]) == 1  # raised once
+
+
+def test_session_folder_and_final_report(pack, signal_call, tmp_path):
+    path, _ = signal_call
+    result, got = run_session(pack, path, tmp_path)
+    folder = tmp_path / "session"
+    agent, sr = sf.read(str(folder / "agent.wav"))
+    assert sr == 16000 and abs(len(agent) / sr - sf.info(str(path)).duration) < 0.01
+    lines = (folder / "warnings.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(got)
+    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    statuses = {r["rule"]: r["status"] for r in report["rules"]}
+    assert statuses["never.interrupt"] == "fail" and statuses["hold.duration"] == "fail"
+    assert report["session"]["queue_overflows"] == 0
+
+
+def test_jsonl_contract_from_the_cli(signal_call, tmp_path):
+    path, _ = signal_call
+    r = CliRunner().invoke(main, ["live", "--replay", str(path), "--speed", "0", "--jsonl",
+                                  "--out", str(tmp_path / "s")])
+    assert r.exit_code == 0, r.output
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert rows and all({"rule", "message", "t_audio", "t_emit", "status"} <= set(x) for x in rows)
+    assert "session saved" in r.stderr
+
+
+@pytest.mark.slow
+def test_real_time_pace_and_ctrl_c_keeps_the_session(signal_call, tmp_path):
+    """At --speed 1 the call plays in real time; Ctrl-C after ~3 s ends cleanly with the report."""
+    path, _ = signal_call
+    out = tmp_path / "s"
+    proc = subprocess.Popen([sys.executable, "-m", "phonecoach.cli", "live", "--replay", str(path), "--jsonl",
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    time.sleep(4.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err.decode()
+    seconds = sf.info(str(out / "agent.wav")).duration
+    assert 1.5 < seconds < 6.0  # real time, not as fast as possible
+    assert (out / "report.json").exists()
+
+
+@pytest.mark.slow
+def test_a_killed_session_keeps_its_audio(signal_call, tmp_path):
+    path, _ = signal_call
+    out = tmp_path / "s"
+    proc = subprocess.Popen([sys.executable, "-m", "phonecoach.cli", "live", "--replay", str(path), "--jsonl",
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(5.0)
+    proc.kill()  # no chance to clean up
+    proc.wait()
+    x, sr = sf.read(str(out / "agent.wav"))
+    assert len(x) / sr >= 1.5  # at most the last second is lost
+
+
+# --- the real Vosk path --------------------------------------------------------------------
+
+def korean_call(tmp_path):
+    """Agent and customer speaking Korean (espeak-ng): the stand-in model's language."""
+    call = build_call([Turn(A, "안녕하세요 고객센터입니다", gap=0.5), Turn(C, "인터넷이 안 돼요"),
+                       Turn(A, "모르겠습니다"), Turn(C, "네 알겠습니다"), Turn(A, "감사합니다"),
+                       Pause(0.5), Hangup(C)], voices={A: ("ko", 50), C: ("ko", 75)})
+    path = tmp_path / "ko_call.wav"
+    call.write(path)
+    return path, call
+
+
+@pytest.fixture(scope="module")
+def ko_setup(tmp_path_factory, ko_model, espeak):
+    """A Korean call, and a rule pack that forbids a word the model hears in the agent's 3rd turn."""
+    from phonecoach.audio import load_call
+    from phonecoach.rulepack import DEFAULT_PACK, load_pack
+    from phonecoach.transcribe import transcribe_call
+
+    d = tmp_path_factory.mktemp("ko")
+    path, call = korean_call(d)
+    tl = transcribe_call(load_call(path), ko_model)
+    turn = call.turns[2]
+    words = [w for u in tl.utterances if u.speaker == A for w in u.words
+             if turn["start"] - 0.3 <= w.start <= turn["end"] + 0.3 and len(w.text) >= 2]
+    assert words, "the model heard nothing in the agent's turn"
+    word = words[0]
+    extra = f'''
+[[rule]]
+id = "never.test_word"
+title = "test"
+source = "test"
+severity = "major"
+check = "phrase_never"
+phrases = ["{word.text}"]
+message = "forbidden test word"
+fix = "do not say it"
+'''
+    rules = d / "ko.toml"
+    rules.write_text(DEFAULT_PACK.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    return path, load_pack(rules), rules, word
+
+
+@pytest.mark.slow
+def test_phrase_warning_from_real_partials(ko_setup, ko_model, tmp_path):
+    path, pack, _, word = ko_setup
+    result, got = run_session(pack, path, tmp_path, model=str(ko_model))
+    mine = [w for w in got if w.rule == "never.test_word"]
+    assert mine and mine[0].status == "raised"
+    assert mine[0].t_audio == pytest.approx(word.end, abs=0.6)
+    assert mine[0].t_emit - mine[0].t_audio < 1.5
+    assert mine[-1].status in ("confirmed", "raised")  # confirmed by the final, or raised from it
+
+
+@pytest.mark.slow
+def test_replayed_call_final_report_equals_the_file_report(ko_setup, ko_model, tmp_path):
+    path, _, rules, _ = ko_setup
+    r = CliRunner().invoke(main, ["score", str(path), "--model", str(ko_model), "--rules", str(rules), "--json"])
+    assert r.exit_code == 0, r.output
+    file_report = json.loads(r.stdout)
+    r = CliRunner().invoke(main, ["live", "--replay", str(path), "--speed", "0", "--model", str(ko_model),
+                                  "--rules", str(rules), "--jsonl", "--out", str(tmp_path / "s")])
+    assert r.exit_code == 0, r.output
+    live_report = json.loads((tmp_path / "s" / "report.json").read_text(encoding="utf-8"))
+    assert live_report["score"] == file_report["score"]
+    assert {x["rule"]: x["status"] for x in live_report["rules"]} == {x["rule"]: x["status"] for x in
+                                                                     file_report["rules"]}
+    # Vosk itself is not bit-deterministic (two file runs in one process can differ by a word,
+    # which can move an utterance edge by a word), so the timelines are compared with that tolerance
+    a, b = live_report["utterances"], file_report["utterances"]
+    assert [u["speaker"] for u in a] == [u["speaker"] for u in b]
+    assert all(abs(x["start"] - y["start"]) <= 0.5 and abs(x["end"] - y["end"]) <= 0.5 for x, y in zip(a, b)), (a, b)
+    assert sum(x["text"] == y["text"] for x, y in zip(a, b)) >= 0.6 * len(a)
+    ma, mb = dict(live_report["measures"]), dict(file_report["measures"])
+    assert ma.pop("agent_pace_cpm") == pytest.approx(mb.pop("agent_pace_cpm"), rel=0.1)
+    assert ma == mb
+
+
+def test_serve_on_loopback_and_refused_elsewhere_without_token(signal_call, tmp_path):
+    path, _ = signal_call
+    r = CliRunner().invoke(main, ["live", "--replay", str(path), "--speed", "0", "--jsonl", "--serve",
+                                  "127.0.0.1:0", "--out", str(tmp_path / "s")])
+    assert r.exit_code == 0 and "supervisor feed at http://127.0.0.1:" in r.stderr
+    r = CliRunner().invoke(main, ["live", "--replay", str(path), "--serve", "0.0.0.0:8765", "--out",
+                                  str(tmp_path / "t")])
+    assert r.exit_code == 2 and "--token" in r.stderr
