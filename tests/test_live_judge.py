@@ -4,7 +4,7 @@ import pytest
 
 from phonecoach.live.judge import LiveJudge
 from phonecoach.live.signal import SegmentEvent
-from phonecoach.timeline import Utterance
+from phonecoach.timeline import Utterance, Word
 
 
 @pytest.fixture
@@ -24,11 +24,15 @@ def test_forbidden_phrase_raised_from_partial_then_confirmed(live):
     assert out == []
     judge.on_partial("agent", "这 事 于 我 无 关", 5.6, now=5.8)
     judge.on_partial("agent", "这 事 于 我 无 关 你", 5.9, now=6.0)  # raised once only
-    said(judge, "agent", "这 事 于 我 无 关 你 找 别人", 4.8, 6.6)
+    words = [Word(c, 4.8 + 0.25 * i, 5.0 + 0.25 * i) for i, c in enumerate("这事于我无关你找别人")]
+    judge.on_final(Utterance("agent", "这 事 于 我 无 关 你 找 别 人", 4.8, 7.0, tuple(words)), now=7.5)
     assert [(w.rule, w.status, w.kind) for w in out] == [("never.shift_blame", "raised", "phrase"),
                                                           ("never.shift_blame", "confirmed", "phrase")]
     assert out[0].t_audio == 5.6 and out[0].t_emit == 5.8
-    assert "于 我 无 关" in out[1].evidence
+    confirmed = out[1]
+    assert "于 我 无 关" in confirmed.evidence
+    assert confirmed.t_audio == pytest.approx(6.25)  # end of 关, from the final word times
+    assert confirmed.t_emit == 5.8 and confirmed.t_settled == 7.5
 
 
 def test_partial_withdrawn_when_the_final_differs(live):
@@ -57,15 +61,25 @@ def test_opening_rules_when_the_window_closes(live):
     assert "answer.offer_help" in {w.rule for w in out}
 
 
-def test_hold_protocol_judged_when_the_agent_moves_on(live):
+def test_hold_protocol_each_step_as_soon_as_decided(live):
     judge, out = live
     said(judge, "agent", "您好，我是小王，请问有什么可以帮您", 0.0, 3.0)
     said(judge, "customer", "查一下话费", 3.5, 5.0)
     said(judge, "agent", "稍等", 5.5, 6.0)
-    assert not [w for w in out if w.rule.startswith("hold.")]  # not decided yet
+    # the request alone decides these two: no permission asked, no reason given
+    assert {w.rule: w.t_audio for w in out} == {"hold.ask_permission": 6.0, "hold.give_reason": 6.0}
     said(judge, "agent", "您的话费是五十元", 20.0, 22.0)
-    rules = {w.rule for w in out}
-    assert {"hold.ask_permission", "hold.give_reason", "hold.thank_after"} <= rules
+    assert out[-1].rule == "hold.thank_after" and out[-1].t_audio == 22.0
+
+
+def test_thanks_for_consent_waits_for_the_agent_to_move_on(live):
+    judge, out = live
+    said(judge, "agent", "请您稍等一下，我帮您查询，可以吗", 5.0, 7.0)
+    said(judge, "customer", "好的", 7.5, 8.0)
+    assert not [w for w in out if w.rule == "hold.thank_consent"]  # the agent may still say 谢谢
+    said(judge, "agent", "感谢您的耐心等待，查到了", 25.0, 27.0)
+    w = [w for w in out if w.rule == "hold.thank_consent"]
+    assert len(w) == 1 and w[0].t_audio == 25.0
 
 
 def test_pace_warning_from_finished_utterances(live):

@@ -170,10 +170,11 @@ def test_phrase_warning_from_real_partials(ko_setup, ko_model, tmp_path):
     path, pack, _, word = ko_setup
     result, got = run_session(pack, path, tmp_path, model=str(ko_model))
     mine = [w for w in got if w.rule == "never.test_word"]
-    assert mine and mine[0].status == "raised"
-    assert mine[0].t_audio == pytest.approx(word.end, abs=0.6)
-    assert mine[0].t_emit - mine[0].t_audio < 1.5
-    assert mine[-1].status in ("confirmed", "raised")  # confirmed by the final, or raised from it
+    assert mine and mine[0].status == "raised" and mine[0].kind == "phrase"  # from a partial result
+    settled = [w for w in mine if w.status == "confirmed"]
+    assert settled, [(w.status, w.kind) for w in mine]
+    assert settled[0].t_audio == pytest.approx(word.end, abs=0.3)  # the word's true end, from the final
+    assert settled[0].t_emit - settled[0].t_audio < 1.5  # raised that soon after the word was said
 
 
 @pytest.mark.slow

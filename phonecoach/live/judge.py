@@ -12,7 +12,10 @@ timeline; the signal-based warnings use the same rules' thresholds:
 
 Times: ``t_audio`` is the audio time at which the evidence was complete (end of the
 phrase, the moment an overlap or a silence passed its limit); ``t_emit`` the audio
-position of the session when the warning was raised.
+position of the stream when the warning was raised. A phrase raised from a partial
+(which has no word times) carries the stream position as ``t_audio``; its
+confirmation carries the phrase's true end from the final word times, the same
+``t_emit``, and ``t_settled`` (when the final result arrived).
 """
 from __future__ import annotations
 
@@ -48,10 +51,15 @@ class Warning:
     party: str = "agent"
     status: str = "raised"  # raised | confirmed | withdrawn
     kind: str = "text"  # phrase (from a partial) | text | signal
+    t_settled: float | None = None  # confirmed/withdrawn: audio time of the final result
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["t_audio"], d["t_emit"] = round(self.t_audio, 2), round(self.t_emit, 2)
+        if self.t_settled is None:
+            d.pop("t_settled")
+        else:
+            d["t_settled"] = round(self.t_settled, 2)
         return d
 
 
@@ -164,19 +172,23 @@ class LiveJudge:
     # --- text ---------------------------------------------------------------------------
 
     def _settle_partials(self, u: Utterance, now: float) -> None:
+        """The final result confirms or withdraws a phrase raised from a partial. A confirmation
+        keeps the raise time (``t_emit``) and gets the phrase's true end from the word times."""
         for (party, rid), w in list(self.pending.items()):
             if party != u.speaker:
                 continue
             del self.pending[(party, rid)]
             rule = self.rules[rid]
             m = match(rule, u.text)
-            status = "confirmed" if m else "withdrawn"
             if m:
                 self.warned.add((rid, round(u.start or 0.0, 1)))  # the text pass must not raise it again
-            confirmed = Warning(w.rule, w.message, w.fix, w.severity, w.t_audio, now,
-                                m.evidence if m else w.evidence, party, status, "phrase")
-            self.warnings.append(confirmed)
-            self.emit_cb(confirmed)
+                settled = Warning(w.rule, w.message, w.fix, w.severity, _phrase_end(u, m.end, w.t_audio),
+                                  w.t_emit, m.evidence, party, "confirmed", "phrase", now)
+            else:
+                settled = Warning(w.rule, w.message, w.fix, w.severity, w.t_audio, w.t_emit, w.evidence, party,
+                                  "withdrawn", "phrase", now)
+            self.warnings.append(settled)
+            self.emit_cb(settled)
 
     def _call(self) -> Call:
         tl = self.timeline()
@@ -187,7 +199,6 @@ class LiveJudge:
 
     def _text_rules(self, now: float) -> None:
         call = self._call()
-        agent_starts = [u.start or 0.0 for u in call.timeline.utterances if u.speaker in (self.agent, "unknown")]
         for rule in self.pack.rules:
             if rule.check not in TEXT_CHECKS:
                 continue
@@ -196,18 +207,30 @@ class LiveJudge:
                 continue
             for occ in result.occurrences:
                 end = occ.end if occ.end is not None else (occ.start or 0.0)
-                if rule.check != "phrase_never" and not self._settled(rule, end, agent_starts):
-                    continue
-                self._emit(rule, end, now, occ.evidence, "text", key=(rule.id, round(occ.start or 0.0, 1)))
+                decided = self._decided_at(rule, end)
+                if decided is not None:
+                    self._emit(rule, decided, now, occ.evidence, "text", key=(rule.id, round(occ.start or 0.0, 1)))
 
-    def _settled(self, rule: Rule, end: float, agent_starts: list[float]) -> bool:
-        """A protocol step is decided once the agent has moved on (or the hold began); the
-        thank-after step is decided by the agent's first words back, which it points at."""
-        if rule.params.get("step") == "thank_after":
-            return True
-        after = sum(1 for s in agent_starts if s > end)
-        need = max(1, int(rule.params.get("after", 0) or 0))
-        return after >= need or (self._hold_start is not None and self._hold_start >= end)
+    def _decided_at(self, rule: Rule, end: float) -> float | None:
+        """When a failing occurrence ending at ``end`` became certain, or None if not yet.
+
+        Most steps are decided by the utterance they point at; thanking for consent and
+        agreeing to a transfer need what comes next; an if-then rule with ``after`` needs
+        that many more agent utterances."""
+        step = rule.params.get("step")
+        later = [u for u in self.utterances if u.start is not None and u.start > end]
+        if step == "thank_consent":
+            if self._hold_start is not None and self._hold_start >= end:
+                return self._hold_start
+            agent_next = [u for u in later if u.speaker in (self.agent, "unknown")]
+            return agent_next[0].start if agent_next else None
+        if step == "consent":
+            return later[0].end if later else None
+        after = int(rule.params.get("after", 0) or 0)
+        if rule.check == "if_then" and after > 0:
+            agent_next = [u for u in later if u.speaker in (self.agent, "unknown")]
+            return agent_next[after - 1].end if len(agent_next) >= after else None
+        return end
 
     def _opening_rules(self) -> None:
         agent_utts = [u for u in self.utterances if u.speaker in (self.agent, "unknown")]
@@ -217,15 +240,18 @@ class LiveJudge:
             if rule.check != "phrase_in_window" or rule.params.get("part") != "opening" or rule.id in self._opening_done:
                 continue
             now = self.clock.get(self.agent, 0.0)
-            closed = (len(agent_utts) >= int(rule.params["utterances"])
-                      or now >= (agent_utts[0].start or 0.0) + float(rule.params["seconds"]))
-            if not closed:
-                continue
+            n, limit = int(rule.params["utterances"]), (agent_utts[0].start or 0.0) + float(rule.params["seconds"])
+            if len(agent_utts) >= n:
+                closed_at = min(agent_utts[n - 1].end or now, limit)
+            elif now >= limit:
+                closed_at = limit
+            else:
+                continue  # the opening window is still open
             self._opening_done.add(rule.id)
             result = judge_rule(rule, self._call())
             if result.status == "fail":
                 occ = result.occurrences[0]
-                self._emit(rule, occ.end or now, now, occ.evidence, "text", key=(rule.id, "opening"))
+                self._emit(rule, closed_at, now, occ.evidence, "text", key=(rule.id, "opening"))
 
     def _pace(self, now: float) -> None:
         rule = self._by_measure.get("agent_pace_cpm")
@@ -326,3 +352,13 @@ class LiveJudge:
         if self._hold_start is not None:
             self.holds.append((self._hold_start, t))
             self._hold_start = None
+
+
+def _phrase_end(u: Utterance, end_char: int, default: float) -> float:
+    """End time of the word holding normalised character ``end_char - 1`` of ``u``."""
+    seen = 0
+    for word in u.words:
+        seen += len(normalize(word.text).chars)
+        if seen >= end_char:
+            return word.end
+    return u.end if u.end is not None else default

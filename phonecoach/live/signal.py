@@ -52,6 +52,16 @@ class PartySignal:
     def now(self) -> float:
         return self._frames * self.hop
 
+    @property
+    def talking(self) -> bool:
+        """A speech segment is open."""
+        return self._seg_start is not None
+
+    @property
+    def last_speech(self) -> float:
+        """End of the last active frame (-inf before any speech)."""
+        return self._seg_last if self._seg_last else float("-inf")
+
     def update(self, chunk: np.ndarray) -> list[SegmentEvent]:
         """Feed the next samples; returns segment events (at most one open + one closed)."""
         x = np.concatenate([self._tail, chunk.astype(np.float32, copy=False)])
