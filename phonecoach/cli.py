@@ -81,9 +81,16 @@ def score(calls: tuple[Path, ...], transcript: Path | None, model: Path | None, 
     opts = ScoreOptions(model=str(model) if model else None, agent_channel=agent_channel, ring_seconds=ring_seconds)
     jobs = [(p, transcript) for p in inputs] if inputs else [(None, transcript)]
     results, failed, said = [], False, set()
-    for audio_path, tr in jobs:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total} calls"),
+                   TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal)
+    bar.start()
+    task = bar.add_task("scoring", total=len(jobs))
+    for k, (audio_path, tr) in enumerate(jobs):
+        bar.update(task, description=f"scoring {Path(audio_path or tr).name}", completed=k)
         try:
-            report = score_call(pack, audio_path, tr, opts)
+            report = score_call(pack, audio_path, tr, opts, progress=lambda f, k=k: bar.update(task, completed=k + f))
         except PhonecoachError as exc:
             failed = True
             _err(err, str(exc))
@@ -97,7 +104,10 @@ def score(calls: tuple[Path, ...], transcript: Path | None, model: Path | None, 
         if as_json:
             results.append(report)
         else:
+            bar.stop()
             render_terminal(report, out)
+            bar.start()
+    bar.stop()
     if as_json:
         click.echo(json_payload(results, single=len(jobs) == 1))
     sys.exit(EXIT_INPUT_ERROR if failed else 0)

@@ -87,8 +87,9 @@ class LiveJudge:
         self.rules = {r.id: r for r in pack.rules}
         self._by_measure = {r.params.get("measure"): r for r in pack.rules if r.params.get("measure")}
         self._loudness = next((r for r in pack.rules if r.check == "loudness"), None)
-        self._ask = next((r for r in pack.rules if r.check == "hold_step"
-                          and r.params.get("step") == "ask_permission"), None)
+        # a hold heard with no request before it breaks both of these at once
+        self._unasked = [r for r in pack.rules if r.check == "hold_step"
+                         and r.params.get("step") in ("ask_permission", "give_reason")]
         self.agent = "agent" if "agent" in parties else parties[0]
         self.two_party = "agent" in parties and "customer" in parties
 
@@ -327,9 +328,10 @@ class LiveJudge:
             return
         if self._hold_start is None and t - last >= self.settings.hold_min_seconds:
             self._hold_start = last
-            if self._ask is not None and not self._hold_requested(last):
-                self._emit(self._ask, last + self.settings.hold_min_seconds, t, "on hold without being asked",
-                           "signal", key=(self._ask.id, round(last, 1)))
+            if not self._hold_requested(last):
+                for rule in self._unasked:
+                    self._emit(rule, last + self.settings.hold_min_seconds, t, "on hold without being asked",
+                               "signal", key=(rule.id, round(last, 1)))
         long_rule = self._by_measure.get("holds")
         if self._hold_start is not None and long_rule is not None:
             limit = self._hold_start + float(long_rule.params.get("longer_than", 60.0))
