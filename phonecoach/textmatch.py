@@ -153,7 +153,21 @@ def find(text: str | NormText, phrase: str) -> Match | None:
 
 
 def find_any(text: str | NormText, phrases: Iterable[str], unless: Iterable[str] = ()) -> Match | None:
-    """First phrase found in ``text`` that does not overlap an ``unless`` exception."""
+    """First phrase found in ``text`` that does not overlap an ``unless`` exception.
+
+    Memoised for plain text with tuple phrase lists (what rules hold): the live judge asks
+    the same questions of the same utterances as the timeline grows."""
+    if isinstance(text, str) and isinstance(phrases, tuple) and isinstance(unless, tuple):
+        return _find_any_cached(text, phrases, unless)
+    return _find_any(text, phrases, unless)
+
+
+@lru_cache(maxsize=65536)
+def _find_any_cached(text: str, phrases: tuple[str, ...], unless: tuple[str, ...]) -> Match | None:
+    return _find_any(text, phrases, unless)
+
+
+def _find_any(text: str | NormText, phrases: Iterable[str], unless: Iterable[str] = ()) -> Match | None:
     norm = text if isinstance(text, NormText) else normalize(text)
     exceptions = [m for m in (find(norm, u) for u in unless) if m]
     for phrase in phrases:

@@ -155,6 +155,7 @@ class LiveSession:
         self._stop = threading.Event()
         self.started = 0.0
         self.elapsed = 0.0
+        self.drain = 0.0
 
     def _warn(self, w: Warning) -> None:
         self.warnings_file.write(json.dumps(w.to_dict(), ensure_ascii=False) + "\n")
@@ -175,12 +176,14 @@ class LiveSession:
         except KeyboardInterrupt:  # Ctrl-C: end the call here and report on what was captured
             pass
         finally:
+            ended = time.monotonic()
             self.source.stop()
             for q in self.queues.values():
                 q.put(None)  # after every block already queued
             for w in self.workers.values():
                 w.join()
             self.elapsed = time.monotonic() - self.started
+            self.drain = time.monotonic() - ended  # how far processing lagged behind the audio
             self.warnings_file.close()
         errors = [f"{w.party}: {w.error}" for w in self.workers.values() if w.error]
         if errors:
@@ -191,6 +194,7 @@ class LiveSession:
         s = self.source.stats
         audio = max(w.samples for w in self.workers.values()) / TARGET_SR
         return {"audio_seconds": round(audio, 2), "wall_seconds": round(self.elapsed, 2),
+                "lag_at_end_seconds": round(self.drain, 2),
                 "cpu_seconds": {p: round(w.busy_seconds, 2) for p, w in self.workers.items()},
                 "queue_overflows": s.overflows, "input_overflows": s.input_overflows,
                 "device_stalls": s.stalls, "reconnects": s.reconnects}
