@@ -1,7 +1,6 @@
 """The real capture path: a PulseAudio null sink per party, a call played into them with
 paplay, and 'phonecoach live' capturing their monitors through sounddevice."""
 import json
-import os
 import subprocess
 import sys
 import time

@@ -1,5 +1,4 @@
 """Measures of whole calls with exactly known ground truth, clean and degraded."""
-import io
 
 import numpy as np
 import pytest
