@@ -209,3 +209,39 @@ def test_serve_on_loopback_and_refused_elsewhere_without_token(signal_call, tmp_
     r = CliRunner().invoke(main, ["live", "--replay", str(path), "--serve", "0.0.0.0:8765", "--out",
                                   str(tmp_path / "t")])
     assert r.exit_code == 2 and "--token" in r.stderr
+
+
+@pytest.mark.slow
+def test_supervisor_watches_a_running_session(tmp_path):
+    """A supervisor's SSE client sees the interruption while the call is still playing."""
+    import socket
+    import urllib.request
+
+    from .conftest import SAMPLES
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "phonecoach.cli", "live", "--replay",
+                             str(SAMPLES / "rushed_call.flac"), "--speed", "2", "--jsonl", "--serve",
+                             f"127.0.0.1:{port}", "--out", str(tmp_path / "s"), "--name", "agent-7"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for _ in range(100):
+            try:
+                resp = urllib.request.urlopen(f"http://127.0.0.1:{port}/events", timeout=30)
+                break
+            except OSError:
+                time.sleep(0.1)
+        seen = []
+        for raw in resp:
+            line = raw.decode().strip()
+            if line.startswith("data: "):
+                seen.append(json.loads(line[6:]))
+                if seen[-1]["rule"] == "never.interrupt":
+                    break
+        assert proc.poll() is None  # the call is still going
+        assert seen[-1]["session"] == "agent-7" and seen[-1]["t_audio"] > 15
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
