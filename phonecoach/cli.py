@@ -6,6 +6,7 @@ read (the rest were still scored and reported); 2 usage errors (click's).
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -13,6 +14,7 @@ from rich.console import Console
 
 from . import __version__
 from .errors import PhonecoachError
+from .manifest import CallMeta, load_manifest
 from .models import DEFAULT_MODEL, KNOWN_MODELS, download_model, installed_models, models_dir
 from .pipeline import AUDIO_SUFFIXES, ScoreOptions, expand_inputs, score_call
 from .report import json_payload, render_terminal
@@ -50,9 +52,11 @@ def main() -> None:
 @click.option("--agent-channel", type=click.Choice(["left", "right"]), default="left", show_default=True,
               help="Which stereo channel is the agent.")
 @click.option("--ring-seconds", type=click.FloatRange(min=0), help="Seconds the caller heard ringing (metadata).")
+@click.option("--manifest", type=click.Path(path_type=Path),
+              help="CSV of call metadata: file, ring_seconds, agent_channel (matched by file name).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (one object, or a list for several calls).")
 def score(calls: tuple[Path, ...], transcript: Path | None, model: Path | None, rules_path: Path | None,
-          agent_channel: str, ring_seconds: float | None, as_json: bool) -> None:
+          agent_channel: str, ring_seconds: float | None, manifest: Path | None, as_json: bool) -> None:
     """Score recorded calls against the phone rules.
 
     CALLS are audio files (WAV, FLAC, OGG, MP3; stereo = agent and customer on
@@ -62,6 +66,7 @@ def score(calls: tuple[Path, ...], transcript: Path | None, model: Path | None, 
     Examples:
       phonecoach score samples/
       phonecoach score call.wav --agent-channel right
+      phonecoach score archive/ --manifest calls.csv --json
       phonecoach score --transcript call.json call.wav --json
     """
     out = Console(soft_wrap=False)
@@ -75,6 +80,7 @@ def score(calls: tuple[Path, ...], transcript: Path | None, model: Path | None, 
         raise click.UsageError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) in {', '.join(map(str, calls))}")
     try:
         pack = load_pack(rules_path)
+        meta = load_manifest(manifest) if manifest else {}
     except PhonecoachError as exc:
         _err(err, str(exc))
         sys.exit(EXIT_INPUT_ERROR)
@@ -90,7 +96,11 @@ def score(calls: tuple[Path, ...], transcript: Path | None, model: Path | None, 
     for k, (audio_path, tr) in enumerate(jobs):
         bar.update(task, description=f"scoring {Path(audio_path or tr).name}", completed=k)
         try:
-            report = score_call(pack, audio_path, tr, opts, progress=lambda f, k=k: bar.update(task, completed=k + f))
+            m = meta.get(Path(audio_path or tr).name, CallMeta())
+            call_opts = replace(opts, ring_seconds=opts.ring_seconds if opts.ring_seconds is not None else m.ring_seconds,
+                                agent_channel=m.agent_channel or opts.agent_channel)
+            report = score_call(pack, audio_path, tr, call_opts,
+                                progress=lambda f, k=k: bar.update(task, completed=k + f))
         except PhonecoachError as exc:
             failed = True
             _err(err, str(exc))

@@ -144,3 +144,26 @@ def test_usage_errors_exit_2():
 def test_help_has_examples():
     r = run("score", "--help")
     assert "Examples" in r.output and "phonecoach score" in r.output
+
+
+def test_manifest_gives_ring_time_and_channel_per_call(tmp_path):
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    for name in ("blame_call", "hold_call"):
+        shutil.copy(SAMPLES / f"{name}.flac", calls)
+        shutil.copy(SAMPLES / f"{name}.transcript.json", calls)
+    manifest = tmp_path / "calls.csv"
+    manifest.write_text("file,ring_seconds,agent_channel\nblame_call.flac,22,left\nhold_call.flac,4,\n",
+                        encoding="utf-8")
+    r = run("score", calls, "--manifest", manifest, "--json")
+    assert r.exit_code == 0, r.output
+    out = {x["file"].split("/")[-1]: {y["rule"]: y["status"] for y in x["rules"]} for x in json.loads(r.stdout)}
+    assert out["blame_call.flac"]["answer.rings"] == "fail"  # 22 s = 5 rings
+    assert out["hold_call.flac"]["answer.rings"] == "pass"
+
+
+def test_bad_manifest_names_the_line(tmp_path):
+    manifest = tmp_path / "calls.csv"
+    manifest.write_text("file,ring_seconds\nx.wav,soon\n", encoding="utf-8")
+    r = run("score", SAMPLE_CALLS[0], "--manifest", manifest)
+    assert r.exit_code == 1 and "calls.csv: line 2: ring_seconds 'soon' is not a number" in r.stderr
