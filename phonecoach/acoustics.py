@@ -33,9 +33,6 @@ class Frames:
     def __len__(self) -> int:
         return len(self.db)
 
-    def time(self, i: int | np.ndarray) -> float | np.ndarray:
-        return i * self.hop
-
 
 def analyse_frames(x: np.ndarray, sr: int, *, hop: float = HOP, win: float = WIN,
                    tones: tuple[float, ...] = (450.0, 440.0, 480.0), block: int = 1024) -> Frames:

@@ -12,7 +12,7 @@ from typing import Callable
 
 from .audio import CallAudio, load_call
 from .engine import CallReport, judge
-from .errors import ModelError, PhonecoachError
+from .errors import ModelError
 from .measures import measure_call
 from .models import find_model
 from .rulepack import RulePack
@@ -95,5 +95,3 @@ def _recognise(audio: CallAudio, opts: ScoreOptions, notes: list[str],
     notes.append(f"transcribed with {Path(model).name}")
     return timeline
 
-
-__all__ = ["ScoreOptions", "score_call", "expand_inputs", "PhonecoachError"]

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Iterable, Literal
 
 Speaker = Literal["agent", "customer", "unknown"]
-SPEAKERS: tuple[str, ...] = ("agent", "customer", "unknown")
 
 
 @dataclass(frozen=True)
