@@ -143,12 +143,15 @@ def ko_setup(tmp_path_factory, ko_model, espeak):
 
     d = tmp_path_factory.mktemp("ko")
     path, call = korean_call(d)
-    tl = transcribe_call(load_call(path), ko_model)
     turn = call.turns[2]
-    words = [w for u in tl.utterances if u.speaker == A for w in u.words
-             if turn["start"] - 0.3 <= w.start <= turn["end"] + 0.3 and len(w.text) >= 2]
-    assert words, "the model heard nothing in the agent's turn"
-    word = words[0]
+    runs = []
+    for _ in range(3):  # Vosk can vary a word between runs: take one it hears every time
+        tl = transcribe_call(load_call(path), ko_model)
+        runs.append([w for u in tl.utterances if u.speaker == A for w in u.words
+                     if turn["start"] - 0.3 <= w.start <= turn["end"] + 0.3 and len(w.text) >= 2])
+    stable = [w for w in runs[0] if all(any(v.text == w.text for v in r) for r in runs[1:])]
+    assert stable, f"the model heard no stable word in the agent's turn: {runs}"
+    word = stable[0]
     extra = f'''
 [[rule]]
 id = "never.test_word"
@@ -179,12 +182,15 @@ def test_phrase_warning_from_real_partials(ko_setup, ko_model, tmp_path):
 
 @pytest.mark.slow
 def test_replayed_call_final_report_equals_the_file_report(ko_setup, ko_model, tmp_path):
-    path, _, rules, _ = ko_setup
-    r = CliRunner().invoke(main, ["score", str(path), "--model", str(ko_model), "--rules", str(rules), "--json"])
+    # the shipped rule pack: no rule hangs on one recognised word, which Vosk may vary (below)
+    path = ko_setup[0]
+    r = CliRunner().invoke(main, ["score", str(path), "--model", str(ko_model), "--json"])
     assert r.exit_code == 0, r.output
     file_report = json.loads(r.stdout)
+    pace = file_report["measures"]["agent_pace_cpm"]
+    assert abs(pace - 240) > 30 and abs(pace - 100) > 15  # far from the pace band's edges
     r = CliRunner().invoke(main, ["live", "--replay", str(path), "--speed", "0", "--model", str(ko_model),
-                                  "--rules", str(rules), "--jsonl", "--out", str(tmp_path / "s")])
+                                  "--jsonl", "--out", str(tmp_path / "s")])
     assert r.exit_code == 0, r.output
     live_report = json.loads((tmp_path / "s" / "report.json").read_text(encoding="utf-8"))
     assert live_report["score"] == file_report["score"]
