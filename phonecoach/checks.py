@@ -290,8 +290,7 @@ def _measure(call: Call, name: str) -> tuple[Any, str]:
         return None, "no audio to measure"
     value = getattr(m, name, None)
     if value is None:
-        reasons = getattr(m, "unjudged", {}) or {}
-        return None, next(iter(reasons.values()), f"{name} not measured") if reasons else f"{name} not measured"
+        return None, m.why_missing(name)
     return value, ""
 
 

@@ -62,6 +62,13 @@ class Measures:
     speech: dict[str, list[Span]] = field(default_factory=dict)
     unjudged: dict[str, str] = field(default_factory=dict)  # measure -> why it is None
 
+    def why_missing(self, name: str) -> str:
+        """Why measure ``name`` is None: the recorded reason that concerns it."""
+        for key in ("speech",) + _REASON_KEYS.get(name, ()):
+            if key in self.unjudged:
+                return self.unjudged[key]
+        return f"{name} not measured"
+
     def to_dict(self) -> dict[str, Any]:
         r = _r
         spans = lambda xs: None if xs is None else [{"start": r(s), "end": r(e)} for s, e in xs]  # noqa: E731
@@ -108,6 +115,16 @@ class Measures:
                        f"{sum(e - s for s, e in self.agent_noise):.1f} s")
         out.extend(f"Not measured — {k}: {v}" for k, v in self.unjudged.items())
         return ["Measures: " + out[0]] + ["          " + x for x in out[1:]] if out else []
+
+
+# which entries of ``Measures.unjudged`` explain which measure
+_REASON_KEYS: dict[str, tuple[str, ...]] = {
+    "rings": ("rings",),
+    "interruptions": ("two-party",), "dead_air": ("two-party",), "agent_noise": ("two-party",),
+    "hangup_first": ("two-party", "hangup"),
+    "agent_volume_dbfs": ("voice",), "agent_utterance_levels": ("voice",),
+    "agent_pitch_range_semitones": ("voice", "pitch"), "agent_pitch_std_semitones": ("voice", "pitch"),
+}
 
 
 def _r(x: float | None, nd: int = 2) -> float | None:

@@ -181,3 +181,11 @@ def test_agent_headset_alone(built):
     m = measure_call(CallAudio("t", SR, SR, {"agent": built.stereo[:, 0]}), timeline_of(built))
     assert m.agent_volume_dbfs is not None and m.agent_pitch_range_semitones is not None
     assert m.interruptions is None and "no customer channel" in m.unjudged["two-party"]
+
+
+def test_each_unmeasured_value_gives_its_own_reason(built):
+    mono = built.stereo.sum(axis=1) / 2
+    m = measure_call(CallAudio("t", SR, SR, {"unknown": mono}), Timeline(speakers_separated=False))
+    assert m.rings == 4  # measured, so its reason must not leak into the others
+    assert "mono" in m.why_missing("interruptions")
+    assert "mono" in m.why_missing("agent_volume_dbfs")
