@@ -22,11 +22,18 @@ EVIDENCE_CHARS = 60
 
 @dataclass(frozen=True)
 class Occurrence:
-    """Where a rule was kept or broken: time span and the words that show it."""
+    """Where a rule was kept or broken: time span and the words that show it.
+
+    For a phrase match, ``evidence`` is the words that matched, ``phrase`` the rule
+    phrase they matched and ``span`` their offsets in ``text`` (the utterance), so a
+    report can highlight exactly those words."""
 
     start: float | None
     end: float | None
     evidence: str
+    phrase: str = ""
+    span: tuple[int, int] | None = None
+    text: str = ""  # the utterance the span points into
 
 
 @dataclass(frozen=True)
@@ -84,8 +91,19 @@ def quote(text: str) -> str:
     return text if len(text) <= EVIDENCE_CHARS else text[: EVIDENCE_CHARS - 1] + "…"
 
 
-def at(u: Utterance, evidence: str | None = None) -> Occurrence:
-    return Occurrence(u.start, u.end, quote(evidence if evidence is not None else u.text))
+def at(u: Utterance, m: Match | None = None, offset: int = 0) -> Occurrence:
+    """An utterance as evidence; with a match, the matched words, phrase and span
+    (``offset``: where the matched text began in the utterance)."""
+    if m is None:
+        return Occurrence(u.start, u.end, quote(u.text))
+    span = (m.span[0] + offset, m.span[1] + offset)
+    return Occurrence(u.start, u.end, quote(m.evidence), m.phrase, span, u.text)
+
+
+def matched_at(rule: Rule, u: Utterance, lo: int = 0, hi: int | None = None) -> Occurrence | None:
+    """``at(u, match)`` for the rule's phrases within characters [lo, hi) of the utterance."""
+    m = match(rule, u.text[lo:hi])
+    return at(u, m, lo) if m else None
 
 
 def speaker_utts(rule: Rule, call: Call) -> list[tuple[int, Utterance]]:
@@ -120,7 +138,7 @@ def phrase_in_window(rule: Rule, call: Call) -> Outcome:
     for u in window:
         m = match(rule, u.text)
         if m:
-            return Outcome("pass", (at(u, m.evidence),))
+            return Outcome("pass", (at(u, m),))
     text = " / ".join(u.text for u in window)
     return Outcome("fail", (Occurrence(window[0].start, window[-1].end, quote(text)),),
                    detail=f"not found in the {part} ({len(window)} utterance{'s' * (len(window) > 1)})")
@@ -133,7 +151,7 @@ def phrase_never(rule: Rule, call: Call) -> Outcome:
     for _, u in speaker_utts(rule, call):
         m = match(rule, u.text)
         if m:
-            hits.append(at(u))
+            hits.append(at(u, m))
     return Outcome("fail", tuple(hits)) if hits else Outcome("pass")
 
 
@@ -159,15 +177,16 @@ def if_then(rule: Rule, call: Call) -> Outcome:
     utts = [u for _, u in speaker_utts(rule, call)]
     missed, kept = [], []
     for k, u in enumerate(utts):
-        if not find_any(u.text, rule.params["trigger"], rule.params["trigger_unless"]):
+        trigger = find_any(u.text, rule.params["trigger"], rule.params["trigger_unless"])
+        if not trigger:
             continue
         around = utts[max(0, k - int(rule.params["before"])): k + int(rule.params["after"]) + 1]
-        (kept if any(match(rule, v.text) for v in around) else missed).append(u)
+        (kept if any(match(rule, v.text) for v in around) else missed).append(at(u, trigger))
     if not missed and not kept:
         return not_applicable("no trigger in the call")
     if missed:
-        return Outcome("fail", tuple(at(u) for u in missed))
-    return Outcome("pass", tuple(at(u) for u in kept))
+        return Outcome("fail", tuple(missed))
+    return Outcome("pass", tuple(kept))
 
 
 # --- protocols around events -------------------------------------------------------
@@ -190,7 +209,9 @@ def hold_step(rule: Rule, call: Call) -> Outcome:
 
     steps: ``ask_permission`` and ``give_reason`` look at the request,
     ``thank_consent`` between the customer's consent and the hold,
-    ``thank_after`` at the agent's first words after it.
+    ``thank_after`` at the agent's first words after it. When one utterance holds
+    both the request and the return (a merged turn), the request is judged on the
+    words before the return and the return on the words from it on.
     """
     holds = call.events.holds
     if not holds:
@@ -202,22 +223,26 @@ def hold_step(rule: Rule, call: Call) -> Outcome:
             if h.request is None:
                 broken.append(_hold_where(call, h))
                 continue
-            lo = h.request - 1 if step == "give_reason" else h.request
-            ok = any(match(rule, u.text) for u in _agent_between(call, max(0, lo), h.request + 1))
-        elif step == "thank_consent":
+            until = h.back_from if h.back == h.request and h.back_from else None
+            req = tl.utterances[h.request]
+            prev = _agent_between(call, max(0, h.request - 1), h.request) if step == "give_reason" else []
+            found = matched_at(rule, req, 0, until) or next(filter(None, (matched_at(rule, u) for u in prev)), None)
+            (kept if found else broken).append(found or _hold_where(call, h))
+            continue
+        if step == "thank_consent":
             if h.consent is None:
                 continue
-            end = h.back if h.back is not None else len(tl.utterances)
+            end = h.back if h.back is not None and h.back > h.consent else len(tl.utterances)
             ok = any(match(rule, u.text) for u in _agent_between(call, h.consent + 1, end))
+            (kept if ok else broken).append(_hold_where(call, h))
         elif step == "thank_after":
             if h.back is None:
                 continue
             u = tl.utterances[h.back]
-            (kept if match(rule, u.text) else broken).append(at(u))
-            continue
+            found = matched_at(rule, u, h.back_from)
+            (kept if found else broken).append(found or at(u))
         else:
             raise ValueError(f"unknown hold step {step!r}")
-        (kept if ok else broken).append(_hold_where(call, h))
     if broken:
         return Outcome("fail", tuple(broken), f"{len(broken)} of {len(holds)} holds")
     if not kept:
@@ -253,6 +278,50 @@ def transfer_step(rule: Rule, call: Call) -> Outcome:
     return Outcome("pass", tuple(kept))
 
 
+@check("message_step", step="absent", within=3, readback=(), readback_patterns=())
+def message_step(rule: Rule, call: Call) -> Outcome:
+    """Taking a message for an absent colleague (phone rules section 4), per time it happens.
+
+    ``absent``: the agent's first words after the ask say the colleague is out (the rule's
+    phrases are not used: the event's own phrases found it); ``return_time`` / ``offer_help``:
+    a phrase within ``within`` agent utterances from the "out"; ``record``: the agent took
+    the message (the rule's phrases) and then read it back (``readback`` phrases or
+    patterns); not applicable when the caller wanted no message."""
+    if not call.events.messages:
+        return not_applicable("no caller asked for an absent colleague")
+    tl, step = call.timeline, rule.params["step"]
+    kept, broken, declined = [], [], 0
+    for ev in call.events.messages:
+        after = [u for u in tl.utterances[ev.absent:] if is_agent(tl, u)]
+        if step == "absent":
+            u = tl.utterances[ev.first_reply]
+            (kept if ev.first_reply == ev.absent else broken).append(at(u))
+        elif step in ("return_time", "offer_help"):
+            window = after[: int(rule.params["within"]) + 1]
+            found = next(filter(None, (matched_at(rule, u) for u in window)), None)
+            (kept if found else broken).append(found or at(after[0]))
+        elif step == "record":
+            took = next((k for k, u in enumerate(after) if match(rule, u.text)), None)
+            if took is None:
+                rest = [u for u in tl.utterances[ev.absent + 1:] if is_customer(tl, u)]
+                if any(find_any(u.text, call.events_phrases["message_decline"]) for u in rest[:3]):
+                    declined += 1
+                    continue
+                broken.append(at(after[0]))
+                continue
+            readback = any(find_any(u.text, rule.params["readback"]) or
+                           any(search_pattern(u.text, p) for p in rule.params["readback_patterns"])
+                           for u in after[took:])
+            (kept if readback else broken).append(matched_at(rule, after[took]) or at(after[took]))
+        else:
+            raise ValueError(f"unknown message step {step!r}")
+    if broken:
+        return Outcome("fail", tuple(broken))
+    if not kept:
+        return not_applicable("the caller left no message" if declined else "no message to judge")
+    return Outcome("pass", tuple(kept))
+
+
 # --- rings -----------------------------------------------------------------------
 
 @check("max_rings", wants_phrases=False, max_rings=3)
@@ -276,7 +345,7 @@ def apology_if_waited(rule: Rule, call: Call) -> Outcome:
     for u in opening:
         m = match(rule, u.text)
         if m:
-            return Outcome("pass", (at(u, m.evidence),))
+            return Outcome("pass", (at(u, m),))
     occ = (at(opening[0]),) if opening else ()
     return Outcome("fail", occ, f"caller waited {call.rings} rings")
 

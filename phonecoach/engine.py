@@ -17,6 +17,7 @@ NEEDS_REASON = {
     "speakers": "mono recording: agent and customer are not separated",
     "times": "the transcript has no times",
     "audio": "no audio to measure",
+    "words": "no words to judge it by (no speech model and no transcript)",
 }
 
 
@@ -49,8 +50,9 @@ class RuleResult:
             "detail": self.detail,
             "fix": self.rule.fix if self.status == "fail" else "",
             "source": self.rule.source,
-            "occurrences": [{"start": _round(o.start), "end": _round(o.end), "evidence": o.evidence}
-                            for o in self.occurrences],
+            "phrase": first.phrase,
+            "span": list(first.span) if first.span else None,
+            "occurrences": [_occurrence(o) for o in self.occurrences],
         }
 
 
@@ -88,6 +90,13 @@ class CallReport:
         return d
 
 
+def _occurrence(o: Occurrence) -> dict[str, Any]:
+    d: dict[str, Any] = {"start": _round(o.start), "end": _round(o.end), "evidence": o.evidence}
+    if o.phrase:  # a phrase match: which phrase, and where in the utterance
+        d.update(phrase=o.phrase, span=list(o.span) if o.span else None, text=o.text)
+    return d
+
+
 def _round(x: float | None) -> float | None:
     return None if x is None else round(float(x), 2)
 
@@ -116,5 +125,9 @@ def judge_rule(rule: Rule, call: Call) -> RuleResult:
                 or (need == "times" and not call.timeline.has_times)
                 or (need == "audio" and call.measures is None)):
             return RuleResult(rule, "not_applicable", detail=NEEDS_REASON[need])
-    outcome: Outcome = CHECKS[rule.check].fn(rule, call)
+    check = CHECKS[rule.check]
+    if check.wants_phrases and not call.timeline.utterances:
+        # live without a speech model: a hold may be measured, but there is nothing said to judge
+        return RuleResult(rule, "not_applicable", detail=NEEDS_REASON["words"])
+    outcome: Outcome = check.fn(rule, call)
     return RuleResult(rule, outcome.status, outcome.occurrences, outcome.detail)

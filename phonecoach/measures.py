@@ -14,6 +14,7 @@ import numpy as np
 
 from . import acoustics as ac
 from .audio import CallAudio
+from .records import clock
 from .textmatch import normalize
 from .timeline import Timeline
 
@@ -87,7 +88,6 @@ class Measures:
 
     def describe(self) -> list[str]:
         """The measures in plain words, for the terminal report."""
-        from .report import clock
 
         out = []
         if self.rings is not None:

@@ -12,14 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .engine import CallReport
-
-def clock(t: float | None) -> str:
-    """Seconds -> m:ss.s, the form a player's seek bar understands."""
-    if t is None:
-        return ""
-    m, s = divmod(max(0.0, t), 60.0)
-    return f"{int(m)}:{s:04.1f}"
-
+from .records import clock
 
 def render_terminal(report: CallReport, console: Console) -> None:
     """Broken rules in full (time, evidence, fix); kept and unjudged rules in one line each."""

@@ -30,6 +30,11 @@ EVENT_DEFAULTS: dict[str, list[str]] = {
     "transfer": [],  # agent announces a transfer
     "transfer_unless": [],
     "thanks": [],  # a thank-you
+    "hold_return": [],  # the agent is back from a hold (感谢您的耐心等待, 查到了)
+    "colleague_request": [],  # the caller asks for a colleague
+    "colleague_absent": [],  # the agent says the colleague is out
+    "colleague_absent_unless": [],
+    "message_decline": [],  # the caller wants no message taken
 }
 
 

@@ -14,7 +14,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
-from .judge import Warning
+from ..records import Warning
 
 PAGE = """<!doctype html><meta charset="utf-8"><title>phonecoach — live warnings</title>
 <style>body{font:15px system-ui,sans-serif;margin:1.5em}h1{font-size:1.2em}

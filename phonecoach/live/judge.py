@@ -20,7 +20,6 @@ confirmation carries the phrase's true end from the final word times, the same
 from __future__ import annotations
 
 import threading
-from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -29,6 +28,7 @@ from ..checks import Call, match
 from ..engine import judge_rule
 from ..events import derive_events
 from ..measures import Measures
+from ..records import Warning, clock
 from ..rulepack import Rule, RulePack
 from ..textmatch import find_any, normalize
 from ..timeline import Timeline, Utterance
@@ -37,30 +37,6 @@ from .signal import SegmentEvent
 TEXT_CHECKS = {"phrase_never", "hold_step", "transfer_step", "if_then"}
 PACE_WINDOW = 30.0  # seconds of agent speech the live pace is taken over
 PACE_MIN_SPEECH = 8.0  # judge pace only after this much agent speech
-
-
-@dataclass(frozen=True)
-class Warning:
-    rule: str
-    message: str
-    fix: str
-    severity: str
-    t_audio: float
-    t_emit: float
-    evidence: str = ""
-    party: str = "agent"
-    status: str = "raised"  # raised | confirmed | withdrawn
-    kind: str = "text"  # phrase (from a partial) | text | signal
-    t_settled: float | None = None  # confirmed/withdrawn: audio time of the final result
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["t_audio"], d["t_emit"] = round(self.t_audio, 2), round(self.t_emit, 2)
-        if self.t_settled is None:
-            d.pop("t_settled")
-        else:
-            d["t_settled"] = round(self.t_settled, 2)
-        return d
 
 
 class LiveJudge:
@@ -101,13 +77,13 @@ class LiveJudge:
         return min(self.clock.values()) if self.clock else 0.0
 
     def _emit(self, rule: Rule, t_audio: float, t_emit: float, evidence: str, kind: str, key: tuple | None = None,
-              status: str = "raised", party: str = "agent") -> Warning | None:
+              status: str = "raised", party: str = "agent", start: float | None = None) -> Warning | None:
         if key is not None:
             if key in self.warned:
                 return None
             self.warned.add(key)
         w = Warning(rule.id, rule.message, rule.fix, rule.severity, t_audio, max(t_emit, t_audio), evidence, party,
-                    status, kind)
+                    status, kind, start=start)
         self.warnings.append(w)
         self.emit_cb(w)
         return w
@@ -184,7 +160,7 @@ class LiveJudge:
             if m:
                 self.warned.add((rid, round(u.start or 0.0, 1)))  # the text pass must not raise it again
                 settled = Warning(w.rule, w.message, w.fix, w.severity, _phrase_end(u, m.end, w.t_audio),
-                                  w.t_emit, m.evidence, party, "confirmed", "phrase", now)
+                                  w.t_emit, m.evidence, party, "confirmed", "phrase", now, u.start)
             else:
                 settled = Warning(w.rule, w.message, w.fix, w.severity, w.t_audio, w.t_emit, w.evidence, party,
                                   "withdrawn", "phrase", now)
@@ -281,7 +257,8 @@ class LiveJudge:
         over = ev.level_dbfs > float(rule.params["ceiling_dbfs"]) or (
             typical is not None and ev.level_dbfs - typical > float(rule.params["max_rise_db"]))
         if over:
-            self._emit(rule, ev.end, ev.now, f"{ev.level_dbfs:.1f} dBFS", "signal", key=(rule.id, round(ev.start, 1)))
+            self._emit(rule, ev.end, ev.now, f"{ev.level_dbfs:.1f} dBFS from {clock(ev.start)}", "signal",
+                       key=(rule.id, round(ev.start, 1)), start=ev.start)
 
     def _interruption(self) -> None:
         rule = self._by_measure.get("interruptions")
@@ -296,7 +273,8 @@ class LiveJudge:
                 overlap = min(a_end, c_end) - a_start
                 if overlap >= self.settings.interrupt_min_overlap:
                     self._emit(rule, a_start + self.settings.interrupt_min_overlap, self.heard,
-                               "agent spoke over the customer", "signal", key=(rule.id, round(a_start, 1)))
+                               f"talked over the customer from {clock(a_start)}", "signal",
+                               key=(rule.id, round(a_start, 1)), start=a_start)
                 return
             if c_end <= a_start:
                 return
@@ -321,8 +299,8 @@ class LiveJudge:
             if t >= limit:
                 self._dead_air_from = None
                 if not self._speech_between(start + 0.01, limit) and not self._hold_requested(start):
-                    self._emit(rule, limit, t, f"{self.settings.dead_air_seconds:.0f} s of silence after the "
-                               "customer", "signal", key=(rule.id, round(start, 1)))
+                    self._emit(rule, limit, t, f"silent for {self.settings.dead_air_seconds:.0f} s after the "
+                               f"customer, from {clock(start)}", "signal", key=(rule.id, round(start, 1)), start=start)
         # holds: both silent long enough after the agent has started talking
         if self._speaking() or last is None or not agent_spoke:
             return
@@ -330,14 +308,16 @@ class LiveJudge:
             self._hold_start = last
             if not self._hold_requested(last):
                 for rule in self._unasked:
-                    self._emit(rule, last + self.settings.hold_min_seconds, t, "on hold without being asked",
-                               "signal", key=(rule.id, round(last, 1)))
+                    self._emit(rule, last + self.settings.hold_min_seconds, t,
+                               f"on hold from {clock(last)} without being asked", "signal",
+                               key=(rule.id, round(last, 1)), start=last)
         long_rule = self._by_measure.get("holds")
         if self._hold_start is not None and long_rule is not None:
             limit = self._hold_start + float(long_rule.params.get("longer_than", 60.0))
             if t >= limit:
-                self._emit(long_rule, limit, t, f"on hold for {limit - self._hold_start:.0f} s", "signal",
-                           key=(long_rule.id, round(self._hold_start, 1)))
+                self._emit(long_rule, limit, t, f"on hold for {limit - self._hold_start:.0f} s, from "
+                           f"{clock(self._hold_start)}", "signal", key=(long_rule.id, round(self._hold_start, 1)),
+                           start=self._hold_start)
 
     def _hold_requested(self, before: float) -> bool:
         """The agent asked the caller to wait in the 30 s before ``before``."""

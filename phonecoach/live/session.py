@@ -26,7 +26,8 @@ from ..measures import measure_call
 from ..rulepack import RulePack
 from ..timeline import Timeline, Utterance
 from ..transcribe import CHUNK_SECONDS, ChannelRecognizer, load_model
-from .judge import LiveJudge, Warning
+from ..records import Warning
+from .judge import LiveJudge
 from .signal import PartySignal
 from .sources import Block
 

@@ -9,8 +9,8 @@ from typing import Callable, TextIO
 
 import numpy as np
 
-from ..report import clock
-from .judge import Warning
+
+from ..records import Warning, clock
 
 
 class JsonlSink:

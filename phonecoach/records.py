@@ -1,0 +1,51 @@
+"""Plain records shared by analysers and sinks: time formatting and the live warning.
+
+They import nothing of phonecoach's, so the measures, the live judge and every sink
+(terminal, JSON lines, feed) can use them without importing each other.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+def clock(t: float | None) -> str:
+    """Seconds -> m:ss.s, the form a player's seek bar understands."""
+    if t is None:
+        return ""
+    m, s = divmod(max(0.0, t), 60.0)
+    return f"{int(m)}:{s:04.1f}"
+
+
+@dataclass(frozen=True)
+class Warning:
+    """One live warning. Times are seconds of call audio.
+
+    ``t_audio``: when the evidence was complete (end of the phrase, the moment an
+    overlap or a silence passed its limit); ``t_emit``: the stream position when it was
+    raised; ``start``: where the event began (the talk-over, the silence, the hold),
+    so a supervisor can jump there; ``t_settled``: when a final result confirmed or
+    withdrew a phrase raised from a partial."""
+
+    rule: str
+    message: str
+    fix: str
+    severity: str
+    t_audio: float
+    t_emit: float
+    evidence: str = ""
+    party: str = "agent"
+    status: str = "raised"  # raised | confirmed | withdrawn
+    kind: str = "text"  # phrase (from a partial) | text | signal
+    t_settled: float | None = None
+    start: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["t_audio"], d["t_emit"] = round(self.t_audio, 2), round(self.t_emit, 2)
+        for key in ("t_settled", "start"):
+            if d[key] is None:
+                d.pop(key)
+            else:
+                d[key] = round(d[key], 2)
+        return d
