@@ -173,14 +173,20 @@ def phrase_share(rule: Rule, call: Call) -> Outcome:
 @check("if_then", trigger=(), trigger_unless=(), before=0, after=0)
 def if_then(rule: Rule, call: Call) -> Outcome:
     """Whenever the speaker says a trigger, a phrase must come in the same utterance,
-    or in the speaker's ``before`` utterances before it / ``after`` utterances after it."""
-    utts = [u for _, u in speaker_utts(rule, call)]
+    in the ``before`` utterances of the same turn before it (no other speaker between:
+    a softener said to an earlier question does not soften this refusal), or in the
+    speaker's ``after`` utterances after it."""
+    indexed = speaker_utts(rule, call)
+    utts = [u for _, u in indexed]
     missed, kept = [], []
     for k, u in enumerate(utts):
         trigger = find_any(u.text, rule.params["trigger"], rule.params["trigger_unless"])
         if not trigger:
             continue
-        around = utts[max(0, k - int(rule.params["before"])): k + int(rule.params["after"]) + 1]
+        first = k
+        while first > 0 and k - first < int(rule.params["before"]) and indexed[first - 1][0] == indexed[first][0] - 1:
+            first -= 1
+        around = utts[first: k + int(rule.params["after"]) + 1]
         (kept if any(match(rule, v.text) for v in around) else missed).append(at(u, trigger))
     if not missed and not kept:
         return not_applicable("no trigger in the call")
@@ -261,7 +267,8 @@ def transfer_step(rule: Rule, call: Call) -> Outcome:
     kept, broken = [], []
     for t in call.events.transfers:
         u = tl.utterances[t.index]
-        prev = _agent_between(call, max(0, t.index - 2), t.index)[-1:]
+        # the same turn only: the agent's words just before, with no customer words between
+        prev = _agent_between(call, t.index - 1, t.index) if t.index > 0 else []
         texts = [v.text for v in prev] + [u.text]
         if step == "explain":
             reason = any(match(rule, x) for x in texts)
@@ -285,8 +292,9 @@ def message_step(rule: Rule, call: Call) -> Outcome:
     ``absent``: the agent's first words after the ask say the colleague is out (the rule's
     phrases are not used: the event's own phrases found it); ``return_time`` / ``offer_help``:
     a phrase within ``within`` agent utterances from the "out"; ``record``: the agent took
-    the message (the rule's phrases) and then read it back (``readback`` phrases or
-    patterns); not applicable when the caller wanted no message."""
+    the message (the rule's phrases) and read it back in that or the next ``within`` agent
+    utterances (``readback`` phrases or patterns); not applicable when the caller wanted no
+    message."""
     if not call.events.messages:
         return not_applicable("no caller asked for an absent colleague")
     tl, step = call.timeline, rule.params["step"]
@@ -311,7 +319,7 @@ def message_step(rule: Rule, call: Call) -> Outcome:
                 continue
             readback = any(find_any(u.text, rule.params["readback"]) or
                            any(search_pattern(u.text, p) for p in rule.params["readback_patterns"])
-                           for u in after[took:])
+                           for u in after[took: took + int(rule.params["within"]) + 1])
             (kept if readback else broken).append(matched_at(rule, after[took]) or at(after[took]))
         else:
             raise ValueError(f"unknown message step {step!r}")

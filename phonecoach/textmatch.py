@@ -47,6 +47,7 @@ PRONOUNS = frozenset("我你您他她它咱")
 DROPPABLE = frozenset("的了一个以吗呢吧呀请是在下这那就都也么给着过地得您你啦哈")
 INSERTABLE = frozenset("的了一个们去就呢吧呀那这是都也还下么啦哈给来再先呢")
 POLITE_PAIR = frozenset("你您")
+FILLER_WORDS = ("那个", "这个", "就是", "然后")  # inserted whole, they cost one cheap insertion
 LOOSE_ENDS_FROM = 6  # phrases this long may lose a function character at an end
 
 
@@ -54,8 +55,6 @@ def budget(n_chars: int) -> float:
     """Edit budget for a phrase part of ``n_chars`` characters."""
     if n_chars <= 2:
         return 4 * HOMOPHONE  # exact syllables; homophones only (share rule still applies)
-    if n_chars == 3:
-        return CHEAP
     if n_chars <= 5:
         return CHEAP + HOMOPHONE
     if n_chars <= 8:
@@ -254,7 +253,7 @@ def _approx_hits(norm: NormText, part: Part, lo: int, hi: int) -> list[_Hit]:
     for i in range(lo, min(hi, len(codes) - 1) + 1):
         if codes[i] not in firsts:
             continue
-        for length in range(max(2, m - slack), m + slack + 1):
+        for length in range(max(2, m - slack), m + 2 * slack + 1):  # a filler word inserts two
             j = i + length
             if j > len(codes) or codes[j - 1] not in lasts:
                 continue
@@ -278,16 +277,14 @@ def _align_cost(norm: NormText, part: Part, i: int, j: int, limit: float) -> tup
             for k in range(op.src_start, op.src_end):
                 cost += _cost_drop(part, k)
         elif op.tag == "insert":
-            for k in range(op.dest_start, op.dest_end):
-                cost += _cost_insert(window, k)
+            cost += _cost_insert_run(window, op.dest_start, op.dest_end)
         else:  # replace
             for a, b in zip(range(op.src_start, op.src_end), range(op.dest_start, op.dest_end)):
                 cost += _cost_swap(part.chars[a], window[b], part.literal[a])
             extra_src = (op.src_end - op.src_start) - (op.dest_end - op.dest_start)
             for k in range(op.src_end - max(0, extra_src), op.src_end):
                 cost += _cost_drop(part, k)
-            for k in range(op.dest_end + min(0, extra_src), op.dest_end):
-                cost += _cost_insert(window, k)
+            cost += _cost_insert_run(window, op.dest_end + min(0, extra_src), op.dest_end)
         if cost > limit:
             return NEVER, 0
     return cost, _shared(norm, part, equal_runs)
@@ -298,8 +295,8 @@ def _cost_equal(norm: NormText, part: Part, t: int, p: int, length: int) -> floa
     for k in range(length):
         a, b = part.chars[p + k], norm.chars[t + k]
         if a != b:
-            if part.literal[p + k]:
-                return NEVER
+            if part.literal[p + k] or (a in NEGATIONS) != (b in NEGATIONS):
+                return NEVER  # 售后不 is no 售后部: a negation never stands in for a sound-alike
             cost += HOMOPHONE
     return cost
 
@@ -309,6 +306,17 @@ def _cost_drop(part: Part, k: int) -> float:
     if part.literal[k] or ch in NEGATIONS:
         return NEVER
     return CHEAP if ch in DROPPABLE else DEAR
+
+
+def _cost_insert_run(window: str, a: int, b: int) -> float:
+    """Cost of the text characters window[a:b] that the phrase does not have."""
+    cost, k = 0.0, a
+    while k < b:
+        if window[k:k + 2] in FILLER_WORDS and k + 2 <= b:
+            cost, k = cost + CHEAP, k + 2
+            continue
+        cost, k = cost + _cost_insert(window, k), k + 1
+    return cost
 
 
 def _cost_insert(window: str, k: int) -> float:

@@ -102,6 +102,9 @@ def test_interruption_from_segments(live):
     seg(judge, "agent", "open", 12.0, 13.2, 13.2)
     assert [w.rule for w in out] == ["never.interrupt"]
     assert out[0].t_audio == pytest.approx(13.0)
+    # the supervisor sees where the talk-over began, not only when it passed the limit
+    assert out[0].start == pytest.approx(12.0) and "0:12.0" in out[0].evidence
+    assert out[0].to_dict()["start"] == 12.0
 
 
 def test_dead_air_and_hold_timers(live):
@@ -112,11 +115,13 @@ def test_dead_air_and_hold_timers(live):
         judge.on_clock("agent", t)
         judge.on_clock("customer", t)
     assert [w.rule for w in out] == ["voice.response"] and out[0].t_audio == pytest.approx(9.0)
+    assert out[0].start == pytest.approx(6.0)  # the silence began when the customer stopped
     for t in (12.0, 16.1):
         judge.on_clock("agent", t)
         judge.on_clock("customer", t)
     assert [w.rule for w in out][-2:] == ["hold.ask_permission", "hold.give_reason"]  # no request, no reason
     assert out[-1].t_audio == pytest.approx(16.0)
+    assert out[-1].start == pytest.approx(6.0)  # the line went quiet at the customer's last word
 
 
 def test_no_dead_air_warning_when_the_agent_asked_to_hold(live):
@@ -136,3 +141,16 @@ def test_loud_segment(live):
         seg(judge, "agent", "closed", 5.0 * i, 5.0 * i + 2.0, 5.0 * i + 2.0, level=-21.0)
     seg(judge, "agent", "open", 20.0, 20.6, 20.6, level=-10.5)
     assert [w.rule for w in out] == ["voice.volume"]
+
+
+def test_message_rules_live_once_decided(live):
+    judge, out = live
+    said(judge, "agent", "您好，我是小陈，请问有什么可以帮您", 0.0, 2.0)
+    said(judge, "customer", "你好，我找一下王经理", 2.5, 4.0)
+    said(judge, "agent", "王经理出去了", 4.5, 5.5)
+    assert "message.return_time" not in [w.rule for w in out]  # he may still say when
+    said(judge, "customer", "哦", 6.0, 6.3)
+    said(judge, "agent", "嗯", 6.5, 6.8)
+    rules = [w.rule for w in out]
+    assert "message.return_time" in rules and "message.record" not in rules
+    assert "message.absent" not in rules  # said first that he is out

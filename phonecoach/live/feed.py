@@ -32,7 +32,7 @@ for (const url of feeds) {
   src.onmessage = (e) => {
     const w = JSON.parse(e.data), li = document.createElement("li");
     li.className = w.status;
-    li.textContent = `[${w.session || url}] ${clock(w.t_audio)} ${w.rule} (${w.status}): ${w.message} “${w.evidence}” — ${w.fix}`;
+    li.textContent = `[${w.session || url}] ${clock(w.start ?? w.t_audio)} ${w.rule} (${w.status}): ${w.message} “${w.evidence}” — ${w.fix}`;
     document.getElementById("list").prepend(li);
   };
 }

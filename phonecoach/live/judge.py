@@ -34,7 +34,7 @@ from ..textmatch import find_any, normalize
 from ..timeline import Timeline, Utterance
 from .signal import SegmentEvent
 
-TEXT_CHECKS = {"phrase_never", "hold_step", "transfer_step", "if_then"}
+TEXT_CHECKS = {"phrase_never", "hold_step", "transfer_step", "if_then", "message_step"}
 PACE_WINDOW = 30.0  # seconds of agent speech the live pace is taken over
 PACE_MIN_SPEECH = 8.0  # judge pace only after this much agent speech
 
@@ -203,6 +203,15 @@ class LiveJudge:
             return agent_next[0].start if agent_next else None
         if step == "consent":
             return later[0].end if later else None
+        if rule.check == "message_step":
+            if step == "record":
+                return None  # the message may still be taken before the call ends: the final report judges it
+            if step != "absent":
+                within = int(rule.params.get("within", 0))
+                agent_next = [u for u in later if u.speaker in (self.agent, "unknown")]
+                return agent_next[within - 1].end if within and len(agent_next) >= within else (
+                    end if not within else None)
+            return end
         after = int(rule.params.get("after", 0) or 0)
         if rule.check == "if_then" and after > 0:
             agent_next = [u for u in later if u.speaker in (self.agent, "unknown")]

@@ -1,0 +1,275 @@
+"""Build tests/data/judgement_set.jsonl: labelled calls, clean and ASR-noised.
+
+Each call is put together from parts (opening, hold, transfer, message, a remark that is or
+only looks like a forbidden phrase, refusal, closing). Every part is a natural agent or
+customer phrasing, written from ../shared/phrases-from-practice.md and everyday speech, not
+copied from rules/zh-CN.toml, and carries the verdict a careful human reader gives each rule
+it touches. A rule no part touches is "not_applicable" (hold, transfer, message, refusal) or
+inherits the part's label. Then scripts/asrnoise.py writes each call as a recogniser might:
+homophones, dropped function characters, fillers, stutters, merged turns, no punctuation,
+Vosk spacing, traditional characters.
+
+    .venv/bin/python scripts/make_judgement_set.py [OUT]    # rewrite the set (seeded: same output)
+"""
+from __future__ import annotations
+
+import json
+import random
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from asrnoise import _converter, noise_call  # noqa: E402
+
+OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "judgement_set.jsonl"
+N_CALLS = 240
+SEED = 20261124
+
+P, F, NA = "pass", "fail", "not_applicable"
+
+# (turns, labels); a turn is (speaker, text) or (speaker, text, tag) for the merge simulator
+OPENINGS = [
+    ([("A", "您好，很高兴为您服务，我是八零二三号客服，请问有什么可以帮您？")], {"answer.greeting": P, "answer.name": P, "answer.offer_help": P}),
+    ([("A", "您好！这里是顺达公司业务受理专线，我是二零六号服务专员，请问您有什么需要帮助的吗？")], {"answer.greeting": P, "answer.name": P, "answer.offer_help": P}),
+    ([("A", "您好，客服中心，幺零七号为您服务，请问您需要什么帮助？")], {"answer.greeting": P, "answer.name": P, "answer.offer_help": P}),
+    ([("A", "您好，电话已为您接通，我是小王，您请讲。")], {"answer.greeting": P, "answer.name": P, "answer.offer_help": P}),
+    ([("A", "下午好，顺达客服，工号三三一五，请问您需要办理哪项业务？")], {"answer.greeting": P, "answer.name": P, "answer.offer_help": P}),
+    ([("A", "您好，我叫刘芳，请问有什么能帮到您？")], {"answer.greeting": P, "answer.name": P, "answer.offer_help": P}),
+    ([("A", "您好，新年好，我是客服小陈，很高兴为您服务。")], {"answer.greeting": P, "answer.name": P, "answer.offer_help": P}),
+    ([("A", "您好，很高兴为您服务，请问有什么可以帮您？")], {"answer.greeting": P, "answer.name": F, "answer.offer_help": P}),
+    ([("A", "您好，顺达快递，请问您有什么事？")], {"answer.greeting": P, "answer.name": F, "answer.offer_help": P}),
+    ([("A", "喂，说吧。")], {"answer.greeting": F, "answer.name": F, "answer.offer_help": F}),
+    ([("A", "顺达客服，我是小李。")], {"answer.greeting": F, "answer.name": P, "answer.offer_help": F}),
+    ([("A", "您好，顺达快递。")], {"answer.greeting": P, "answer.name": F, "answer.offer_help": F}),
+    ([("A", "您好，我是客服小陈。")], {"answer.greeting": P, "answer.name": P, "answer.offer_help": F}),
+    ([("A", "喂，哪位？")], {"answer.greeting": F, "answer.name": F, "answer.offer_help": F}),
+]
+
+ISSUES = [
+    [("C", "你好，我的快递三天了还没到。")],
+    [("C", "我想问一下我的话费怎么扣了这么多。")],
+    [("C", "我上个月买的空调不制冷了。")],
+    [("C", "你好，我要改一下收货地址。")],
+]
+
+HOLDS = [
+    ([("A", "请您稍等一下，我帮您查询一下，可以吗？", "hold_request"), ("C", "好的。"), ("A", "谢谢您。"),
+      ("A", "感谢您的耐心等待，您的快递明天上午送到。", "hold_back")],
+     {"hold.ask_permission": P, "hold.give_reason": P, "hold.thank_consent": P, "hold.thank_after": P}),
+    ([("A", "麻烦您稍候片刻，我帮您核实一下好吗？", "hold_request"), ("C", "可以。"), ("A", "好的，谢谢。"),
+      ("A", "对不起，让您久等了，已经帮您核实清楚了。", "hold_back")],
+     {"hold.ask_permission": P, "hold.give_reason": P, "hold.thank_consent": P, "hold.thank_after": P}),
+    ([("A", "我这边帮您看一下系统记录，您稍等一下好不好？", "hold_request"), ("C", "行。"), ("A", "谢谢您。"),
+      ("A", "感谢您耐心的等待，记录已经查到了。", "hold_back")],
+     {"hold.ask_permission": P, "hold.give_reason": P, "hold.thank_consent": P, "hold.thank_after": P}),
+    ([("A", "您等一下，我查一下。", "hold_request"), ("C", "好。"), ("A", "谢谢。"),
+      ("A", "谢谢您的等待，查到了，是明天送。", "hold_back")],
+     {"hold.ask_permission": F, "hold.give_reason": P, "hold.thank_consent": P, "hold.thank_after": P}),
+    ([("A", "请您稍等一下可以吗？", "hold_request"), ("C", "可以。"), ("A", "谢谢您。"),
+      ("A", "感谢您的耐心等待，是这样的。", "hold_back")],
+     {"hold.ask_permission": P, "hold.give_reason": F, "hold.thank_consent": P, "hold.thank_after": P}),
+    ([("A", "请您稍等，我帮您确认一下，可以吗？", "hold_request"), ("C", "可以。"),
+      ("A", "让您久等了，确认好了。", "hold_back")],
+     {"hold.ask_permission": P, "hold.give_reason": P, "hold.thank_consent": F, "hold.thank_after": P}),
+    ([("A", "请您稍等，我帮您查一下，可以吗？", "hold_request"), ("C", "好的。"), ("A", "谢谢您。"),
+      ("A", "您的快递明天到。", "hold_back")],
+     {"hold.ask_permission": P, "hold.give_reason": P, "hold.thank_consent": P, "hold.thank_after": F}),
+    ([("A", "请您稍等，我帮您查一下，可以吗？", "hold_request"),
+      ("A", "感谢您的耐心等待，查到了，明天送到。", "hold_back")],
+     {"hold.ask_permission": P, "hold.give_reason": P, "hold.thank_consent": NA, "hold.thank_after": P}),
+    ([("A", "您等会儿啊。", "hold_request"),
+      ("A", "查到了，明天送到。", "hold_back")],
+     {"hold.ask_permission": F, "hold.give_reason": F, "hold.thank_consent": NA, "hold.thank_after": F}),
+]
+
+TRANSFERS = [
+    ([("A", "这个问题由售后部的李经理负责，分机八零二一，我帮您转接过去，您看可以吗？"), ("C", "好的。")],
+     {"transfer.explain": P, "transfer.consent": P}),
+    ([("A", "退款要财务部门专门处理，我把电话转给财务的王老师，可以吗？"), ("C", "行，转吧。")],
+     {"transfer.explain": P, "transfer.consent": P}),
+    ([("A", "我给您转接一下，可以吗？"), ("C", "行。")], {"transfer.explain": F, "transfer.consent": P}),
+    ([("A", "这个由财务部专门处理，我现在帮您转到财务部王老师。"), ("C", "啊？")],
+     {"transfer.explain": P, "transfer.consent": F}),
+    ([("A", "这个我给您转过去。"), ("C", "嗯？")], {"transfer.explain": F, "transfer.consent": F}),
+]
+
+FALLBACKS = [
+    ([("A", "不好意思，转接没有成功，您可以直接拨打四零零八一二三四五六，请您记一下。")], {"transfer.fallback": P}),
+    ([("A", "抱歉，那边占线，您记一下号码，零二一六六八八九九零零。")], {"transfer.fallback": P}),
+    ([("A", "不好意思，转接失败了，您晚点再打吧。")], {"transfer.fallback": F}),
+]
+
+MESSAGES = [
+    ([("C", "你好，我找一下王经理。"),
+      ("A", "不好意思，王经理出去了，大概下午三点回来，有什么事我可以先帮您吗？"),
+      ("C", "那请他给我回个电话吧，我姓李，电话一三八一二三四五六七八。"),
+      ("A", "好的，我记一下，李先生，一三八一二三四五六七八，他回来我让他给您回电，对吗？"), ("C", "对。")],
+     {"message.absent": P, "message.return_time": P, "message.offer_help": P, "message.record": P}),
+    ([("C", "请问张老师在吗？"),
+      ("A", "张老师今天出差了，明天上午才回来，您有什么事我可以帮您转告。"),
+      ("C", "就说合同的事，让她给我回电话，我是小周，电话一三九八七六五四三二一。"),
+      ("A", "好的，跟您确认一下，周先生，电话一三九八七六五四三二一，合同的事，我会转告张老师。")],
+     {"message.absent": P, "message.return_time": P, "message.offer_help": P, "message.record": P}),
+    ([("C", "你好，我找刘工。"), ("A", "请问您是哪位？"), ("C", "我是他朋友老赵。"),
+      ("A", "哦，他现在不在座位上。"), ("C", "那算了，我晚点再打。")],
+     {"message.absent": F, "message.return_time": F, "message.offer_help": F, "message.record": NA}),
+    ([("C", "麻烦找一下陈主管。"), ("A", "陈主管在开会，大概一个小时以后结束。"), ("C", "那你让她回来给我回个电话。"),
+      ("A", "好的，我会转告她的。")],
+     {"message.absent": P, "message.return_time": P, "message.offer_help": F, "message.record": F}),
+    ([("C", "请问李经理在不在？"), ("A", "不好意思，李经理不在办公室，需要我帮您转告吗？"), ("C", "不用了，谢谢。")],
+     {"message.absent": P, "message.return_time": F, "message.offer_help": P, "message.record": NA}),
+]
+
+# remarks: (turn, labels) — forbidden phrases as agents say them, and look-alikes that are fine
+REMARKS = [
+    (("A", "这个与我无关，你找快递公司吧。"), {"never.shift_blame": F}),
+    (("A", "这个跟我们没关系的。"), {"never.shift_blame": F}),
+    (("A", "这个不归我们管，你去找别人吧。"), {"never.shift_blame": F}),
+    (("A", "你问我我问谁啊？"), {"never.shift_blame": F}),
+    (("A", "这不是我受理的，我不清楚。"), {"never.shift_blame": F}),
+    (("A", "这个事情我不管。"), {"never.shift_blame": F}),
+    (("A", "您放心，我不会不管您的。"), {"never.shift_blame": P}),
+    (("A", "不管怎样，我都会帮您处理好。"), {"never.shift_blame": P}),
+    (("A", "这不是您的问题，是系统出了点问题。"), {"never.shift_blame": P}),
+    (("A", "这个订单跟我们有关系，我来帮您处理。"), {"never.shift_blame": P}),
+    (("C", "这事与我无关，我没下过这个单！"), {"never.shift_blame": P}),
+    (("A", "你有病吧，打了三次了。"), {"never.rude": F}),
+    (("A", "你是不是有病啊？"), {"never.rude": F}),
+    (("A", "要投诉你就去投诉吧，我还怕你？"), {"never.rude": F}),
+    (("A", "关我屁事。"), {"never.rude": F}),
+    (("A", "本单已完成，请您注意查收。"), {"never.rude": P}),
+    (("A", "您可以把钱先存，或者直接转账。"), {"never.rude": P}),
+    (("A", "页面往下滚动就能看到。"), {"never.rude": P}),
+    (("C", "你们这些客服都是笨蛋！"), {"never.rude": P}),
+    (("A", "我都说了多少遍了。"), {"never.impatient": F}),
+    (("A", "你是不是听不懂啊？"), {"never.impatient": F}),
+    (("A", "这个我已经讲过了。"), {"never.impatient": F}),
+    (("A", "你到底想怎么样？"), {"never.impatient": F}),
+    (("A", "你快点讲，我这边很忙。"), {"never.impatient": F}),
+    (("A", "我再给您解释一遍，您看这样行吗。"), {"never.impatient": P}),
+    (("A", "我已经帮您办好了。"), {"never.impatient": P}),
+    (("A", "您说得对，我马上处理。"), {"never.impatient": P}),
+]
+
+REFUSALS = [
+    ([("C", "能给我退吗？"), ("A", "这个不行。")], {"voice.say_no_gently": F}),
+    ([("C", "能不能今天送到？"), ("A", "没办法，今天送不了。")], {"voice.say_no_gently": F}),
+    ([("C", "能给我退吗？"), ("A", "很抱歉，这个确实办不了，建议您先申请售后。")], {"voice.say_no_gently": P}),
+    ([("C", "能不能加急？"), ("A", "非常理解您，不过加急现在确实不行，我们可以帮您优先派送。")], {"voice.say_no_gently": P}),
+]
+
+CLOSINGS = [
+    ([("A", "好的，跟您确认一下，快递明天上午重新派送，请问还有其他问题吗？"), ("C", "没有了。", "short_reply"),
+      ("A", "感谢您的来电，再见。", "after_reply")],
+     {"close.confirm": P, "close.anything_else": P, "close.thanks": P}),
+    ([("A", "我再跟您核对一下，地址改成了南京路十八号，您看还有其他需要吗？"), ("C", "没了。", "short_reply"),
+      ("A", "感谢您的来电，祝您一切顺利，再见！", "after_reply")],
+     {"close.confirm": P, "close.anything_else": P, "close.thanks": P}),
+    ([("A", "已经为您登记好了，三天内会有师傅上门，还有别的事情需要我帮忙吗？"), ("C", "没有了，谢谢。", "short_reply"),
+      ("A", "不客气，谢谢您的来电，再见。", "after_reply")],
+     {"close.confirm": P, "close.anything_else": P, "close.thanks": P}),
+    ([("A", "也就是说明天之前会退款到您的账户，还有没有别的要办的？"), ("C", "没了。", "short_reply"),
+      ("A", "好的，感谢您的支持，再见。", "after_reply")],
+     {"close.confirm": P, "close.anything_else": P, "close.thanks": P}),
+    ([("A", "好的，就这样，再见。")], {"close.confirm": F, "close.anything_else": F, "close.thanks": F}),
+    ([("A", "跟您确认一下，明天送到，那就这样，再见。")], {"close.confirm": P, "close.anything_else": F, "close.thanks": F}),
+    ([("A", "请问您还需要其它帮助吗？"), ("C", "不用了。", "short_reply"), ("A", "感谢您的来电，再见。", "after_reply")],
+     {"close.confirm": F, "close.anything_else": P, "close.thanks": P}),
+    ([("A", "已经帮您改好了，谢谢您的来电，再见。")], {"close.confirm": P, "close.anything_else": F, "close.thanks": P}),
+]
+
+NA_DEFAULTS = {
+    "hold": ["hold.ask_permission", "hold.give_reason", "hold.thank_consent", "hold.thank_after"],
+    "transfer": ["transfer.explain", "transfer.consent"],
+    "fallback": ["transfer.fallback"],
+    "message": ["message.absent", "message.return_time", "message.offer_help", "message.record"],
+    "refusal": ["voice.say_no_gently"],
+}
+NEVER_RULES = ["never.rude", "never.shift_blame", "never.impatient"]
+
+
+def _turns(parts: list) -> list[list]:
+    return [[t[0], t[1], t[2] if len(t) > 2 else ""] for t in parts]
+
+
+def make_call(rng: random.Random) -> tuple[list[list], dict[str, str]]:
+    labels: dict[str, str] = {r: P for r in NEVER_RULES}
+    for group in NA_DEFAULTS.values():
+        labels.update({r: NA for r in group})
+    turns, lab = rng.choice(OPENINGS)
+    call = _turns(turns)
+    labels.update(lab)
+    call += _turns(rng.choice(ISSUES))
+    body = []
+    if rng.random() < 0.5:
+        body.append(rng.choice(HOLDS))
+    if rng.random() < 0.35:
+        body.append(rng.choice(TRANSFERS))
+        if rng.random() < 0.4:
+            body.append(rng.choice(FALLBACKS))
+    if rng.random() < 0.35:
+        body.append(rng.choice(MESSAGES))
+    if rng.random() < 0.3:
+        body.append(rng.choice(REFUSALS))
+    for _ in range(rng.choice([0, 1, 1, 2])):
+        turn, lab = rng.choice(REMARKS)
+        body.append(([turn, ("C" if turn[0] == "A" else "A", "嗯。")], {}))
+        for rule, verdict in lab.items():
+            labels[rule] = F if F in (labels[rule], verdict) else verdict
+    for turns, lab in body:
+        call += _turns(turns)
+        labels.update(lab)
+    turns, lab = rng.choice(CLOSINGS)
+    call += _turns(turns)
+    labels.update(lab)
+    return call, labels
+
+
+def build() -> list[dict]:
+    """The labelled calls, clean and noised (seeded: the same every run)."""
+    rng = random.Random(SEED)
+    rows = []
+    for k in range(N_CALLS):
+        call, labels = make_call(rng)
+        rows.append({"id": f"call{k:03d}", "variant": "clean", "turns": [t[:2] for t in call], "labels": labels})
+        noisy = noise_call(call, random.Random(SEED + k))
+        rows.append({"id": f"call{k:03d}", "variant": "noised", "turns": [t[:2] for t in noisy], "labels": labels})
+    return rows
+
+
+def dump(rows: list[dict]) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+
+
+def main() -> None:
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else OUT
+    rows = build()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(dump(rows), encoding="utf-8")
+    tmp.replace(out)
+    print(f"{out}: {len(rows)} calls ({N_CALLS} clean, {N_CALLS} noised); "
+          f"character error rate of the noised text {100 * cer(rows):.1f} %")
+
+
+def cer(rows: list[dict]) -> float:
+    """Character error rate of the noised calls against the clean ones (punctuation, spaces
+    and fillers aside), the figure ASR papers quote: comparable with a small model's."""
+    from rapidfuzz.distance import Levenshtein
+
+    def bare(turns):
+        return "".join(c for _, t in turns for c in t if "\u4e00" <= c <= "\u9fff" and c not in "嗯呃")
+
+    clean = {r["id"]: r for r in rows if r["variant"] == "clean"}
+    errors = chars = 0
+    for r in rows:
+        if r["variant"] == "noised":
+            ref = bare(clean[r["id"]]["turns"])
+            hyp = _converter("t2s").convert(bare(r["turns"]))
+            errors += Levenshtein.distance(ref, hyp)
+            chars += len(ref)
+    return errors / chars
+
+
+if __name__ == "__main__":
+    main()
