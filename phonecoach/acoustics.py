@@ -118,10 +118,17 @@ def tonal_mask(fr: Frames, *, peakiness: float = 0.8, steady: float = 0.3) -> np
     Quiet frames between tone bursts are left out of the average."""
     k = max(1, int(round(steady / fr.hop)))
     sounding = (fr.db > noise_floor(fr) + 6.0).astype(np.float32)
-    kernel = np.ones(k, np.float32)
-    total = np.convolve(fr.peakiness * sounding, kernel, mode="same")
-    count = np.convolve(sounding, kernel, mode="same")
+    total = box_sum(fr.peakiness * sounding, k)
+    count = box_sum(sounding, k)
     return (total >= peakiness * np.maximum(count, 1.0)) & (sounding > 0)
+
+
+def box_sum(x: np.ndarray, k: int) -> np.ndarray:
+    """Centred moving sum over ``k`` frames, as long as ``x`` even when ``x`` is shorter than ``k``
+    (np.convolve's 'same' returns the longer of the two: a 0.1 s call broke the masks)."""
+    full = np.convolve(x, np.ones(k, np.float32), mode="full")
+    start = (k - 1) // 2
+    return full[start:start + len(x)]
 
 
 def speech_segments(fr: Frames, *, margin_db: float = 12.0, min_db: float = -50.0, min_gap: float = 0.3,

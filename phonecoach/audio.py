@@ -15,6 +15,7 @@ import soundfile as sf
 import soxr
 
 from .errors import AudioError
+from .safeio import check_regular, shown
 
 TARGET_SR = 16000  # Hz: what Vosk models and the measures expect
 ChannelSide = Literal["left", "right"]
@@ -59,19 +60,18 @@ def load_call(path: str | Path, agent_channel: ChannelSide = "left", sr: int = T
 def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
     """Decode a file to float32 frames x channels, with clear errors for bad input."""
     p = Path(path)
-    if not p.exists():
-        raise AudioError("file not found", p)
-    if p.is_dir():
-        raise AudioError("is a directory, not an audio file", p)
+    check_regular(p, AudioError, "an audio file")
     if p.stat().st_size == 0:
-        raise AudioError("file is empty", p)
+        raise AudioError("file is empty", shown(p))
     try:
         data, source_sr = sf.read(str(p), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         reason = str(exc).split(":")[-1].strip() or "unreadable"
-        raise AudioError(f"not a readable audio file (WAV, FLAC, OGG or MP3): {reason}", p) from None
+        raise AudioError(f"not a readable audio file (WAV, FLAC, OGG or MP3): {reason}", shown(p)) from None
+    except MemoryError:
+        raise AudioError("too long to decode in memory", shown(p)) from None
     if data.shape[0] == 0:
-        raise AudioError("audio has no samples", p)
+        raise AudioError("audio has no samples", shown(p))
     if not np.all(np.isfinite(data)):
         data = np.nan_to_num(data, nan=0.0, posinf=1.0, neginf=-1.0)
     return data, int(source_sr)

@@ -5,6 +5,7 @@ read (the rest were still scored and reported); 2 usage errors (click's).
 """
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -19,8 +20,27 @@ from .models import DEFAULT_MODEL, KNOWN_MODELS, download_model, installed_model
 from .pipeline import AUDIO_SUFFIXES, ScoreOptions, expand_inputs, score_call
 from .report import json_payload, render_terminal
 from .rulepack import DEFAULT_PACK, load_pack
+from .safeio import shown
 
 EXIT_INPUT_ERROR = 1
+
+
+class FiniteFloat(click.ParamType):
+    """A number >= ``min`` that is finite: nan and inf are refused at the edge, in one line."""
+
+    name = "number"
+
+    def __init__(self, min: float = 0.0) -> None:
+        self.min = min
+
+    def convert(self, value, param, ctx):
+        try:
+            x = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(x) or x < self.min:
+            self.fail(f"{value!r} must be a finite number >= {self.min:g}", param, ctx)
+        return x
 
 
 def _err(console: Console | None, message: str) -> None:
@@ -51,7 +71,7 @@ def main() -> None:
 @click.option("--rules", "rules_path", type=click.Path(path_type=Path), help="Rule pack (default rules/zh-CN.toml).")
 @click.option("--agent-channel", type=click.Choice(["left", "right"]), default="left", show_default=True,
               help="Which stereo channel is the agent.")
-@click.option("--ring-seconds", type=click.FloatRange(min=0), help="Seconds the caller heard ringing (metadata).")
+@click.option("--ring-seconds", type=FiniteFloat(), help="Seconds the caller heard ringing (metadata).")
 @click.option("--manifest", type=click.Path(path_type=Path),
               help="CSV of call metadata: file, ring_seconds, agent_channel (matched by file name).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (one object, or a list for several calls).")
@@ -94,7 +114,7 @@ def score(calls: tuple[Path, ...], transcript: Path | None, model: Path | None, 
     bar.start()
     task = bar.add_task("scoring", total=len(jobs))
     for k, (audio_path, tr) in enumerate(jobs):
-        bar.update(task, description=f"scoring {Path(audio_path or tr).name}", completed=k)
+        bar.update(task, description=f"scoring {shown(Path(audio_path or tr).name)}", completed=k)
         try:
             m = meta.get(Path(audio_path or tr).name, CallMeta())
             call_opts = replace(opts, ring_seconds=opts.ring_seconds if opts.ring_seconds is not None else m.ring_seconds,
@@ -103,8 +123,16 @@ def score(calls: tuple[Path, ...], transcript: Path | None, model: Path | None, 
                                 progress=lambda f, k=k: bar.update(task, completed=k + f))
         except PhonecoachError as exc:
             failed = True
-            _err(err, str(exc))
-            results.append({"file": str(audio_path or tr), "error": str(exc)})
+            name = shown(audio_path or tr)
+            line = str(exc) if str(exc).startswith(name) or exc.path else f"{name}: {exc}"
+            _err(err, line)
+            results.append({"file": name, "error": line})
+            continue
+        except Exception as exc:  # noqa: BLE001 — one bad file never loses the others' results
+            failed = True
+            line = f"{shown(audio_path or tr)}: could not be scored ({type(exc).__name__}: {exc})"
+            _err(err, line.splitlines()[0])
+            results.append({"file": shown(audio_path or tr), "error": line.splitlines()[0]})
             continue
         for note in report.notes:
             if note.startswith("no speech model") and "ref" not in said:
@@ -129,7 +157,7 @@ def score(calls: tuple[Path, ...], transcript: Path | None, model: Path | None, 
 @click.option("--device", help="Agent headset microphone: name or index (see 'phonecoach devices').")
 @click.option("--customer-device", help="The customer side, e.g. the softphone's loopback/monitor source.")
 @click.option("--replay", type=click.Path(path_type=Path), help="Feed this recording through the live path instead.")
-@click.option("--speed", type=click.FloatRange(min=0), default=1.0, show_default=True,
+@click.option("--speed", type=FiniteFloat(), default=1.0, show_default=True,
               help="Replay pace: 1 = real time, 0 = as fast as possible.")
 @click.option("--agent-channel", type=click.Choice(["left", "right"]), default="left", show_default=True)
 @click.option("--model", type=click.Path(path_type=Path), help="Vosk model folder (same lookup as 'score').")
@@ -140,7 +168,7 @@ def score(calls: tuple[Path, ...], transcript: Path | None, model: Path | None, 
 @click.option("--beep", is_flag=True, help="A short sound cue for the agent on each warning.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Session folder (default sessions/<time>).")
 @click.option("--name", default="agent", show_default=True, help="Session name shown to the supervisor.")
-@click.option("--seconds", type=click.FloatRange(min=0), help="Stop after this much audio time (devices).")
+@click.option("--seconds", type=FiniteFloat(), help="Stop after this much audio time.")
 def live(device, customer_device, replay, speed, agent_channel, model, rules_path, jsonl, serve, token, beep,
          out_dir, name, seconds) -> None:
     """Coach a call as it happens: warnings while the agent speaks, the full report at the end.
@@ -356,6 +384,10 @@ def rules_check(file: Path) -> None:
     except PhonecoachError as exc:
         _err(Console(stderr=True), str(exc))
         sys.exit(EXIT_INPUT_ERROR)
+    from .rulepack import pack_warnings
+
+    for warning in pack_warnings(pack):
+        click.echo(f"warning: {shown(file)}: {warning}", err=True)
     click.echo(f"{file}: ok, {len(pack.rules)} rules")
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import PhonecoachError
+from .safeio import read_limited
 
 
 @dataclass(frozen=True)
@@ -22,10 +23,9 @@ class CallMeta:
 def load_manifest(path: str | Path) -> dict[str, CallMeta]:
     """File name -> metadata. Raises PhonecoachError naming the line for bad rows."""
     p = Path(path)
-    if not p.exists():
-        raise PhonecoachError("manifest not found", p)
+    raw = read_limited(p, PhonecoachError, "a manifest")
     try:
-        text = p.read_text(encoding="utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise PhonecoachError("manifest is not UTF-8 text", p) from None
     rows = csv.DictReader(text.splitlines())
@@ -38,7 +38,8 @@ def load_manifest(path: str | Path) -> dict[str, CallMeta]:
             seconds = float(ring) if ring else None
         except ValueError:
             raise PhonecoachError(f"line {line}: ring_seconds {ring!r} is not a number", p) from None
-        if (seconds is not None and seconds < 0) or side not in ("", "left", "right"):
-            raise PhonecoachError(f"line {line}: ring_seconds must be >= 0 and agent_channel left or right", p)
+        if (seconds is not None and not (0 <= seconds < float("inf"))) or side not in ("", "left", "right"):
+            raise PhonecoachError(f"line {line}: ring_seconds must be a finite number >= 0 and agent_channel "
+                                  "left or right", p)
         out[Path(row["file"].strip()).name] = CallMeta(seconds, side or None)
     return out

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
+import time
 import urllib.error
 import urllib.request
 import zipfile
@@ -26,6 +28,12 @@ MODEL_BASE_URL = "https://alphacephei.com/vosk/models"
 MIRROR_ENV = "PHONECOACH_MODEL_MIRROR"
 MODEL_ENV = "PHONECOACH_MODEL"
 MODELS_DIR_ENV = "PHONECOACH_MODELS_DIR"
+# A model name is a plain folder name: never a path (../ would reach outside models/).
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+MAX_DOWNLOAD_BYTES = 4 << 30  # an archive of unknown size may be at most this big
+MAX_UNPACKED_BYTES = 16 << 30  # nor unpack to more than this (a zip bomb)
+MIN_RATE = 8 * 1024  # bytes/s averaged after GRACE seconds: a mirror that drips is given up on
+GRACE = 60.0
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,8 @@ def download_model(name: str = DEFAULT_MODEL, url: str | None = None, sha256: st
     A known name brings its pinned sha256 and size; any other archive needs
     ``url`` and ``sha256``. Nothing is left behind on failure.
     """
+    if not _NAME.fullmatch(name) or ".." in name:
+        raise ModelError(f"model name {name!r} must be a plain folder name (letters, digits, . _ -)")
     known = KNOWN_MODELS.get(name)
     if sha256 is None:
         if known is None:
@@ -116,7 +126,7 @@ def download_model(name: str = DEFAULT_MODEL, url: str | None = None, sha256: st
     work = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=dest_dir))
     try:
         archive = work / "model.zip"
-        digest = _fetch(url, archive, progress)
+        digest = _fetch(url, archive, progress, expected_size or MAX_DOWNLOAD_BYTES)
         if expected_size is not None and archive.stat().st_size != expected_size:
             raise ModelError(f"download is {archive.stat().st_size} bytes, expected {expected_size}", url)
         if digest != sha256.lower():
@@ -131,18 +141,30 @@ def download_model(name: str = DEFAULT_MODEL, url: str | None = None, sha256: st
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _fetch(url: str, out: Path, progress: Callable[[int, int | None], None] | None) -> str:
-    """Stream ``url`` into ``out``; return its sha256 hex digest."""
+def _fetch(url: str, out: Path, progress: Callable[[int, int | None], None] | None, limit: int) -> str:
+    """Stream ``url`` into ``out``; return its sha256 hex digest. A mirror that sends more than
+    ``limit`` bytes, or drips slower than ``MIN_RATE`` once ``GRACE`` seconds have passed, is
+    given up on (nothing installed)."""
     h = hashlib.sha256()
+    began = time.monotonic()
     try:
         with urllib.request.urlopen(url, timeout=60) as resp, open(out, "wb") as f:
             total = resp.headers.get("Content-Length")
             total_n = int(total) if total and total.isdigit() else None
+            if total_n is not None and total_n > limit:
+                raise ModelError(f"the server offers {total_n} bytes, more than the {limit} expected; refused", url)
             got = 0
             while True:
                 block = resp.read(1 << 16)
                 if not block:
                     break
+                if got + len(block) > limit:
+                    raise ModelError(f"the server sent more than the {limit} bytes expected; refused "
+                                     "(nothing installed)", url)
+                elapsed = time.monotonic() - began
+                if elapsed > GRACE and got / elapsed < MIN_RATE:
+                    raise ModelError(f"download too slow ({got / elapsed / 1024:.1f} KB/s after {elapsed:.0f} s); "
+                                     "given up (nothing installed; try another mirror)", url)
                 f.write(block)
                 h.update(block)
                 got += len(block)
@@ -166,6 +188,8 @@ def _safe_unzip(archive: Path, out: Path, source: str) -> Path:
     """
     try:
         with zipfile.ZipFile(archive) as zf:
+            if sum(i.file_size for i in zf.infolist()) > MAX_UNPACKED_BYTES:
+                raise ModelError(f"archive would unpack to more than {MAX_UNPACKED_BYTES >> 30} GB; refused", source)
             for info in zf.infolist():
                 pure = PurePosixPath(info.filename.replace("\\", "/"))
                 if pure.is_absolute() or ".." in pure.parts or (pure.parts and ":" in pure.parts[0]):

@@ -16,6 +16,7 @@ from .errors import ModelError
 from .measures import measure_call
 from .models import find_model
 from .rulepack import RulePack
+from .safeio import shown
 from .timeline import Timeline
 from .transcript import load_transcript
 
@@ -48,7 +49,7 @@ def sidecar_transcript(audio_path: Path) -> Path | None:
     for suffix in SIDECAR_SUFFIXES:
         cand = audio_path.with_name(audio_path.stem + suffix)
         if cand.exists():
-            return cand
+            return cand  # a folder or unreadable sidecar is reported by load_transcript, in one line
     return None
 
 
@@ -73,7 +74,7 @@ def score_call(pack: RulePack, audio_path: Path | None, transcript_path: Path | 
         timeline.ring_seconds = opts.ring_seconds
     rings = rings_from_seconds(timeline.ring_seconds)  # metadata wins over the ringback heard
     measures = measure_call(audio, timeline, pack.measures)
-    source = str(audio_path or transcript_path)
+    source = shown(audio_path or transcript_path)
     return judge(pack, timeline, source=source, measures=measures, rings=rings, notes=notes)
 
 

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from .engine import CallReport
 from .records import clock
+from .safeio import printable
 
 def render_terminal(report: CallReport, console: Console) -> None:
     """Broken rules in full (time, evidence, fix); kept and unjudged rules in one line each."""
@@ -21,11 +22,11 @@ def render_terminal(report: CallReport, console: Console) -> None:
     kept = [r for r in report.results if r.status == "pass"]
     unjudged = [r for r in report.results if r.status == "not_applicable"]
     console.print()
-    console.print(Text.assemble(("Call ", "bold"), (report.source, "bold cyan"),
+    console.print(Text.assemble(("Call ", "bold"), (printable(report.source), "bold cyan"),
                                 ("  score ", "bold"), (score, "bold yellow"),
                                 (f"/100  ({len(kept)} kept, {len(failed)} broken, {len(unjudged)} not judged)", "")))
     for note in report.notes:
-        console.print(Text(f"  note: {note}", style="italic"))
+        console.print(Text(f"  note: {printable(note)}", style="italic"))
     if failed:
         table = Table(show_header=True, header_style="bold", pad_edge=False, show_lines=True)
         table.add_column("at", no_wrap=True)
@@ -36,11 +37,11 @@ def render_terminal(report: CallReport, console: Console) -> None:
             body.append(r.rule.message, style="bold red")
             for o in r.occurrences[:3]:
                 if o.evidence:
-                    body.append(f"\n{clock(o.start) + ' ' if o.start is not None else ''}“{o.evidence}”")
+                    body.append(f"\n{clock(o.start) + ' ' if o.start is not None else ''}“{printable(o.evidence)}”")
             if len(r.occurrences) > 3:
                 body.append(f"\n… {len(r.occurrences) - 3} more")
             if r.detail:
-                body.append(f"\n{r.detail}", style="dim")
+                body.append(f"\n{printable(r.detail)}", style="dim")
             body.append(f"\nfix: {r.rule.fix}", style="green")
             when = clock(r.occurrences[0].start) if r.occurrences else ""
             table.add_row(when, f"{r.rule.id}\n[{r.rule.severity}]", body)
@@ -48,10 +49,10 @@ def render_terminal(report: CallReport, console: Console) -> None:
     if kept:
         console.print(Text("  kept: ", style="bold green") + Text(", ".join(r.rule.id for r in kept)))
     for r in unjudged:
-        console.print(Text(f"  not judged: {r.rule.id} — {r.detail}", style="dim"))
+        console.print(Text(f"  not judged: {r.rule.id} — {printable(r.detail)}", style="dim"))
     if report.measures is not None:
         for line in report.measures.describe():
-            console.print(f"  {line}")
+            console.print(Text(f"  {printable(line)}"))
 
 
 

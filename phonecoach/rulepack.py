@@ -8,6 +8,7 @@ is reported with its line and field, and the pack is refused whole.
 """
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import RulePackError
+from .safeio import finite, read_limited
 from .measures import MeasureSettings
 from .textmatch import compile_phrase
 
@@ -100,9 +102,7 @@ class _Locator:
 def load_pack(path: str | Path | None = None) -> RulePack:
     """Read and validate a rule pack; RulePackError names the line and field."""
     p = Path(path) if path else DEFAULT_PACK
-    if not p.exists():
-        raise RulePackError("rule file not found", p)
-    raw = p.read_bytes()
+    raw = read_limited(p, RulePackError, "a rule pack", limit=4 * 1024 * 1024)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -111,6 +111,8 @@ def load_pack(path: str | Path | None = None) -> RulePack:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RulePackError(f"invalid TOML: {exc}", p) from None
+    except RecursionError:
+        raise RulePackError("invalid TOML: nested too deeply", p) from None
     loc = _Locator(text)
 
     def fail(msg: str, rule_index: int | None = None, key: str | None = None) -> None:
@@ -194,8 +196,8 @@ def _parse_rule(r: Any, i: int, fail) -> Rule:
     if r["severity"] not in SEVERITIES:
         fail(f"rule '{rid}': severity must be one of {', '.join(SEVERITIES)}", i, "severity")
     weight = r.get("weight", 1.0)
-    if not isinstance(weight, (int, float)) or isinstance(weight, bool) or weight < 0:
-        fail(f"rule '{rid}': weight must be a number >= 0", i, "weight")
+    if not finite(weight) or weight < 0:
+        fail(f"rule '{rid}': weight must be a finite number >= 0", i, "weight")
     speaker = r.get("speaker", "agent")
     if speaker not in SPEAKER_CHOICES:
         fail(f"rule '{rid}': speaker must be one of {', '.join(SPEAKER_CHOICES)}", i, "speaker")
@@ -214,10 +216,7 @@ def _parse_rule(r: Any, i: int, fail) -> Rule:
         except ValueError as exc:
             fail(f"rule '{rid}': {exc}", i, "phrases")
     for pattern in lists["patterns"]:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            fail(f"rule '{rid}': bad pattern {pattern!r}: {exc}", i, "patterns")
+        _check_pattern(pattern, f"rule '{rid}'", lambda msg: fail(msg, i, "patterns"))
     for need in lists["needs"]:
         if need not in NEEDS:
             fail(f"rule '{rid}': needs must name {', '.join(NEEDS)}", i, "needs")
@@ -235,17 +234,45 @@ def _parse_rule(r: Any, i: int, fail) -> Rule:
         if not _same_kind(want, value):
             fail(f"rule '{rid}': parameter '{key}' must be {_kind(want)}", i, key)
         params[key] = tuple(value) if isinstance(value, list) else value
+        if key.endswith("_patterns"):
+            for pattern in params[key]:
+                _check_pattern(pattern, f"rule '{rid}' {key}", lambda msg: fail(msg, i, key))
     return Rule(id=rid, title=r["title"], source=r["source"], severity=r["severity"],
                 weight=float(weight), check=r["check"], message=r["message"], fix=r["fix"],
                 speaker=speaker, phrases=lists["phrases"], patterns=lists["patterns"],
                 unless=lists["unless"], params=params, needs=lists["needs"])
 
 
+def _check_pattern(pattern: str, where: str, fail) -> None:
+    import regex
+
+    try:
+        regex.compile(pattern, regex.V0)
+    except regex.error as exc:
+        fail(f"{where}: bad pattern {pattern!r}: {exc}")
+
+
+def pack_warnings(pack: RulePack) -> list[str]:
+    """What a pack may do badly without being wrong: patterns that backtrack without bound
+    (scoring stops them after a second, failing the call, rather than hanging)."""
+    from .textmatch import slow_pattern
+
+    out = []
+    for r in pack.rules:
+        pats = list(r.patterns) + [p for k, v in r.params.items() if k.endswith("_patterns") for p in v]
+        for pattern in pats:
+            if slow_pattern(pattern):
+                out.append(f"line {r.line}: rule '{r.id}': pattern {pattern!r} can take exponential time "
+                           "(nested repetition such as (a+)+ or (a|aa)+); rewrite it")
+    return out
+
+
 def _same_kind(want: Any, value: Any) -> bool:
     if isinstance(want, bool):
         return isinstance(value, bool)
     if isinstance(want, (int, float)):
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
+        # a threshold may be open-ended only where the check says so (min = -inf); NaN never
+        return finite(value) or (isinstance(value, float) and math.isinf(value) and not math.isfinite(want))
     if isinstance(want, str):
         return isinstance(value, str)
     if isinstance(want, tuple):
@@ -257,7 +284,7 @@ def _kind(want: Any) -> str:
     if isinstance(want, bool):
         return "true or false"
     if isinstance(want, (int, float)):
-        return "a number"
+        return "a finite number"
     if isinstance(want, str):
         return "a string"
     return "a list of strings"

@@ -30,7 +30,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable, Iterator
 
+import regex
 from rapidfuzz.distance import Levenshtein
+
+from .errors import RulePackError
 
 MAX_GAP = 16  # characters allowed between the parts of an ``A…B`` phrase
 FILLERS = frozenset("嗯呃啊额哎唉噢哦")
@@ -431,15 +434,34 @@ def _find_any(text: str | NormText, phrases: Iterable[str], unless: Iterable[str
     return None
 
 
+PATTERN_TIMEOUT = 1.0  # seconds one rule pattern may spend on one utterance
+_PROBES = ("a" * 40 + "!", "一" * 40 + "!", "ab" * 30 + "!", "1" * 40 + "x")
+
+
 @lru_cache(maxsize=1024)
-def _regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+def _regex(pattern: str):
+    return regex.compile(pattern, regex.V0)
+
+
+def slow_pattern(pattern: str, timeout: float = 0.05) -> bool:
+    """True when ``pattern`` backtracks without bound on a short hostile text ((a|aa)+$)."""
+    try:
+        for probe in _PROBES:
+            _regex(pattern).search(probe, timeout=timeout)
+    except TimeoutError:
+        return True
+    return False
 
 
 def search_pattern(text: str | NormText, pattern: str) -> Match | None:
-    """Regular expression over the normalised characters (simplified, digits as 一二三)."""
+    """Regular expression over the normalised characters (simplified, digits as 一二三),
+    bounded in time: the ``regex`` engine stops a runaway pattern instead of hanging scoring."""
     norm = text if isinstance(text, NormText) else normalize(text)
-    m = _regex(pattern).search(norm.chars)
+    try:
+        m = _regex(pattern).search(norm.chars, timeout=PATTERN_TIMEOUT)
+    except TimeoutError:
+        raise RulePackError(f"rule pattern {pattern!r} ran over {PATTERN_TIMEOUT:g} s on one utterance; "
+                            "simplify it (see 'phonecoach rules check')") from None
     if m is None or m.end() == m.start():
         return None
     return Match(pattern, m.start(), m.end(), norm.span_text(m.start(), m.end()), norm.span(m.start(), m.end()))

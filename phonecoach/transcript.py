@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import TranscriptError
+from .safeio import finite, read_limited
 from .timeline import Timeline, Utterance
 
 SPEAKER_ALIASES = {
@@ -26,9 +27,7 @@ _LINE = re.compile(r"^\s*\[?([A-Za-z\u4e00-\u9fff]+)\]?\s*[:：]\s*(.*)$")
 
 def load_transcript(path: str | Path) -> Timeline:
     p = Path(path)
-    if not p.exists():
-        raise TranscriptError("file not found", p)
-    raw = p.read_bytes()
+    raw = read_limited(p, TranscriptError, "a transcript")
     if not raw.strip():
         raise TranscriptError("transcript is empty", p)
     try:
@@ -52,8 +51,8 @@ def _time(turn: dict, key: str, p: Path, where: str) -> float | None:
     value = turn.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise TranscriptError(f"{where}: '{key}' must be a number of seconds >= 0", p)
+    if not finite(value) or value < 0:
+        raise TranscriptError(f"{where}: '{key}' must be a finite number of seconds >= 0", p)
     return float(value)
 
 
@@ -62,6 +61,8 @@ def _parse_json(text: str, p: Path) -> Timeline:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise TranscriptError(f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", p) from None
+    except RecursionError:
+        raise TranscriptError("JSON nested too deeply to be a transcript", p) from None
     turns = data.get("turns") if isinstance(data, dict) else data
     if not isinstance(turns, list):
         raise TranscriptError("JSON transcript needs a 'turns' list", p)
@@ -81,8 +82,8 @@ def _parse_json(text: str, p: Path) -> Timeline:
             utts.append(Utterance(speaker=_speaker(turn["speaker"], p, where), text=turn["text"].strip(),
                                   start=start, end=end if end is not None else start))
     ring = data.get("ring_seconds") if isinstance(data, dict) else None
-    if ring is not None and (isinstance(ring, bool) or not isinstance(ring, (int, float)) or ring < 0):
-        raise TranscriptError("'ring_seconds' must be a number of seconds >= 0", p)
+    if ring is not None and (not finite(ring) or ring < 0):
+        raise TranscriptError("'ring_seconds' must be a finite number of seconds >= 0", p)
     if not utts:
         raise TranscriptError("transcript has no turns with text", p)
     timed = [u.start is not None for u in utts]

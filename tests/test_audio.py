@@ -70,5 +70,5 @@ def test_bad_audio_gives_one_line_error_naming_the_file(tmp_path, make, expect):
 
 
 def test_directory_is_not_audio(tmp_path):
-    with pytest.raises(AudioError, match="is a directory"):
+    with pytest.raises(AudioError, match="is a folder"):
         load_call(tmp_path)

@@ -51,13 +51,15 @@ def test_minimal_pack_loads(tmp_path):
 
 @pytest.mark.parametrize("edit,expect_line,expect", [
     (lambda t: t.replace('severity = "major"', 'severity = "huge"'), 6, "severity must be one of"),
-    (lambda t: t.replace('weight = 5', 'weight = "five"'), 7, "weight must be a number"),
+    (lambda t: t.replace('weight = 5', 'weight = "five"'), 7, "weight must be a finite number"),
+    (lambda t: t.replace('weight = 5', 'weight = nan'), 7, "weight must be a finite number"),
+    (lambda t: t.replace('weight = 5', 'weight = inf'), 7, "weight must be a finite number"),
     (lambda t: t.replace('check = "phrase_in_window"', 'check = "magic"'), 8, "unknown check 'magic'"),
     (lambda t: t.replace('fix = "f"\n', ''), 2, "'fix' is missing"),
     (lambda t: t.replace('phrases = ["您好"]', 'phrases = ["您好"]\nparams = { colour = 3 }'), 10,
      "has no parameter 'colour'"),
     (lambda t: t.replace('phrases = ["您好"]', 'phrases = ["您好"]\nparams = { utterances = "two" }'), 10,
-     "parameter 'utterances' must be a number"),
+     "parameter 'utterances' must be a finite number"),
     (lambda t: t.replace('phrases = ["您好"]', 'patterns = ["工号[0-9"]'), 9, "bad pattern"),
     (lambda t: t.replace('phrases = ["您好"]', 'phrases = []'), 9, "needs phrases or patterns"),
     (lambda t: t.replace('title = "Greet"', 'title = "Greet"\ncolour = "red"'), 5, "unknown field 'colour'"),
@@ -91,7 +93,7 @@ def test_one_bad_rule_refuses_the_whole_pack(tmp_path):
 
 
 def test_missing_rule_file(tmp_path):
-    with pytest.raises(RulePackError, match="rule file not found"):
+    with pytest.raises(RulePackError, match="file not found"):
         load_pack(tmp_path / "none.toml")
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 
 from ..records import Warning, clock
+from ..safeio import printable
 
 
 class JsonlSink:
@@ -45,11 +46,11 @@ class TerminalView:
         if self.live is None:
             mark = {"raised": "!", "confirmed": "✔", "withdrawn": "✗"}[w.status]
             self.console.print(f"[{clock(w.t_audio)}] {mark} {w.rule} ({w.status}): {w.message} "
-                               f"“{w.evidence}” — fix: {w.fix}", highlight=False, markup=False)
+                               f"“{printable(w.evidence)}” — fix: {w.fix}", highlight=False, markup=False)
 
     def said(self, speaker: str, text: str, t: float | None) -> None:
         with self.lock:
-            self.lines.append(f"{clock(t)} {speaker}: {text}")
+            self.lines.append(f"{clock(t)} {speaker}: {printable(text)}")
 
     def render(self):
         from rich.panel import Panel

@@ -1,0 +1,64 @@
+"""Reading what users hand us without trusting it: bounded, regular files only, names and
+text made safe to print.
+
+Every reader of a user's file (transcript, rule pack, manifest, audio) goes through here,
+so a folder, a FIFO, /dev/zero or a 10 GB "transcript" gets one clear line instead of a
+traceback or a hang.
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+import stat
+from pathlib import Path
+
+from .errors import PhonecoachError
+
+MAX_TEXT_BYTES = 64 * 1024 * 1024  # a transcript, manifest or rule pack larger than this is not one
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(path: str | Path) -> str:
+    """A path as it can be printed: undecodable bytes of a non-UTF-8 file name as U+FFFD."""
+    return os.fsencode(str(path)).decode("utf-8", "replace")
+
+
+def printable(text: str) -> str:
+    """Text from a transcript or a recogniser, safe for a terminal: control codes (ESC, BEL,
+    bidi overrides…) shown as their escapes instead of being obeyed."""
+    return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
+
+
+def check_regular(p: Path, error: type[PhonecoachError], what: str) -> None:
+    """Refuse anything that is not a regular file we can read, in one line."""
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise error("file not found", shown(p)) from None
+    except OSError as exc:
+        raise error(f"cannot read it: {exc.strerror}", shown(p)) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise error(f"is a folder, not {what}", shown(p))
+    if not stat.S_ISREG(st.st_mode):
+        raise error(f"is not a regular file (a device or pipe), not {what}", shown(p))
+
+
+def read_limited(path: str | Path, error: type[PhonecoachError], what: str,
+                 limit: int = MAX_TEXT_BYTES) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes."""
+    p = Path(path)
+    check_regular(p, error, what)
+    try:
+        with open(p, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as exc:
+        raise error(f"cannot read it: {exc.strerror}", shown(p)) from None
+    if len(data) > limit:
+        raise error(f"larger than {limit // (1024 * 1024)} MB: not {what}", shown(p))
+    return data
+
+
+def finite(value: object) -> bool:
+    """A real number (not bool, NaN or infinity)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
