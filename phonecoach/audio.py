@@ -64,7 +64,10 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
     if p.stat().st_size == 0:
         raise AudioError("file is empty", shown(p))
     try:
-        data, source_sr = sf.read(str(p), dtype="float32", always_2d=True)
+        with open(p, "rb") as f:  # a file object: libsndfile cannot open non-UTF-8 names itself
+            data, source_sr = sf.read(f, dtype="float32", always_2d=True)
+    except OSError as exc:
+        raise AudioError(f"cannot read it: {exc.strerror or exc}", shown(p)) from None
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         reason = str(exc).split(":")[-1].strip() or "unreadable"
         raise AudioError(f"not a readable audio file (WAV, FLAC, OGG or MP3): {reason}", shown(p)) from None

@@ -155,7 +155,7 @@ def _fetch(url: str, out: Path, progress: Callable[[int, int | None], None] | No
                 raise ModelError(f"the server offers {total_n} bytes, more than the {limit} expected; refused", url)
             got = 0
             while True:
-                block = resp.read(1 << 16)
+                block = resp.read1(1 << 16)  # what has arrived: a dripping mirror is seen at once
                 if not block:
                     break
                 if got + len(block) > limit:
