@@ -168,7 +168,7 @@ def score(calls: tuple[Path, ...], transcript: Path | None, model: Path | None, 
 @click.option("--beep", is_flag=True, help="A short sound cue for the agent on each warning.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Session folder (default sessions/<time>).")
 @click.option("--name", default="agent", show_default=True, help="Session name shown to the supervisor.")
-@click.option("--seconds", type=FiniteFloat(), help="Stop after this much audio time.")
+@click.option("--seconds", type=FiniteFloat(), help="Stop after this much audio time (any --speed).")
 def live(device, customer_device, replay, speed, agent_channel, model, rules_path, jsonl, serve, token, beep,
          out_dir, name, seconds) -> None:
     """Coach a call as it happens: warnings while the agent speaks, the full report at the end.
@@ -181,7 +181,6 @@ def live(device, customer_device, replay, speed, agent_channel, model, rules_pat
       phonecoach live --replay call.wav --speed 0 --jsonl > warnings.jsonl
     """
     import signal as _signal
-    import time as _time
 
     from .live.session import LiveSession
     from .live.sinks import JsonlSink, SoundCue, TerminalView
@@ -210,7 +209,9 @@ def live(device, customer_device, replay, speed, agent_channel, model, rules_pat
             sys.exit(EXIT_INPUT_ERROR)
         click.echo(f"phonecoach: {exc} — live warnings from the signal only", err=True)
         model_path = None
-    folder = out_dir or Path("sessions") / _time.strftime("%Y%m%d-%H%M%S")
+    from .live.session import new_session_folder
+
+    folder = out_dir or new_session_folder()
     sinks = []
     view = TerminalView(err)
     sinks.append(JsonlSink() if jsonl else view)
@@ -231,26 +232,38 @@ def live(device, customer_device, replay, speed, agent_channel, model, rules_pat
         click.echo(f"phonecoach: supervisor feed at {feed.address}/" + (f"?token={token}" if token else ""), err=True)
 
     def on_warning(w) -> None:
-        for sink in sinks:
-            sink(w)
+        for sink in list(sinks):
+            try:
+                sink(w)
+            except Exception as exc:  # noqa: BLE001 - e.g. stdout closed by the reader: drop that output only
+                sinks.remove(sink)
+                click.echo(f"phonecoach: stopped sending warnings to {type(sink).__name__} "
+                           f"({type(exc).__name__}: {exc}); the session goes on", err=True)
 
     try:
-        session = LiveSession(pack, source, model_path, folder, on_warning)
+        session = LiveSession(pack, source, model_path, folder, on_warning, seconds=seconds,
+                              on_event=lambda msg: click.echo(f"phonecoach: {msg}", err=True))
     except PhonecoachError as exc:
         _err(err, str(exc))
         sys.exit(EXIT_INPUT_ERROR)
-    _signal.signal(_signal.SIGTERM, lambda *a: session.stop())
-    if seconds is not None:
-        import threading
+    presses = []
 
-        threading.Timer(seconds / max(speed, 1e-9) if replay else seconds, session.stop).start()
+    def end_call(signum, frame) -> None:
+        """The first Ctrl-C (or SIGTERM) ends the call; more presses do not lose the report."""
+        presses.append(signum)
+        session.stop()
+        if len(presses) > 1:
+            click.echo("phonecoach: finishing the report, one moment", err=True)
+
+    _signal.signal(_signal.SIGTERM, end_call)
+    _signal.signal(_signal.SIGINT, end_call)
     if not jsonl:
         view.start()
     try:
         result = session.run()  # Ctrl-C ends the call cleanly, with the report
     except Exception as exc:  # noqa: BLE001 - the device or a worker failed: keep what we have
         view.stop()
-        _err(err, f"live session stopped: {exc} (audio and timeline so far are in {folder})")
+        _err(err, f"live session stopped: {str(exc).splitlines()[0]} (audio and timeline so far are in {folder})")
         sys.exit(EXIT_INPUT_ERROR)
     finally:
         view.stop()
@@ -262,6 +275,17 @@ def live(device, customer_device, replay, speed, agent_channel, model, rules_pat
                f"{stats['input_overflows']} input overflows, {stats['device_stalls']} device stalls", err=True)
     if not jsonl:
         render_terminal(result.report, Console())
+    _quiet_closed_stdout()
+
+
+def _quiet_closed_stdout() -> None:
+    """A reader that closed our stdout (| head) has had all it wanted: no traceback at exit."""
+    import os
+
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _device(value: str | None):

@@ -8,8 +8,10 @@ agents on one page: ``/?feeds=http://host1:8765/events?token=…,http://host2:87
 """
 from __future__ import annotations
 
+import hmac
 import json
 import queue
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
@@ -39,6 +41,46 @@ for (const url of feeds) {
 </script>"""
 
 
+MAX_CONNECTIONS = 32  # open connections at once; more are closed at once (never the session's problem)
+HEADER_TIMEOUT = 10.0  # seconds a client may take to send its request
+WRITE_TIMEOUT = 30.0  # seconds a stuck reader may hold a write before it is dropped
+
+
+class _BoundedServer(ThreadingHTTPServer):
+    """A threading server that holds at most ``MAX_CONNECTIONS`` connections: an unauthenticated
+    flood cannot use up the session's file descriptors or threads."""
+
+    daemon_threads = True
+    request_queue_size = 16
+
+    def __init__(self, *args, **kwargs) -> None:
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request, client_address) -> None:
+        if not self.slots.acquire(blocking=False):
+            try:
+                request.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            request.close()
+            return
+        try:
+            super().process_request(request, client_address)
+        except Exception:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+    def handle_error(self, request, client_address) -> None:
+        pass  # a client that misbehaves is its own problem; nothing on the agent's terminal
+
+
 class WarningFeed:
     """Fan-out of warnings to every connected SSE client (each with a bounded queue)."""
 
@@ -55,6 +97,7 @@ class WarningFeed:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            timeout = HEADER_TIMEOUT  # a client that never finishes its headers is dropped
 
             def log_message(self, *args):
                 pass
@@ -63,7 +106,7 @@ class WarningFeed:
                 if feed.token is None:
                     return True
                 given = (query.get("token") or [""])[0] or self.headers.get("Authorization", "").removeprefix("Bearer ")
-                return given == feed.token
+                return hmac.compare_digest(given.encode(), feed.token.encode())
 
             def do_GET(self):
                 url = urlparse(self.path)
@@ -100,6 +143,7 @@ class WarningFeed:
                 self.send_header("Cache-Control", "no-cache")
                 self.send_header("Access-Control-Allow-Origin", "*")
                 self.end_headers()
+                self.connection.settimeout(WRITE_TIMEOUT)
                 try:
                     for item in backlog:
                         self._event(item)
@@ -113,7 +157,7 @@ class WarningFeed:
                         if item is None:
                             break
                         self._event(item)
-                except (BrokenPipeError, ConnectionResetError):
+                except OSError:  # gone, reset, or too slow to read
                     pass
                 finally:
                     with feed.lock:
@@ -124,8 +168,7 @@ class WarningFeed:
                 self.wfile.write(b"data: " + json.dumps(item, ensure_ascii=False).encode() + b"\n\n")
                 self.wfile.flush()
 
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        self.server.daemon_threads = True
+        self.server = _BoundedServer((host, port), Handler)
         self.address = f"http://{host}:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, name="feed", daemon=True)
 

@@ -10,7 +10,9 @@ A crash loses at most the last second; the end of the call gives the same report
 from __future__ import annotations
 
 import json
+import os
 import queue
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ import soundfile as sf
 
 from ..audio import TARGET_SR, CallAudio
 from ..engine import CallReport, judge
+from ..errors import PhonecoachError
 from ..measures import measure_call
 from ..rulepack import RulePack
 from ..timeline import Timeline, Utterance
@@ -59,10 +62,13 @@ class StreamWorker(threading.Thread):
         self.partials = partials
         self.rec = ChannelRecognizer(model, party) if model is not None else None
         self.signal = PartySignal(party, TARGET_SR)
-        self.audio = sf.SoundFile(str(folder / f"{party}.wav"), "w", samplerate=TARGET_SR, channels=1,
-                                  subtype="FLOAT")
-        self.timeline_file = open(folder / f"{party}.timeline.jsonl", "a", encoding="utf-8")
+        self.wav_path = folder / f"{party}.wav"
+        self.audio = sf.SoundFile(str(self.wav_path), "w", samplerate=TARGET_SR, channels=1, subtype="FLOAT")
+        self.timeline_file = open(folder / f"{party}.timeline.jsonl", "x", encoding="utf-8")
         self.samples = 0
+        self.gaps = 0  # dropped blocks (a full queue) filled with silence
+        self.gap_seconds = 0.0
+        self.until: float | None = None  # audio time past which blocks are ignored (--seconds)
         self.busy_seconds = 0.0  # CPU time spent on this stream's audio
         self.error: BaseException | None = None
         self._buf = np.zeros(0, np.float32)
@@ -77,7 +83,17 @@ class StreamWorker(threading.Thread):
                 block = self.q.get()
                 if block is None:
                     break
+                if self.until is not None:
+                    keep = int(round(self.until * TARGET_SR)) - int(round(block.t * TARGET_SR))
+                    if keep <= 0:
+                        continue  # queued ahead of the end the user asked for
+                    block = Block(block.party, block.t, block.samples[:keep])
                 t0 = time.thread_time()
+                missing = int(round(block.t * TARGET_SR)) - self.samples
+                if missing > 0:  # blocks were dropped before this one: keep the party on the call's clock
+                    self.gaps += 1
+                    self.gap_seconds += missing / TARGET_SR
+                    self._take(np.zeros(missing, np.float32))
                 self._take(block.samples)
                 self.busy_seconds += time.thread_time() - t0
             t0 = time.thread_time()
@@ -96,6 +112,7 @@ class StreamWorker(threading.Thread):
         self.samples += len(samples)
         if self.samples / TARGET_SR - self._last_flush >= FLUSH_SECONDS:
             self.audio.flush()
+            patch_wav_sizes(self.wav_path)  # a crash now leaves a WAV whose header says how long it is
             self._last_flush = self.samples / TARGET_SR
         self._buf = np.concatenate([self._buf, samples]) if len(self._buf) else samples
         while len(self._buf) >= self._chunk:
@@ -138,57 +155,96 @@ class StreamWorker(threading.Thread):
 
 
 class LiveSession:
-    """Runs a source through the streaming path until it ends or ``stop()``."""
+    """Runs a source through the streaming path until it ends, ``stop()``, or ``seconds`` of
+    audio have been heard.
+
+    Warnings leave the judge through a queue: one dispatcher thread saves them
+    (warnings.jsonl) and then hands them to the sinks, so a slow or broken sink (a closed
+    stdout, a stuck supervisor) never holds the judge's lock or stops the saving."""
 
     def __init__(self, pack: RulePack, source, model_path: str | None, folder: Path,
-                 on_warning: Callable[[Warning], None] = lambda w: None, partials: bool = True) -> None:
+                 on_warning: Callable[[Warning], None] = lambda w: None, partials: bool = True,
+                 seconds: float | None = None, on_event: Callable[[str], None] = lambda msg: None) -> None:
         self.pack = pack
         self.source = source
         self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
+        self.seconds = seconds
+        self.on_event = on_event
+        _claim_folder(folder)
         self.on_warning = on_warning
         self.queues: dict[str, queue.Queue] = source.queues
         self.parties = list(self.queues)
         model = load_model(model_path) if model_path else None
-        self.warnings_file = open(folder / "warnings.jsonl", "a", encoding="utf-8")
-        self.judge = LiveJudge(pack, self.parties, self._warn)
+        self.warnings_file = open(folder / "warnings.jsonl", "x", encoding="utf-8")
+        self._outbox: "queue.SimpleQueue[Warning | None]" = queue.SimpleQueue()
+        self._dispatcher = threading.Thread(target=self._dispatch, name="warnings", daemon=True)
+        self.sink_errors: list[str] = []
+        self.judge = LiveJudge(pack, self.parties, self._outbox.put)
         self.workers = {p: StreamWorker(p, self.queues[p], model, self.judge, folder, partials) for p in self.parties}
+        for w in self.workers.values():
+            w.until = seconds
         self._stop = threading.Event()
         self.started = 0.0
         self.elapsed = 0.0
         self.drain = 0.0
 
-    def _warn(self, w: Warning) -> None:
-        self.warnings_file.write(json.dumps(w.to_dict(), ensure_ascii=False) + "\n")
-        self.warnings_file.flush()
-        self.on_warning(w)
+    def _dispatch(self) -> None:
+        while (w := self._outbox.get()) is not None:
+            try:
+                self.warnings_file.write(json.dumps(w.to_dict(), ensure_ascii=False) + "\n")
+                self.warnings_file.flush()
+            except OSError as exc:  # a full disk: say so once, keep coaching
+                self._sink_failed(f"saving warnings: {exc}")
+            try:
+                self.on_warning(w)
+            except Exception as exc:  # noqa: BLE001 - a sink must never stop the session
+                self._sink_failed(f"{type(exc).__name__}: {exc}")
+
+    def _sink_failed(self, what: str) -> None:
+        if what not in self.sink_errors:
+            self.sink_errors.append(what)
+            self.on_event(f"a warning output failed ({what}); the session goes on")
 
     def stop(self) -> None:
         self._stop.set()
 
+    def _should_end(self) -> bool:
+        if self._stop.is_set() or self.source.done.is_set():
+            return True
+        if self.seconds is not None and self.judge.heard >= self.seconds:
+            return True
+        return any(not w.is_alive() for w in self.workers.values())  # a worker died: end, keep what we have
+
     def run(self) -> SessionResult:
         self.started = time.monotonic()
+        self._dispatcher.start()
         for w in self.workers.values():
             w.start()
         self.source.start()
         try:
-            while not self._stop.is_set() and not self.source.done.is_set():
+            while not self._should_end():
                 self._stop.wait(0.05)
-        except KeyboardInterrupt:  # Ctrl-C: end the call here and report on what was captured
+        except KeyboardInterrupt:  # embedded use: Ctrl-C ends the call here, with the report
             pass
         finally:
             ended = time.monotonic()
             self.source.stop()
-            for q in self.queues.values():
-                q.put(None)  # after every block already queued
+            for party, q in self.queues.items():
+                if self.workers[party].is_alive():
+                    q.put(None)  # after every block already queued
             for w in self.workers.values():
                 w.join()
             self.elapsed = time.monotonic() - self.started
             self.drain = time.monotonic() - ended  # how far processing lagged behind the audio
-            self.warnings_file.close()
-        errors = [f"{w.party}: {w.error}" for w in self.workers.values() if w.error]
+            self._outbox.put(None)
+            self._dispatcher.join(timeout=10.0)  # a sink stuck writing must not hold the report
+            try:
+                self.warnings_file.close()
+            except OSError:
+                pass
+        errors = [f"{w.party}: {type(w.error).__name__}: {w.error}" for w in self.workers.values() if w.error]
         if errors:
-            raise RuntimeError("stream worker failed: " + "; ".join(errors))
+            raise PhonecoachError("stream worker failed: " + "; ".join(errors))
         return SessionResult(self.final_report(), list(self.judge.warnings), self.folder, self.stats())
 
     def stats(self) -> dict:
@@ -198,7 +254,10 @@ class LiveSession:
                 "lag_at_end_seconds": round(self.drain, 2),
                 "cpu_seconds": {p: round(w.busy_seconds, 2) for p, w in self.workers.items()},
                 "queue_overflows": s.overflows, "input_overflows": s.input_overflows,
-                "device_stalls": s.stalls, "reconnects": s.reconnects}
+                "device_stalls": s.stalls, "reconnects": s.reconnects,
+                "dropped": {p: {"gaps": w.gaps, "seconds_filled": round(w.gap_seconds, 2)}
+                            for p, w in self.workers.items()},
+                "sink_errors": list(self.sink_errors)}
 
     def final_report(self) -> CallReport:
         """What ``phonecoach score`` gives on the recording: same timeline, same measures, same rules."""
@@ -209,6 +268,10 @@ class LiveSession:
         utts = [u for p in self.parties for u in _read_timeline(self.folder / f"{p}.timeline.jsonl", p)]
         timeline = Timeline(utts, speakers_separated="unknown" not in self.parties, duration=audio.duration)
         notes = [f"live session; {len(self.judge.warnings)} warnings raised during the call"]
+        for w in self.workers.values():
+            if w.gaps:
+                notes.append(f"{w.party}: {w.gaps} dropped stretch{'es' * (w.gaps > 1)} of audio "
+                             f"({w.gap_seconds:.1f} s) filled with silence to keep both parties on one clock")
         report = judge(self.pack, timeline, source=str(self.folder), measures=measure_call(audio, timeline,
                                                                                           self.pack.measures),
                        notes=notes)
@@ -227,3 +290,50 @@ def _read_timeline(path: Path, party: str) -> list[Utterance]:
         d = json.loads(line)
         out.append(Utterance(party, d["text"], d["start"], d["end"]))
     return out
+
+
+def _claim_folder(folder: Path) -> None:
+    """A session folder is this session's alone: never appended to another session's files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    taken = [p.name for p in folder.iterdir() if p.suffix in (".wav", ".jsonl") or p.name == "report.json"]
+    if taken:
+        raise PhonecoachError(f"already holds a session ({', '.join(sorted(taken)[:3])}…); choose another --out",
+                              folder)
+
+
+def new_session_folder(root: Path = Path("sessions")) -> Path:
+    """sessions/<date-time>-<pid>[-n], created here and now, so two sessions started in the same
+    second never share one."""
+    root.mkdir(parents=True, exist_ok=True)
+    stem = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
+    for n in range(1000):
+        folder = root / (stem if n == 0 else f"{stem}-{n}")
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+    raise PhonecoachError("could not create a new session folder", root)
+
+
+def patch_wav_sizes(path: Path) -> None:
+    """Write the RIFF, data (and fact) sizes of a WAV that is still being written, so the file
+    is readable as it stands if the process dies (libsndfile writes them only at close)."""
+    try:
+        size = os.path.getsize(path)
+        with open(path, "r+b") as f:
+            head = f.read(512)
+            data = head.find(b"data", 12)
+            if head[:4] != b"RIFF" or data < 0:
+                return
+            payload = size - (data + 8)
+            f.seek(4)
+            f.write(struct.pack("<I", size - 8))
+            f.seek(data + 4)
+            f.write(struct.pack("<I", payload))
+            fact = head.find(b"fact", 12, data)
+            if fact >= 0:
+                f.seek(fact + 8)
+                f.write(struct.pack("<I", payload // 4))  # mono float32: one frame per 4 bytes
+    except OSError:
+        pass
