@@ -62,6 +62,8 @@ class Measures:
     agent_noise: list[Span] | None = None  # noise on the agent's line while the customer speaks
     speech: dict[str, list[Span]] = field(default_factory=dict)
     unjudged: dict[str, str] = field(default_factory=dict)  # measure -> why it is None
+    # measures taken from a timed, speaker-labelled transcript rather than from separate channels
+    from_transcript: list[str] = field(default_factory=list)
 
     def why_missing(self, name: str) -> str:
         """Why measure ``name`` is None: the recorded reason that concerns it."""
@@ -84,6 +86,7 @@ class Measures:
             "agent_pitch_range_semitones": r(self.agent_pitch_range_semitones, 1),
             "agent_pitch_std_semitones": r(self.agent_pitch_std_semitones, 1),
             "agent_noise": spans(self.agent_noise), "unjudged": dict(self.unjudged),
+            "from_transcript": list(self.from_transcript),
         }
 
     def describe(self) -> list[str]:
@@ -113,6 +116,8 @@ class Measures:
         if self.agent_noise:
             out.append(f"Noise on the agent's line while the customer spoke: "
                        f"{sum(e - s for s, e in self.agent_noise):.1f} s")
+        if self.from_transcript:
+            out.append("From the transcript's speaker turns (mono audio): " + ", ".join(self.from_transcript))
         out.extend(f"Not measured — {k}: {v}" for k, v in self.unjudged.items())
         return ["Measures: " + out[0]] + ["          " + x for x in out[1:]] if out else []
 
@@ -159,8 +164,11 @@ def measure_call(audio: CallAudio | None, timeline: Timeline,
     dead = [who for who in ("agent", "customer") if m.stereo and not speech[who]]
     if agent_alone:
         m.unjudged["two-party"] = "no customer channel: interruptions, dead air and hang-up order need both"
+    elif not m.stereo and _diarized(timeline):
+        _two_party_from_turns(m, audio, timeline, speech["unknown"], settings)
     elif not m.stereo:
-        m.unjudged["two-party"] = "mono recording: interruptions, dead air and hang-up order need stereo"
+        m.unjudged["two-party"] = ("mono recording: interruptions, dead air and hang-up order need stereo "
+                                   "(or a transcript with speakers and times)")
     elif dead:
         m.unjudged["two-party"] = f"the {dead[0]}'s channel has no speech: two-party measures not judged"
     else:
@@ -171,6 +179,8 @@ def measure_call(audio: CallAudio | None, timeline: Timeline,
             m.unjudged["hangup"] = "neither line shows a disconnect tone or goes dead before the end"
         m.agent_noise = _agent_noise(frames["agent"], speech["agent"], speech["customer"], settings)
 
+    if agent_key == "unknown" and m.from_transcript:
+        return m
     agent_speech = speech[agent_key]
     m.agent_pace_cpm, m.pace_source = _text_pace(timeline, agent_speech if agent_key == "agent" else None)
     if m.agent_pace_cpm is None and agent_speech:
@@ -181,6 +191,49 @@ def measure_call(audio: CallAudio | None, timeline: Timeline,
     elif agent_key == "unknown":
         m.unjudged["voice"] = "mono recording: the agent's volume and pitch cannot be told from the customer's"
     return m
+
+
+def _diarized(timeline: Timeline) -> bool:
+    """A transcript that says who spoke when: both parties, every turn timed."""
+    speakers = {u.speaker for u in timeline.utterances}
+    return timeline.speakers_separated and timeline.has_times and {"agent", "customer"} <= speakers
+
+
+def _turn_spans(timeline: Timeline, speaker: str, heard: list[Span]) -> list[Span]:
+    """A speaker's turns from the transcript, trimmed to where the audio has speech in them
+    (transcripts pad turns; the pauses inside are nobody's voice)."""
+    out = []
+    for u in timeline.utterances:
+        if u.speaker != speaker or u.end is None or u.start is None:
+            continue
+        inside = [(max(s, u.start), min(e, u.end)) for s, e in heard if e > u.start and s < u.end]
+        if inside:
+            out.append((inside[0][0], inside[-1][1]))
+    return out
+
+
+def _two_party_from_turns(m: Measures, audio: CallAudio, timeline: Timeline, heard: list[Span],
+                          s: MeasureSettings) -> None:
+    """Mono audio with a diarized transcript: talk-over and dead air from the turn times, the
+    agent's volume and pitch from the audio inside the agent's turns where the customer is not
+    also talking. Hang-up order still needs two lines."""
+    agent, customer = _turn_spans(timeline, "agent", heard), _turn_spans(timeline, "customer", heard)
+    m.interruptions = _interruptions(agent, customer, timeline, s)
+    m.dead_air = _dead_air(agent, customer, m.holds or [], s)
+    m.unjudged["hangup"] = "mono recording: hang-up order needs each party's line"
+    alone = [piece for a in agent for piece in _minus(a, customer)]
+    m.agent_pace_cpm, m.pace_source = _text_pace(timeline, agent)
+    if alone:
+        _voice(m, audio.parties["unknown"], audio.sr, alone)
+    m.from_transcript = ["interruptions", "dead_air", "agent_volume_dbfs", "agent_pitch_range_semitones"]
+
+
+def _minus(span: Span, others: list[Span]) -> list[Span]:
+    """``span`` without the parts any of ``others`` covers."""
+    pieces = [span]
+    for o in others:
+        pieces = [q for p in pieces for q in ((p[0], min(p[1], o[0])), (max(p[0], o[1]), p[1])) if q[1] - q[0] > 0.05]
+    return pieces
 
 
 def _rings(frames: dict[str, ac.Frames], speech: dict[str, list[Span]], agent_key: str,

@@ -189,3 +189,28 @@ def test_each_unmeasured_value_gives_its_own_reason(built):
     assert m.rings == 4  # measured, so its reason must not leak into the others
     assert "mono" in m.why_missing("interruptions")
     assert "mono" in m.why_missing("agent_volume_dbfs")
+
+
+def test_mono_with_a_diarized_transcript_gives_two_party_measures(built, truth):
+    """Many archives are mono but come with a transcript saying who spoke when."""
+    mono = built.stereo.sum(axis=1) / 2
+    m = measure_call(CallAudio("t", SR, SR, {"unknown": mono}), timeline_of(built))
+    assert len(m.interruptions) == 1
+    assert m.interruptions[0][0] == pytest.approx(truth["overlap"][0], abs=0.3)
+    assert len(m.dead_air) == 1 and m.dead_air[0][0] == pytest.approx(truth["dead_air"][0], abs=0.5)
+    assert m.dead_air[0][1] == pytest.approx(truth["dead_air"][1], abs=0.5)
+    # the agent's voice, from the audio inside the agent's turns (the mix is 6 dB down)
+    stereo = measure_call(CallAudio("t", SR, SR, {"agent": built.stereo[:, 0], "customer": built.stereo[:, 1]}),
+                          timeline_of(built))
+    assert m.agent_volume_dbfs == pytest.approx(stereo.agent_volume_dbfs - 6.0, abs=1.5)
+    assert m.agent_pitch_range_semitones == pytest.approx(stereo.agent_pitch_range_semitones, abs=1.0)
+    assert "interruptions" in m.from_transcript and "from the transcript" in " ".join(m.describe()).lower()
+    assert m.hangup_first is None and "mono" in m.why_missing("hangup_first")
+    assert m.to_dict()["from_transcript"]
+
+
+def test_mono_with_untimed_or_one_sided_transcript_stays_not_applicable(built):
+    mono = built.stereo.sum(axis=1) / 2
+    untimed = Timeline([Utterance(t["speaker"], t["text"]) for t in built.turns])
+    m = measure_call(CallAudio("t", SR, SR, {"unknown": mono}), untimed)
+    assert m.interruptions is None and "speakers and times" in m.why_missing("interruptions")
