@@ -8,7 +8,7 @@ channel, no ringback) is left as None with the reason in ``unjudged``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -38,6 +38,8 @@ class MeasureSettings:
     backchannel_max_chars: int = 3  # nor are utterances this short
     dead_air_seconds: float = 3.0  # customer finished, agent silent this long
     noise_min_seconds: float = 0.1  # ignore shorter clicks on the agent's line
+    music_max_level_change_db: float = 2.5  # sound whose level moves less between 20 ms frames is music
+    music_window_seconds: float = 1.5  # ... over this long
 
 
 @dataclass
@@ -145,8 +147,18 @@ def measure_call(audio: CallAudio | None, timeline: Timeline,
     if audio is None:
         m.agent_pace_cpm, m.pace_source = _text_pace(timeline, None)
         return m
+    leaked: set[str] = set()
+    original = audio
+    if audio.stereo:  # each line without the other party's leak
+        a, c = (np.asarray(audio.parties[p], np.float32) for p in ("agent", "customer"))
+        clean = {"agent": ac.cancel_echo(a, c, audio.sr), "customer": ac.cancel_echo(c, a, audio.sr)}
+        leaked = {p for p, x in clean.items() if x is not (a if p == "agent" else c)}
+        audio = CallAudio(audio.path, audio.sr, audio.source_sr, clean)
     frames = {who: ac.analyse_frames(x, audio.sr) for who, x in audio.parties.items()}
-    speech = {who: ac.speech_segments(fr) for who, fr in frames.items()}
+    echo = _echo(audio, frames, leaked)
+    speech = {who: ac.speech_segments(fr, exclude=echo.get(who), music_change_db=settings.music_max_level_change_db,
+                                      music_window=settings.music_window_seconds)
+              for who, fr in frames.items()}
     m.speech = speech
     # a mono recording mixes both parties ("unknown"); a live headset alone is the agent
     agent_key = "agent" if "agent" in audio.parties else "unknown"
@@ -174,7 +186,7 @@ def measure_call(audio: CallAudio | None, timeline: Timeline,
     else:
         m.interruptions = _interruptions(speech["agent"], speech["customer"], timeline, settings)
         m.dead_air = _dead_air(speech["agent"], speech["customer"], m.holds, settings)
-        m.hangup_first, m.hangup_after_last_words = _hangup(audio, frames, speech)
+        m.hangup_first, m.hangup_after_last_words = _hangup(audio, frames, speech, echo, original)
         if m.hangup_first is None:
             m.unjudged["hangup"] = "neither line shows a disconnect tone or goes dead before the end"
         m.agent_noise = _agent_noise(frames["agent"], speech["agent"], speech["customer"], settings)
@@ -191,6 +203,14 @@ def measure_call(audio: CallAudio | None, timeline: Timeline,
     elif agent_key == "unknown":
         m.unjudged["voice"] = "mono recording: the agent's volume and pitch cannot be told from the customer's"
     return m
+
+
+def _echo(audio: CallAudio, frames: dict[str, ac.Frames], leaked: set[str]) -> dict[str, np.ndarray]:
+    """Per leaking line of a stereo call, the frames that are still only the other party's echo
+    after cancelling it (a line that showed no leak has none to mask)."""
+    other = {"agent": "customer", "customer": "agent"}
+    return {p: ac.echo_mask(audio.parties[p], audio.parties[other[p]], audio.sr, len(frames[p]))
+            for p in leaked}
 
 
 def _diarized(timeline: Timeline) -> bool:
@@ -311,7 +331,8 @@ def _dead_air(agent: list[Span], customer: list[Span], holds: list[Span], s: Mea
     return out
 
 
-def _line_dead(x: np.ndarray, sr: int, fr: ac.Frames, speech: list[Span]) -> float | None:
+def _line_dead(x: np.ndarray, sr: int, fr: ac.Frames, speech: list[Span],
+               leak: Callable[[], np.ndarray] | None = None) -> float | None:
     """When a line went dead: a disconnect tone after its last words, or digital silence to
     the end — unless the line was digitally silent in its pauses anyway (silence suppression),
     where trailing silence says nothing."""
@@ -322,7 +343,7 @@ def _line_dead(x: np.ndarray, sr: int, fr: ac.Frames, speech: list[Span]) -> flo
         return cadence[0][0]
     start = ac.trailing_silence_start(x, sr)
     if start is None:
-        return None
+        return _line_dropped(fr, speech, leak() if leak else None)
     pauses = ~ac.spans_mask(speech, len(fr), fr.hop)
     pauses[int(start / fr.hop):] = False
     if pauses.any() and np.mean(fr.db[pauses] <= ac.SILENT_DB) > 0.5:
@@ -330,9 +351,40 @@ def _line_dead(x: np.ndarray, sr: int, fr: ac.Frames, speech: list[Span]) -> flo
     return start
 
 
-def _hangup(audio: CallAudio, frames: dict[str, ac.Frames], speech: dict[str, list[Span]]
-            ) -> tuple[str | None, float | None]:
-    dead = {who: _line_dead(audio.parties[who], audio.sr, frames[who], speech[who])
+LINE_DROP_DB = 10.0  # a line this far below its own earlier floor, to the end, has gone dead
+LINE_DROP_SECONDS = 1.0
+
+
+def _line_dropped(fr: ac.Frames, speech: list[Span], leak: np.ndarray | None = None) -> float | None:
+    """When the line fell far below its own earlier noise floor and stayed there to the end:
+    a codec, a noisy line or what is left of an echo is never digital silence, but a line
+    that has gone dead is far quieter than the line was, but for the other party's leak
+    (``leak``: frames that are only a copy of the other line, which count as quiet)."""
+    last = int(speech[-1][1] / fr.hop) + 1
+    before = fr.db[:last][fr.db[:last] > ac.SILENT_DB]
+    if last >= len(fr) or len(before) < 10:
+        return None
+    floor = float(np.percentile(before, 10))
+    loud = fr.db[last:] >= floor - LINE_DROP_DB
+    if leak is not None:
+        loud &= ~leak[last:len(fr)] if len(leak) >= len(fr) else ~np.pad(leak, (0, len(fr) - len(leak)))[last:]
+    above = np.flatnonzero(loud)
+    first_quiet = last + (int(above[-1]) + 1 if len(above) else 0)
+    if (len(fr) - first_quiet) * fr.hop < LINE_DROP_SECONDS:
+        return None
+    return first_quiet * fr.hop
+
+
+def _hangup(audio: CallAudio, frames: dict[str, ac.Frames], speech: dict[str, list[Span]],
+            echo: dict[str, np.ndarray], original: CallAudio) -> tuple[str | None, float | None]:
+    other = {"agent": "customer", "customer": "agent"}
+
+    def leak(who: str) -> Callable[[], np.ndarray]:  # the raw line's echo frames, only if needed
+        return lambda: ac.echo_mask(original.parties[who], original.parties[other[who]], audio.sr,
+                                    len(frames[who]), min_corr=0.5)
+
+    dead = {who: _line_dead(_without(audio.parties[who], echo.get(who), audio.sr, frames[who].hop), audio.sr,
+                            frames[who], speech[who], leak(who))
             for who in ("agent", "customer")}
     known = {w: t for w, t in dead.items() if t is not None}
     if not known:
@@ -342,6 +394,17 @@ def _hangup(audio: CallAudio, frames: dict[str, ac.Frames], speech: dict[str, li
         return None, None
     before = [e for segs in speech.values() for _, e in segs if e <= known[first] + 0.05]
     return first, max(0.0, known[first] - max(before)) if before else None
+
+
+def _without(x: np.ndarray, mask: np.ndarray | None, sr: int, hop: float) -> np.ndarray:
+    """``x`` with its echo frames silenced: a hung-up line that carries only the other party's
+    echo is as dead as a digitally silent one."""
+    if mask is None or not mask.any():
+        return x
+    keep = np.repeat(~mask, int(round(hop * sr)))[: len(x)]
+    out = np.asarray(x, np.float32).copy()
+    out[: len(keep)][~keep] = 0.0
+    return out
 
 
 def _agent_noise(fr: ac.Frames, agent: list[Span], customer: list[Span], s: MeasureSettings) -> list[Span]:

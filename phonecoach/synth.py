@@ -64,6 +64,31 @@ def hold_music(seconds: float, sr: int = SR, level_db: float = -20.0) -> np.ndar
     return np.concatenate(parts)[: int(round(seconds * sr))]
 
 
+def broadband_music(seconds: float, sr: int = SR, level_db: float = -20.0, seed: int = 3) -> np.ndarray:
+    """Hold music as most playlists are: four-chord changes of harmonic-rich notes (eleven
+    partials each) over a 120 bpm kick and snare. Not tonal enough for the tone detector."""
+    rng = np.random.default_rng(seed)
+    n = int(round(seconds * sr))
+    t = np.arange(n) / sr
+    x = np.zeros(n)
+    chords = [(220.0, 277.2, 329.6), (196.0, 246.9, 293.7), (174.6, 220.0, 261.6), (196.0, 246.9, 311.1)]
+    bar = 2.0
+    for i in range(int(np.ceil(seconds / bar))):
+        a, b = int(i * bar * sr), min(n, int((i + 1) * bar * sr))
+        for f in chords[i % len(chords)]:
+            for h in range(1, 12):
+                x[a:b] += np.sin(2 * np.pi * f * h * t[a:b] + rng.uniform(0, 2 * np.pi)) / h
+    x /= np.sqrt(np.mean(x ** 2)) + 1e-12
+    for k in range(int(seconds / 0.5)):  # kick on the beat, snare off it
+        a = int(k * 0.5 * sr)
+        m = min(int(0.12 * sr), n - a)
+        env = np.exp(-np.arange(m) / (0.04 * sr))
+        hit = np.sin(2 * np.pi * 55 * np.arange(m) / sr) if k % 2 == 0 else rng.normal(0, 1, m)
+        x[a:a + m] += (0.5 if k % 2 == 0 else 0.3) * hit * env
+    x /= np.sqrt(np.mean(x ** 2)) + 1e-12
+    return (x * 10 ** (level_db / 20)).astype(np.float32)
+
+
 def speak(text: str, speaker: str = "agent", sr: int = SR, speed: int = 170, pitch: int | None = None,
           amplitude: int = 100, intonation: str = "x-high",
           voices: dict[str, tuple[str, int]] | None = None) -> np.ndarray:
@@ -98,6 +123,7 @@ class Turn:
 class Pause:
     seconds: float
     music: bool = False  # hold music on the agent's line instead of silence
+    style: str = "tonal"  # tonal (a simple melody) | broadband (chords, rich harmonics, drums)
 
 
 @dataclass
@@ -173,7 +199,8 @@ def build_call(items: list, sr: int = SR, tail: float = 1.0, noise_db: float | N
             key = "music" if item.music else "pause"
             spans.setdefault(key, []).append((t, t + item.seconds))
             if item.music:
-                pieces.append(("agent", int(round(t * sr)), hold_music(item.seconds, sr)))
+                music = broadband_music(item.seconds, sr) if item.style == "broadband" else hold_music(item.seconds, sr)
+                pieces.append(("agent", int(round(t * sr)), music))
             t += item.seconds
         elif isinstance(item, Hangup):
             spans.setdefault(f"hangup:{item.speaker}", []).append((t, t))

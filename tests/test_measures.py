@@ -6,7 +6,7 @@ import soundfile as sf
 
 from phonecoach.audio import CallAudio, load_call, resample
 from phonecoach.measures import MeasureSettings, measure_call
-from phonecoach.synth import SR, Hangup, Overlay, Pause, Tone, Turn, build_call, chewing_noise, ringback
+from phonecoach.synth import SR, Hangup, Overlay, Pause, Tone, Turn, build_call, chewing_noise, ringback, tone
 from phonecoach.timeline import Timeline, Utterance
 
 A, C = "agent", "customer"
@@ -214,3 +214,128 @@ def test_mono_with_untimed_or_one_sided_transcript_stays_not_applicable(built):
     untimed = Timeline([Utterance(t["speaker"], t["text"]) for t in built.turns])
     m = measure_call(CallAudio("t", SR, SR, {"unknown": mono}), untimed)
     assert m.interruptions is None and "speakers and times" in m.why_missing("interruptions")
+
+
+def with_echo(stereo, db, ms):
+    """Each party leaking into the other's line, ``db`` down and ``ms`` late, as recorders do."""
+    d, g = int(ms * SR / 1000), 10 ** (db / 20)
+    a, c = stereo[:, 0], stereo[:, 1]
+    late = lambda x: np.concatenate([np.zeros(d, np.float32), x[:-d]])  # noqa: E731
+    return (a + g * late(c)).astype(np.float32), (c + g * late(a)).astype(np.float32)
+
+
+@pytest.mark.parametrize("db,ms", [(-30, 10), (-20, 30), (-18, 40), (-15, 50)])
+def test_echo_between_channels_is_not_speech(built, truth, db, ms):
+    a, c = with_echo(built.stereo, db, ms)
+    m = measure_call(CallAudio("t", SR, SR, {"agent": a, "customer": c}), timeline_of(built))
+    assert len(m.interruptions) == 1  # the real talk-over only, not the echo
+    assert m.interruptions[0][0] == pytest.approx(truth["overlap"][0], abs=0.3)
+    assert len(m.dead_air) == 1 and m.dead_air[0][0] == pytest.approx(truth["dead_air"][0], abs=0.5)
+    assert len(m.holds) == 1 and m.holds[0][0] == pytest.approx(truth["hold"][0], abs=0.5)
+    assert m.hangup_first == "agent"
+
+
+def test_customer_hangs_up_first_with_the_agents_echo_on_the_line(espeak):
+    items = [Turn(A, "您好，我是客服小王，请问有什么可以帮您？", gap=0.3), Turn(C, "没事了，再见"),
+             Hangup(C, tone=False), Turn(A, "好的，感谢您的来电，祝您生活愉快，再见", gap=0.5), Pause(1.0)]
+    b = build_call(items, tail=1.0)
+    tl = timeline_of(b)
+    a, c = with_echo(b.stereo, -25, 20)
+    m = measure_call(CallAudio("t", SR, SR, {"agent": a, "customer": c}), tl)
+    assert m.hangup_first == "customer"  # the faint copy of the agent is not the customer speaking
+    assert m.speech["customer"][-1][1] <= b.spans["hangup:customer"][0][0] + 0.2
+
+
+BROADBAND = [
+    Turn(A, "您好，我是客服小王，请问有什么可以帮您？", gap=0.3), Turn(C, "我想查一下我的账单"),
+    Turn(A, "请您稍等，我帮您查询一下，可以吗"), Turn(C, "好的"),
+    Pause(40.0, music=True, style="broadband"),
+    Turn(A, "感谢您的耐心等待，已经帮您查到了"), Turn(C, "好的谢谢再见"), Pause(0.5), Hangup(C),
+]
+
+
+def mulaw_8k(x: np.ndarray) -> np.ndarray:
+    """G.711 µ-law at 8 kHz and back: what a telephone line does to the audio."""
+    y = resample(x.astype(np.float32), SR, 8000)
+    mu = 255.0
+    q = np.round((np.sign(y) * np.log1p(mu * np.minimum(np.abs(y), 1.0)) / np.log1p(mu)) * 127) / 127
+    return resample((np.sign(q) * np.expm1(np.abs(q) * np.log1p(mu)) / mu).astype(np.float32), 8000, SR)
+
+
+LINES = ["clean", "snr15", "mulaw8k", "mp3"]
+
+
+def degrade_lines(b, a, c, how, tmp_path):
+    """Both lines of a built call as a phone system records them: clean, with line noise at
+    15 dB SNR while each line is up, G.711 µ-law at 8 kHz, or an MP3 round trip."""
+    a, c = np.asarray(a, np.float32), np.asarray(c, np.float32)
+    if how == "snr15":
+        rng = np.random.default_rng(4)
+        out = []
+        for x, who in ((a, A), (c, C)):
+            speech = np.concatenate([x[int(t["start"] * SR):int(t["end"] * SR)] for t in b.turns if t["speaker"] == who])
+            noise = rng.normal(0, np.sqrt(np.mean(speech ** 2)) / 10 ** (15 / 20), len(x)).astype(np.float32)
+            for s, _ in b.spans.get(f"hangup:{who}", []):
+                noise[int(s * SR):] = 0.0  # a hung-up line carries nothing
+            out.append(x + noise)
+        return out
+    if how == "mulaw8k":
+        return [mulaw_8k(a), mulaw_8k(c)]
+    if how == "mp3":
+        x = degrade(np.stack([a, c], axis=1), "mp3", tmp_path)
+        return [x[:, 0].copy(), x[:, 1].copy()]
+    return [a, c]
+
+
+@pytest.mark.parametrize("how", LINES)
+def test_hold_with_broadband_music_is_found(espeak, how, tmp_path):
+    b = build_call(BROADBAND, tail=0.5)
+    a, c = degrade_lines(b, b.stereo[:, 0], b.stereo[:, 1], how, tmp_path)
+    m = measure_call(CallAudio("t", SR, SR, {"agent": a, "customer": c}), timeline_of(b))
+    music = b.spans["music"][0]
+    assert len(m.holds) == 1
+    start, end = m.holds[0]
+    assert start == pytest.approx(b.turns[3]["end"], abs=1.0)  # the customer's 好的
+    assert end == pytest.approx(b.turns[4]["start"], abs=1.0)  # the agent is back
+    assert start <= music[0] + 1.0 and end >= music[1] - 1.0
+    assert m.interruptions == []
+
+
+@pytest.mark.parametrize("how", LINES)
+def test_echo_at_18_db_on_real_lines(built, truth, how, tmp_path):
+    a, c = degrade_lines(built, *with_echo(built.stereo, -18, 30), how, tmp_path)
+    m = measure_call(CallAudio("t", SR, SR, {"agent": a, "customer": c}), timeline_of(built))
+    assert len(m.interruptions) == 1 and m.interruptions[0][0] == pytest.approx(truth["overlap"][0], abs=0.3)
+    assert m.hangup_first == "agent"
+
+
+@pytest.mark.parametrize("how", LINES)
+def test_dtmf_keyed_during_speech_is_not_talk_over(espeak, how, tmp_path):
+    """The customer keys digits (DTMF: two tones, 0.1 s) while the agent talks."""
+    digits = [(697, 1209), (770, 1336), (852, 1477), (941, 1336)]
+    dtmf = np.concatenate([np.r_[tone(f, 0.1, SR, -12.0), np.zeros(int(0.1 * SR), np.float32)] for f in digits])
+    items = [Turn(A, "您好，请输入您的卡号后四位，然后按井号键结束", gap=0.3), Overlay(C, dtmf, offset=0.5),
+             Turn(C, "好了"), Turn(A, "好的，已经收到了，谢谢您")]
+    b = build_call(items, tail=0.5)
+    a, c = degrade_lines(b, b.stereo[:, 0], b.stereo[:, 1], how, tmp_path)
+    m = measure_call(CallAudio("t", SR, SR, {"agent": a, "customer": c}), timeline_of(b))
+    assert m.interruptions == []
+    assert all(not (s < b.turns[0]["end"] and e > b.turns[0]["start"]) for s, e in m.speech["customer"])
+
+
+def test_mulaw_8k_with_line_noise_keeps_the_call_measures(built, truth):
+    """G.711 µ-law at 8 kHz with line noise at 15 dB SNR on each line while it is up."""
+    rng = np.random.default_rng(11)
+    lines = []
+    for ch, who in ((0, A), (1, C)):
+        x = built.stereo[:, ch]
+        speech = np.concatenate([x[int(t["start"] * SR):int(t["end"] * SR)] for t in built.turns if t["speaker"] == who])
+        noise = rng.normal(0, np.sqrt(np.mean(speech ** 2)) / 10 ** (15 / 20), len(x)).astype(np.float32)
+        if who == A:  # the agent's line goes dead at the hang-up
+            noise[int(truth["hangup_at"] * SR):] = 0.0
+        lines.append(mulaw_8k(x + noise))
+    m = measure_call(CallAudio("t", SR, SR, {"agent": lines[0], "customer": lines[1]}), timeline_of(built))
+    assert m.rings == truth["rings"]
+    assert len(m.holds) == 1 and m.holds[0][0] == pytest.approx(truth["hold"][0], abs=1.0)
+    assert len(m.interruptions) == 1 and m.interruptions[0][0] == pytest.approx(truth["overlap"][0], abs=0.3)
+    assert m.hangup_first == "agent"
