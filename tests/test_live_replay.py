@@ -251,3 +251,23 @@ def test_supervisor_watches_a_running_session(tmp_path):
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=60)
+
+
+def test_hold_with_broadband_music_is_a_hold_live(pack, tmp_path, espeak):
+    """Hold music as most playlists are (chords and drums) is silence to the live judge too."""
+    call = build_call([
+        Turn(A, "您好，我是客服小王，请问有什么可以帮您？", gap=0.3),
+        Turn(C, "我想问一下我的账单"),
+        Turn(A, "我帮您看一下"),
+        Pause(30.0, music=True, style="broadband"),
+        Turn(A, "好了，已经处理好了"), Turn(C, "好的，再见"), Pause(0.5), Hangup(C),
+    ])
+    path = tmp_path / "bb.wav"
+    call.write(path)
+    result, got = run_session(pack, path, tmp_path)
+    unasked = [w for w in got if w.rule == "hold.ask_permission"]
+    truth = call.turns[2]["end"] + 10.0  # silent (but for music) 10 s after 我帮您看一下
+    assert len(unasked) == 1
+    assert truth - 0.5 <= unasked[0].t_audio <= truth + 2.0  # music is known after its 1.5 s window
+    holds = result.report.measures.holds
+    assert len(holds) == 1 and holds[0][0] == pytest.approx(call.turns[2]["end"], abs=1.0)

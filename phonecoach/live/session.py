@@ -61,7 +61,8 @@ class StreamWorker(threading.Thread):
         self.judge = judge
         self.partials = partials
         self.rec = ChannelRecognizer(model, party) if model is not None else None
-        self.signal = PartySignal(party, TARGET_SR)
+        self.signal = PartySignal(party, TARGET_SR, music_change_db=judge.settings.music_max_level_change_db,
+                                  music_window=judge.settings.music_window_seconds)
         self.wav_path = folder / f"{party}.wav"
         self.audio = sf.SoundFile(str(self.wav_path), "w", samplerate=TARGET_SR, channels=1, subtype="FLOAT")
         self.timeline_file = open(folder / f"{party}.timeline.jsonl", "x", encoding="utf-8")

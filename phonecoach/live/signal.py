@@ -1,9 +1,11 @@
 """Cheap incremental measures on the streaming path: speech activity and level per party.
 
 The same per-frame features as ``acoustics.analyse_frames`` (level, flatness,
-peakiness), computed on each chunk as it arrives, with the batch VAD's rules
-(floor + margin, no tones, no noise, gaps under 0.3 s closed) run as a small
-state machine. It emits speech-segment events; the live judge turns them into
+peakiness, keypad tones), computed on each chunk as it arrives, with the batch VAD's rules
+(floor + margin, no tones, no keypad tones, no noise, no music of steady level, gaps under
+0.3 s closed) run as a small state machine. Music is known once its steady level has lasted
+the music window (1.5 s), so a hold with music starts up to that much late on the live path;
+the end-of-call report measures it exactly. It emits speech-segment events; the live judge turns them into
 interruption, dead-air, hold and loudness warnings.
 """
 from __future__ import annotations
@@ -34,8 +36,12 @@ class SegmentEvent:
 
 
 class PartySignal:
-    def __init__(self, party: str, sr: int, hop: float = ac.HOP) -> None:
+    def __init__(self, party: str, sr: int, hop: float = ac.HOP, music_change_db: float = 2.5,
+                 music_window: float = 1.5) -> None:
         self.party = party
+        self.music_change_db = music_change_db
+        self._steps: deque[float | None] = deque(maxlen=max(3, int(round(music_window / hop))))
+        self._last_db: float | None = None
         self.sr = sr
         self.hop = hop
         self._levels: deque[float] = deque(maxlen=int(FLOOR_WINDOW / hop))
@@ -74,7 +80,8 @@ class PartySignal:
         self._tail = x[n * h:]
         events: list[SegmentEvent] = []
         for i in range(n):
-            events.extend(self._frame(float(fr.db[i]), float(fr.flatness[i]), float(fr.peakiness[i])))
+            keypad = fr.dtmf is not None and float(fr.dtmf[i]) >= 0.6
+            events.extend(self._frame(float(fr.db[i]), float(fr.flatness[i]), float(fr.peakiness[i]), keypad))
         if self._seg_start is not None and self._seg_last - self._seg_start >= MIN_LEN:
             events.append(self._event("open"))
         return events
@@ -86,7 +93,17 @@ class PartySignal:
             return [ev]
         return []
 
-    def _frame(self, db: float, flat: float, peak: float) -> list[SegmentEvent]:
+    def _music(self, db: float, sounding: bool) -> bool:
+        """The last music window of frames all sound and their level barely moves (hold music)."""
+        step = db - self._last_db if sounding and self._last_db is not None else None
+        self._last_db = db if sounding else None
+        self._steps.append(step)
+        steps = [x for x in self._steps if x is not None]
+        if len(steps) < 0.95 * self._steps.maxlen:
+            return False
+        return float(np.std(steps)) < self.music_change_db
+
+    def _frame(self, db: float, flat: float, peak: float, keypad: bool = False) -> list[SegmentEvent]:
         t = self._frames * self.hop
         self._frames += 1
         if db > ac.SILENT_DB:
@@ -97,7 +114,8 @@ class PartySignal:
         self._peaky.append((peak, sounding))
         loud = [p for p, s in self._peaky if s]
         tonal = sounding and bool(loud) and float(np.mean(loud)) >= 0.8
-        active = db > max(self._floor + 12.0, -50.0) and not tonal and flat < 0.35
+        music = self._music(db, sounding)
+        active = db > max(self._floor + 12.0, -50.0) and not tonal and flat < 0.35 and not keypad and not music
         out: list[SegmentEvent] = []
         if active:
             if self._seg_start is None:
