@@ -221,7 +221,7 @@ class _Hit:
 def _part_hits(norm: NormText, part: Part, lo: int, hi: int, exact: bool = False) -> list[_Hit]:
     """Every acceptable placement of ``part`` starting in [lo, hi], best first per start;
     ``exact``: syllables as written (homophones only), no dropped or inserted characters."""
-    n, m = len(norm.codes), len(part.codes)
+    m = len(part.codes)
     hits: list[_Hit] = []
     if m == 1:
         i = norm.chars.find(part.chars, lo)

@@ -3,7 +3,6 @@ two sessions at once, a kill -9, Ctrl-C pressed twice, --seconds at full speed, 
 blocks, a connection flood on the supervisor feed. Each once hung, lost data or mis-timed."""
 import json
 import os
-import queue
 import signal
 import socket
 import struct

@@ -20,7 +20,7 @@ confirmation carries the phrase's true end from the final word times, the same
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
