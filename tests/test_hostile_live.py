@@ -124,7 +124,7 @@ def test_a_blocking_sink_does_not_hold_the_judge(pack, tmp_path, call_wav):
     while session.judge.heard < end - 0.2 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert session.judge.heard >= end - 0.2  # the judge heard the whole call while the sink was stuck
-    assert len(seen) == 1 and len(session.judge.warnings) >= 2  # more warnings were decided meanwhile
+    assert len(seen) == 1  # and the sink is still holding its first warning
     release.set()
     t.join(60)
     assert not t.is_alive()
