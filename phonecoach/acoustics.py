@@ -195,21 +195,21 @@ def _echo_windows(x: np.ndarray, other: np.ndarray, sr: int, window: float, max_
 
 
 def cancel_echo(x: np.ndarray, other: np.ndarray, sr: int, *, window: float = 0.2, max_lag: float = 0.06,
-                min_corr: float = 0.6, min_drop_db: float = 10.0) -> np.ndarray:
+                min_corr: float = 0.6, min_drop_db: float = 10.0) -> tuple[np.ndarray, bool]:
     """``x`` without the other party's leak: stereo recorders leak each party into the other's
     line (typically -15 to -30 dB, 10-50 ms late) through a path that stays put for the call,
     so one delay and gain, the medians over the windows where ``x`` is a correlated, quieter
     copy of ``other``, are subtracted from the whole line. A line without such windows (no
     leak, or two people who only talk over each other: independent voices never correlate
-    so) is returned as it is."""
+    so) is returned as it is. The flag says whether a leak was found."""
     found = list(_echo_windows(x, other, sr, window, max_lag, min_corr, min_drop_db))
     if len(found) < 3:
-        return np.asarray(x, np.float32)  # no leak: the line as it is (the same object: callers can tell)
+        return np.asarray(x, np.float32), False
     d = int(np.median([f[2] for f in found]))
     g = float(np.median([f[3] for f in found]))
     leak = np.concatenate([np.zeros(d, np.float32), np.asarray(other, np.float32)[: max(0, len(x) - d)]])
     leak = np.pad(leak, (0, max(0, len(x) - len(leak))))[: len(x)]
-    return (np.asarray(x, np.float32) - g * leak).astype(np.float32)
+    return (np.asarray(x, np.float32) - g * leak).astype(np.float32), True
 
 
 def dtmf_mask(fr: Frames, *, share: float = 0.6) -> np.ndarray:

@@ -121,18 +121,16 @@ def score(calls: tuple[Path, ...], transcript: Path | None, model: Path | None, 
                                 agent_channel=m.agent_channel or opts.agent_channel)
             report = score_call(pack, audio_path, tr, call_opts,
                                 progress=lambda f, k=k: bar.update(task, completed=k + f))
-        except PhonecoachError as exc:
-            failed = True
-            name = shown(audio_path or tr)
-            line = str(exc) if str(exc).startswith(name) or exc.path else f"{name}: {exc}"
-            _err(err, line)
-            results.append({"file": name, "error": line})
-            continue
         except Exception as exc:  # noqa: BLE001 — one bad file never loses the others' results
             failed = True
-            line = f"{shown(audio_path or tr)}: could not be scored ({type(exc).__name__}: {exc})"
-            _err(err, line.splitlines()[0])
-            results.append({"file": shown(audio_path or tr), "error": line.splitlines()[0]})
+            name = shown(audio_path or tr)
+            if not isinstance(exc, PhonecoachError):
+                line = f"{name}: could not be scored ({type(exc).__name__}: {exc})"
+            else:  # a PhonecoachError names its file, unless it is about something else (the model)
+                line = str(exc) if exc.path else f"{name}: {exc}"
+            line = line.splitlines()[0]
+            _err(err, line)
+            results.append({"file": name, "error": line})
             continue
         for note in report.notes:
             if note.startswith("no speech model") and "ref" not in said:
@@ -231,17 +229,8 @@ def live(device, customer_device, replay, speed, agent_channel, model, rules_pat
         sinks.append(feed)
         click.echo(f"phonecoach: supervisor feed at {feed.address}/" + (f"?token={token}" if token else ""), err=True)
 
-    def on_warning(w) -> None:
-        for sink in list(sinks):
-            try:
-                sink(w)
-            except Exception as exc:  # noqa: BLE001 - e.g. stdout closed by the reader: drop that output only
-                sinks.remove(sink)
-                click.echo(f"phonecoach: stopped sending warnings to {type(sink).__name__} "
-                           f"({type(exc).__name__}: {exc}); the session goes on", err=True)
-
     try:
-        session = LiveSession(pack, source, model_path, folder, on_warning, seconds=seconds,
+        session = LiveSession(pack, source, model_path, folder, sinks, seconds=seconds,
                               on_event=lambda msg: click.echo(f"phonecoach: {msg}", err=True))
     except PhonecoachError as exc:
         _err(err, str(exc))

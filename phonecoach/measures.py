@@ -124,6 +124,8 @@ class Measures:
         return ["Measures: " + out[0]] + ["          " + x for x in out[1:]] if out else []
 
 
+OTHER = {"agent": "customer", "customer": "agent"}  # each party's counterpart on a stereo call
+
 # which entries of ``Measures.unjudged`` explain which measure
 _REASON_KEYS: dict[str, tuple[str, ...]] = {
     "rings": ("rings",),
@@ -150,9 +152,11 @@ def measure_call(audio: CallAudio | None, timeline: Timeline,
     leaked: set[str] = set()
     original = audio
     if audio.stereo:  # each line without the other party's leak
-        a, c = (np.asarray(audio.parties[p], np.float32) for p in ("agent", "customer"))
-        clean = {"agent": ac.cancel_echo(a, c, audio.sr), "customer": ac.cancel_echo(c, a, audio.sr)}
-        leaked = {p for p, x in clean.items() if x is not (a if p == "agent" else c)}
+        clean = {}
+        for p, o in OTHER.items():
+            clean[p], found = ac.cancel_echo(audio.parties[p], audio.parties[o], audio.sr)
+            if found:
+                leaked.add(p)
         audio = CallAudio(audio.path, audio.sr, audio.source_sr, clean)
     frames = {who: ac.analyse_frames(x, audio.sr) for who, x in audio.parties.items()}
     echo = _echo(audio, frames, leaked)
@@ -208,8 +212,7 @@ def measure_call(audio: CallAudio | None, timeline: Timeline,
 def _echo(audio: CallAudio, frames: dict[str, ac.Frames], leaked: set[str]) -> dict[str, np.ndarray]:
     """Per leaking line of a stereo call, the frames that are still only the other party's echo
     after cancelling it (a line that showed no leak has none to mask)."""
-    other = {"agent": "customer", "customer": "agent"}
-    return {p: ac.echo_mask(audio.parties[p], audio.parties[other[p]], audio.sr, len(frames[p]))
+    return {p: ac.echo_mask(audio.parties[p], audio.parties[OTHER[p]], audio.sr, len(frames[p]))
             for p in leaked}
 
 
@@ -377,10 +380,8 @@ def _line_dropped(fr: ac.Frames, speech: list[Span], leak: np.ndarray | None = N
 
 def _hangup(audio: CallAudio, frames: dict[str, ac.Frames], speech: dict[str, list[Span]],
             echo: dict[str, np.ndarray], original: CallAudio) -> tuple[str | None, float | None]:
-    other = {"agent": "customer", "customer": "agent"}
-
     def leak(who: str) -> Callable[[], np.ndarray]:  # the raw line's echo frames, only if needed
-        return lambda: ac.echo_mask(original.parties[who], original.parties[other[who]], audio.sr,
+        return lambda: ac.echo_mask(original.parties[who], original.parties[OTHER[who]], audio.sr,
                                     len(frames[who]), min_corr=0.5)
 
     dead = {who: _line_dead(_without(audio.parties[who], echo.get(who), audio.sr, frames[who].hop), audio.sr,

@@ -3,9 +3,8 @@ no hang. Each case here once gave a traceback, a hang, or lost other files' resu
 import hashlib
 import json
 import os
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from click.testing import CliRunner
 
 from phonecoach import models
 from phonecoach.cli import main
+from tests.loopback import Loopback
 from phonecoach.errors import ModelError, RulePackError
 from phonecoach.rulepack import load_pack
 
@@ -168,7 +168,7 @@ def test_model_names_are_plain_folder_names(tmp_path, monkeypatch, name):
     assert (victim / "keep.txt").read_text() == "mine"
 
 
-class HostileMirror:
+class HostileMirror(Loopback):
     """/endless: streams forever without a length; /drip: a byte at a time, slowly."""
 
     def __init__(self):
@@ -187,17 +187,7 @@ class HostileMirror:
                 except OSError:
                     pass
 
-            def log_message(self, *a):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
 
 
 @pytest.fixture

@@ -1,15 +1,15 @@
 """Model lookup and the pinned, verified, atomic download — against a real HTTP server on 127.0.0.1."""
 import hashlib
 import io
-import threading
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from phonecoach.cli import main
+from tests.loopback import Loopback
 from phonecoach.errors import ModelError
 from phonecoach.models import DEFAULT_MODEL, download_model, find_model, models_dir
 
@@ -25,7 +25,7 @@ def make_zip(entries: dict[str, bytes], stored=False) -> bytes:
 FAKE_MODEL = make_zip({"tiny-model/am/final.mdl": b"x" * 1000, "tiny-model/conf/model.conf": b"--x=1\n"})
 
 
-class Server:
+class Server(Loopback):
     """Serves ``files`` (path -> bytes); ``/cut/...`` promises the full length and hangs up halfway."""
 
     def __init__(self):
@@ -47,16 +47,7 @@ class Server:
                     self.wfile.flush()
                     self.connection.close()
 
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
 
 
 @pytest.fixture

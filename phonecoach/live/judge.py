@@ -206,12 +206,11 @@ class LiveJudge:
         if rule.check == "message_step":
             if step == "record":
                 return None  # the message may still be taken before the call ends: the final report judges it
-            if step != "absent":
-                within = int(rule.params.get("within", 0))
-                agent_next = [u for u in later if u.speaker in (self.agent, "unknown")]
-                return agent_next[within - 1].end if within and len(agent_next) >= within else (
-                    end if not within else None)
-            return end
+            within = int(rule.params.get("within", 0)) if step != "absent" else 0
+            if within == 0:
+                return end
+            agent_next = [u for u in later if u.speaker in (self.agent, "unknown")]
+            return agent_next[within - 1].end if len(agent_next) >= within else None
         after = int(rule.params.get("after", 0) or 0)
         if rule.check == "if_then" and after > 0:
             agent_next = [u for u in later if u.speaker in (self.agent, "unknown")]

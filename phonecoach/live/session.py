@@ -160,11 +160,13 @@ class LiveSession:
     audio have been heard.
 
     Warnings leave the judge through a queue: one dispatcher thread saves them
-    (warnings.jsonl) and then hands them to the sinks, so a slow or broken sink (a closed
-    stdout, a stuck supervisor) never holds the judge's lock or stops the saving."""
+    (warnings.jsonl) and then hands them to each sink, so a slow or broken sink (a closed
+    stdout, a stuck supervisor) never holds the judge's lock or stops the saving; a sink that
+    fails is reported once and dropped, the others go on."""
 
     def __init__(self, pack: RulePack, source, model_path: str | None, folder: Path,
-                 on_warning: Callable[[Warning], None] = lambda w: None, partials: bool = True,
+                 on_warning: Callable[[Warning], None] | list[Callable[[Warning], None]] = lambda w: None,
+                 partials: bool = True,
                  seconds: float | None = None, on_event: Callable[[str], None] = lambda msg: None) -> None:
         self.pack = pack
         self.source = source
@@ -172,7 +174,7 @@ class LiveSession:
         self.seconds = seconds
         self.on_event = on_event
         _claim_folder(folder)
-        self.on_warning = on_warning
+        self.sinks = list(on_warning) if isinstance(on_warning, list) else [on_warning]
         self.queues: dict[str, queue.Queue] = source.queues
         self.parties = list(self.queues)
         model = load_model(model_path) if model_path else None
@@ -196,10 +198,12 @@ class LiveSession:
                 self.warnings_file.flush()
             except OSError as exc:  # a full disk: say so once, keep coaching
                 self._sink_failed(f"saving warnings: {exc}")
-            try:
-                self.on_warning(w)
-            except Exception as exc:  # noqa: BLE001 - a sink must never stop the session
-                self._sink_failed(f"{type(exc).__name__}: {exc}")
+            for sink in list(self.sinks):
+                try:
+                    sink(w)
+                except Exception as exc:  # noqa: BLE001 - e.g. stdout closed by its reader: drop that output only
+                    self.sinks.remove(sink)
+                    self._sink_failed(f"{getattr(sink, '__name__', type(sink).__name__)}: {type(exc).__name__}: {exc}")
 
     def _sink_failed(self, what: str) -> None:
         if what not in self.sink_errors:

@@ -41,6 +41,7 @@ class PartySignal:
         self.party = party
         self.music_change_db = music_change_db
         self._steps: deque[float | None] = deque(maxlen=max(3, int(round(music_window / hop))))
+        self._step_n, self._step_sum, self._step_sq = 0, 0.0, 0.0  # running sums over ``_steps``
         self._last_db: float | None = None
         self.sr = sr
         self.hop = hop
@@ -97,11 +98,20 @@ class PartySignal:
         """The last music window of frames all sound and their level barely moves (hold music)."""
         step = db - self._last_db if sounding and self._last_db is not None else None
         self._last_db = db if sounding else None
+        if len(self._steps) == self._steps.maxlen:
+            self._count_step(self._steps[0], -1)
         self._steps.append(step)
-        steps = [x for x in self._steps if x is not None]
-        if len(steps) < 0.95 * self._steps.maxlen:
+        self._count_step(step, 1)
+        if self._step_n < 0.95 * self._steps.maxlen:
             return False
-        return float(np.std(steps)) < self.music_change_db
+        mean = self._step_sum / self._step_n
+        return max(0.0, self._step_sq / self._step_n - mean * mean) < self.music_change_db ** 2
+
+    def _count_step(self, step: float | None, sign: int) -> None:
+        if step is not None:
+            self._step_n += sign
+            self._step_sum += sign * step
+            self._step_sq += sign * step * step
 
     def _frame(self, db: float, flat: float, peak: float, keypad: bool = False) -> list[SegmentEvent]:
         t = self._frames * self.hop
