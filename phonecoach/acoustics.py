@@ -1,8 +1,8 @@
 """Acoustic measurements as plain functions: arrays in, numbers and spans out.
 
-One short-time spectrum per channel (``analyse_frames``) feeds everything:
-speech activity, tone detection (ringback, busy), noise, loudness. Pitch uses
-librosa's YIN on speech stretches only. Nothing here knows about rules.
+One short-time spectrum per channel (``analyse_frames``, or ``FrameStream`` block by
+block) feeds everything: speech activity, tone detection (ringback, busy), noise,
+loudness. Pitch uses librosa's YIN (``PitchStream``). Nothing here knows about rules.
 
 Conventions: signals are float32 mono in [-1, 1]; times are seconds; levels
 are RMS dBFS (0 dB = RMS of a full-scale square wave; a full-scale sine is -3 dB).
@@ -37,47 +37,89 @@ class Frames:
 
 
 def analyse_frames(x: np.ndarray, sr: int, *, hop: float = HOP, win: float = WIN,
-                   tones: tuple[float, ...] = (450.0, 440.0, 480.0), block: int = 1024) -> Frames:
-    """Short-time features of ``x``, computed in blocks so memory stays flat on long calls.
+                   tones: tuple[float, ...] = (450.0, 440.0, 480.0)) -> Frames:
+    """Short-time features of ``x`` (a ``FrameStream`` fed the whole signal at once).
 
     >>> fr = analyse_frames(np.zeros(16000, np.float32), 16000)
     >>> len(fr), float(fr.db.max())
     (50, -100.0)
     """
-    h, w = int(round(hop * sr)), int(round(win * sr))
-    n = max(1, int(np.ceil(len(x) / h)))
-    padded = np.concatenate([np.zeros(w // 2, np.float32), np.asarray(x, np.float32), np.zeros(w, np.float32)])
-    window = np.hanning(w).astype(np.float32)
-    freqs = np.fft.rfftfreq(N_FFT, 1.0 / sr)
-    tone_bins = {f: np.abs(freqs - f) <= 25.0 for f in tones}
-    phone_band = (freqs >= 150.0) & (freqs <= 3400.0)  # flatness where even 8 kHz calls have content
-    db = np.empty(n, np.float32)
-    flat = np.empty(n, np.float32)
-    peak = np.empty(n, np.float32)
-    tone_share = {f: np.empty(n, np.float32) for f in tones}
-    dtmf_bins = [[np.abs(freqs - f) <= 25.0 for f in group] for group in DTMF_GROUPS]
-    dtmf = np.empty(n, np.float32)
-    for b0 in range(0, n, block):
-        b1 = min(n, b0 + block)
-        idx = (np.arange(b0, b1) * h)[:, None] + np.arange(w)[None, :]
+    stream = FrameStream(sr, hop=hop, win=win, tones=tones)
+    stream.feed(x)
+    return stream.finish()
+
+
+class FrameStream:
+    """``analyse_frames`` block by block, for a call that is still going on.
+
+    Frames are computed in batches of ``batch`` frames at fixed positions, whatever the sizes
+    of the blocks fed, so a signal fed in 0.2 s blocks gives exactly (bit for bit) the frames
+    of the same signal fed at once: a live session and ``score`` read the same numbers.
+    Memory: the features (5 floats per 20 ms) and less than a batch of samples."""
+
+    def __init__(self, sr: int, *, hop: float = HOP, win: float = WIN,
+                 tones: tuple[float, ...] = (450.0, 440.0, 480.0), batch: int = 100) -> None:
+        self.sr, self.hop = sr, hop
+        self.h, self.w = int(round(hop * sr)), int(round(win * sr))
+        self.batch = batch
+        self.tones = tones
+        self.window = np.hanning(self.w).astype(np.float32)
+        freqs = np.fft.rfftfreq(N_FFT, 1.0 / sr)
+        self.tone_bins = {f: np.abs(freqs - f) <= 25.0 for f in tones}
+        self.phone_band = (freqs >= 150.0) & (freqs <= 3400.0)  # flatness where even 8 kHz calls have content
+        self.dtmf_bins = [[np.abs(freqs - f) <= 25.0 for f in group] for group in DTMF_GROUPS]
+        self.samples = 0  # signal fed so far
+        self._tail = np.zeros(self.w // 2, np.float32)  # padded signal from frame ``done`` on
+        self.done = 0  # frames computed
+        self._parts: list[tuple[np.ndarray, ...]] = []
+
+    def feed(self, x: np.ndarray) -> None:
+        x = np.asarray(x, np.float32)
+        self.samples += len(x)
+        self._tail = np.concatenate([self._tail, x]) if len(self._tail) else x
+        self._run(final=False)
+
+    def finish(self) -> Frames:
+        n = max(1, int(np.ceil(self.samples / self.h)))
+        self._tail = np.concatenate([self._tail, np.zeros(self.w + self.batch * self.h, np.float32)])
+        self._run(final=True, upto=n)
+        cols = list(zip(*self._parts)) if self._parts else [[np.zeros(0, np.float32)]] * (4 + len(self.tones))
+        db, flat, peak, dtmf = (np.concatenate(c)[:n] for c in cols[:4])
+        tone = {f: np.concatenate(c)[:n] for f, c in zip(self.tones, cols[4:])}
+        return Frames(self.hop, db, flat, peak, tone, dtmf)
+
+    def _run(self, final: bool, upto: int | None = None) -> None:
+        h, w, b = self.h, self.w, self.batch
+        while True:
+            ready = (len(self._tail) - w) // h + 1  # frames whose window is all in the tail
+            if final and upto is not None and self.done >= upto:
+                return
+            if ready < b:
+                return
+            self._parts.append(self._features(self._tail, b))
+            self._tail = self._tail[b * h:]
+            self.done += b
+
+    def _features(self, padded: np.ndarray, count: int) -> tuple[np.ndarray, ...]:
+        h, w = self.h, self.w
+        idx = (np.arange(count) * h)[:, None] + np.arange(w)[None, :]
         frames = padded[idx]
         rms = np.sqrt(np.mean(frames * frames, axis=1))
-        db[b0:b1] = 20 * np.log10(np.maximum(rms, 1e-5))
-        power = np.abs(np.fft.rfft(frames * window, n=N_FFT, axis=1)) ** 2 + 1e-12
+        db = (20 * np.log10(np.maximum(rms, 1e-5))).astype(np.float32)
+        power = np.abs(np.fft.rfft(frames * self.window, n=N_FFT, axis=1)) ** 2 + 1e-12
         total = power.sum(axis=1)
-        band = power[:, phone_band]
-        flat[b0:b1] = np.exp(np.mean(np.log(band), axis=1)) / np.mean(band, axis=1)
+        band = power[:, self.phone_band]
+        flat = (np.exp(np.mean(np.log(band), axis=1)) / np.mean(band, axis=1)).astype(np.float32)
         # energy of the 3 strongest peaks, each with its two neighbour bins (a windowed sine's main lobe)
         local_max = (power[:, 1:-1] >= power[:, :-2]) & (power[:, 1:-1] >= power[:, 2:])
         lobes = power[:, :-2] + power[:, 1:-1] + power[:, 2:]
         lobe_at_peaks = np.where(local_max, lobes, 0.0)
         top3 = -np.partition(-lobe_at_peaks, 2, axis=1)[:, :3]
-        peak[b0:b1] = np.minimum(1.0, top3.sum(axis=1) / total)
-        for f, bins in tone_bins.items():
-            tone_share[f][b0:b1] = power[:, bins].sum(axis=1) / total
-        dtmf[b0:b1] = sum(np.max([power[:, bins].sum(axis=1) for bins in group], axis=0)
-                          for group in dtmf_bins) / total
-    return Frames(hop, db, flat, peak, tone_share, dtmf)
+        peak = np.minimum(1.0, top3.sum(axis=1) / total).astype(np.float32)
+        dtmf = (sum(np.max([power[:, bins].sum(axis=1) for bins in group], axis=0)
+                    for group in self.dtmf_bins) / total).astype(np.float32)
+        tones = tuple((power[:, bins].sum(axis=1) / total).astype(np.float32) for bins in self.tone_bins.values())
+        return (db, flat, peak, dtmf) + tones
 
 
 # --- spans -----------------------------------------------------------------------------
@@ -154,62 +196,81 @@ def speech_segments(fr: Frames, *, margin_db: float = 12.0, min_db: float = -50.
     return mask_to_spans(voiced, fr.hop, min_gap=min_gap, min_len=min_len)
 
 
-def _echo_windows(x: np.ndarray, other: np.ndarray, sr: int, window: float, max_lag: float,
-                  min_corr: float, min_drop_db: float, batch: int = 64):
-    """(start, width, lag in samples, gain) of each window where ``x`` is a correlated copy of
-    ``other`` (``other`` louder by ``min_drop_db`` and leading by 0..``max_lag`` s). Energies
-    come from running sums and the correlations from batched FFTs: a pass costs about as much
-    as the frame analysis, in memory that does not grow with the call."""
+ECHO_WINDOW = 0.2  # seconds per window compared between the lines
+ECHO_MAX_LAG = 0.06  # seconds a leak may lag the line it copies
+
+
+@dataclass(frozen=True)
+class EchoWindows:
+    """Windows (of ``width`` samples, starting at ``starts``) where a line is a correlated copy of
+    the other, quieter by at least the drop asked for: the leak's delay (``lags``, samples),
+    ``gains`` and normalised correlation (``corr``, 0..1) in each, and whether that delay is
+    ``unique`` (a tone correlates as well one period further, with either sign)."""
+
+    starts: np.ndarray
+    lags: np.ndarray
+    gains: np.ndarray
+    corr: np.ndarray
+    unique: np.ndarray
+    width: int
+
+    def where(self, min_corr: float, unique: bool = False) -> "EchoWindows":
+        keep = (self.corr >= min_corr) & (self.unique | (not unique))
+        return EchoWindows(self.starts[keep], self.lags[keep], self.gains[keep], self.corr[keep], self.unique[keep],
+                           self.width)
+
+
+def echo_windows(x: np.ndarray, other: np.ndarray, sr: int, first: int, count: int, *,
+                 window: float = ECHO_WINDOW, max_lag: float = ECHO_MAX_LAG, min_corr: float = 0.5,
+                 min_drop_db: float = 10.0, x0: int = 0) -> EchoWindows:
+    """Windows ``first`` .. ``first + count - 1`` (window k starts at k half-windows) where ``x``
+    is a correlated copy of ``other`` (``other`` louder by ``min_drop_db``, leading by
+    0..``max_lag`` s). ``other`` holds the call from sample 0, ``x`` from sample ``x0``, both up to
+    at least the end of the last window. Energies come from half-window sums and the correlations from batched FFTs:
+    a pass costs about as much as the frame analysis. Stereo recorders leak each party into the
+    other's line (typically -15 to -30 dB, 10-50 ms late); two voices talking over each other
+    never correlate so."""
     w, step, lag = int(window * sr), int(window * sr / 2), int(max_lag * sr)
-    n_fft = 1 << int(np.ceil(np.log2(w + lag)))
-    x = np.asarray(x, np.float32)
-    other = np.asarray(other, np.float32)
-    n = min(len(x), len(other))
-    if n <= w + lag:
-        return
-    def half_energy(y: np.ndarray) -> np.ndarray:  # energy of each half-window, in float64
-        m = n // step
-        return np.square(y[: m * step].reshape(m, step), dtype=np.float64).sum(axis=1)
+    empty = EchoWindows(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0, bool), w)
+    k = np.arange(max(first, -(-lag // step)), first + count)  # only windows with a full lag of history
+    if not len(k):
+        return empty
+    lo, hi = k[0] * step, (k[-1] + 2) * step
 
-    hx, ho = half_energy(x), half_energy(other)
-    first = -(-lag // step)  # the first window with a full lag of history
-    idx = np.arange(first, len(hx) - 1)
-    ex, eo = hx[idx] + hx[idx + 1], ho[idx] + ho[idx + 1]
+    def half_energy(y: np.ndarray, y0: int) -> np.ndarray:  # energy of each half-window, in float64
+        return np.square(np.asarray(y[lo - y0:hi - y0], np.float32).reshape(-1, step), dtype=np.float64).sum(axis=1)
+
+    hx, ho = half_energy(x, x0), half_energy(other, 0)
+    ex, eo = hx[:-1] + hx[1:], ho[:-1] + ho[1:]
     keep = (ex > 1e-12) & (eo >= ex * 10 ** (min_drop_db / 10))
-    cand, ex = idx[keep] * step, ex[keep]
+    st, ex = k[keep] * step, ex[keep]
+    if not len(st):
+        return empty
+    n_fft = 1 << int(np.ceil(np.log2(w + lag)))
+    segs = np.asarray(x, np.float32)[(st - x0)[:, None] + np.arange(w)]
+    refs = np.asarray(other, np.float32)[(st - lag)[:, None] + np.arange(w + lag)]
+    corr = np.fft.irfft(np.fft.rfft(segs, n_fft) * np.conj(np.fft.rfft(refs, n_fft)), n_fft)
     ks = np.arange(lag + 1)
-    for b in range(0, len(cand), batch):
-        st = cand[b:b + batch]
-        segs = x[st[:, None] + np.arange(w)]
-        refs = other[(st - lag)[:, None] + np.arange(w + lag)]
-        corr = np.fft.irfft(np.fft.rfft(segs, n_fft) * np.conj(np.fft.rfft(refs, n_fft)), n_fft)
-        c = corr[:, (-ks) % n_fft]  # c[k] = sum seg[i] * ref[i + k]: x lags other by lag - k samples
-        k = np.argmax(np.abs(c), axis=1)
-        peak = c[np.arange(len(st)), k]
-        cum = np.concatenate([np.zeros((len(st), 1)), np.cumsum(np.square(refs, dtype=np.float64), axis=1)], axis=1)
-        rows = np.arange(len(st))
-        ea = cum[rows, k + w] - cum[rows, k]
-        ok = (ea > 0) & (np.abs(peak) >= min_corr * np.sqrt(ex[b:b + batch] * np.maximum(ea, 1e-30)))
-        for i in np.flatnonzero(ok):
-            yield int(st[i]), w, int(lag - k[i]), float(peak[i] / ea[i])
+    c = corr[:, (-ks) % n_fft]  # c[k] = sum seg[i] * ref[i + k]: x lags other by lag - k samples
+    best = np.argmax(np.abs(c), axis=1)
+    rows = np.arange(len(st))
+    peak = c[rows, best]
+    cum = np.concatenate([np.zeros((len(st), 1)), np.cumsum(np.square(refs, dtype=np.float64), axis=1)], axis=1)
+    ea = cum[rows, best + w] - cum[rows, best]
+    ratio = np.where(ea > 0, np.abs(peak) / np.sqrt(ex * np.maximum(ea, 1e-30)), 0.0)
+    ok = ratio >= min_corr
+    rival = np.where(np.abs(ks[None, :] - best[:, None]) <= 8, 0.0, np.abs(c)).max(axis=1)  # the next-best delay
+    unique = rival < 0.9 * np.abs(peak)
+    return EchoWindows(st[ok], (lag - best)[ok], (peak / np.where(ea > 0, ea, 1.0))[ok], ratio[ok], unique[ok], w)
 
 
-def cancel_echo(x: np.ndarray, other: np.ndarray, sr: int, *, window: float = 0.2, max_lag: float = 0.06,
-                min_corr: float = 0.6, min_drop_db: float = 10.0) -> tuple[np.ndarray, bool]:
-    """``x`` without the other party's leak: stereo recorders leak each party into the other's
-    line (typically -15 to -30 dB, 10-50 ms late) through a path that stays put for the call,
-    so one delay and gain, the medians over the windows where ``x`` is a correlated, quieter
-    copy of ``other``, are subtracted from the whole line. A line without such windows (no
-    leak, or two people who only talk over each other: independent voices never correlate
-    so) is returned as it is. The flag says whether a leak was found."""
-    found = list(_echo_windows(x, other, sr, window, max_lag, min_corr, min_drop_db))
-    if len(found) < 3:
-        return np.asarray(x, np.float32), False
-    d = int(np.median([f[2] for f in found]))
-    g = float(np.median([f[3] for f in found]))
-    leak = np.concatenate([np.zeros(d, np.float32), np.asarray(other, np.float32)[: max(0, len(x) - d)]])
-    leak = np.pad(leak, (0, max(0, len(x) - len(leak))))[: len(x)]
-    return (np.asarray(x, np.float32) - g * leak).astype(np.float32), True
+def windows_mask(found: EchoWindows, sr: int, n_frames: int, hop: float = HOP) -> np.ndarray:
+    """The frames the windows cover."""
+    mask = np.zeros(n_frames, bool)
+    for start in found.starts:
+        a, b = int(start / sr / hop), int(np.ceil((start + found.width) / sr / hop))
+        mask[a:min(b, n_frames)] = True
+    return mask
 
 
 def dtmf_mask(fr: Frames, *, share: float = 0.6) -> np.ndarray:
@@ -242,18 +303,6 @@ def music_mask(fr: Frames, *, window: float = 1.5, max_change_db: float = 2.5, m
     steady = (count >= 0.95 * k) & (np.sqrt(np.maximum(var, 0.0)) < max_change_db)
     # a frame is music when a steady window covers it
     return (box_sum(steady.astype(np.float64), k) > 0) & sounding
-
-
-def echo_mask(x: np.ndarray, other: np.ndarray, sr: int, n_frames: int, *, hop: float = HOP,
-              window: float = 0.2, max_lag: float = 0.06, min_corr: float = 0.6,
-              min_drop_db: float = 10.0) -> np.ndarray:
-    """Frames of ``x`` that are still only a correlated, quieter copy of ``other`` (what
-    ``cancel_echo`` left of a leak whose path changed)."""
-    mask = np.zeros(n_frames, bool)
-    for start, w, _, _ in _echo_windows(x, other, sr, window, max_lag, min_corr, min_drop_db):
-        a, b = int(start / sr / hop), int(np.ceil((start + w) / sr / hop))
-        mask[a:min(b, n_frames)] = True
-    return mask
 
 
 def noise_spans(fr: Frames, speech: list[Span], *, margin_db: float = 12.0, min_db: float = -50.0,
@@ -307,23 +356,76 @@ def level_dbfs(x: np.ndarray) -> float:
     return float(20 * np.log10(max(1e-5, float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))))))
 
 
-def pitch_semitones(x: np.ndarray, sr: int, *, fmin: float = 70.0, fmax: float = 400.0) -> np.ndarray:
-    """F0 of clearly voiced frames in semitones re 100 Hz (YIN; pyin is too slow for long calls)."""
-    import librosa
+PITCH_FMIN, PITCH_FMAX = 70.0, 400.0
 
-    frame = 1024 if sr >= 16000 else 512
-    if len(x) < frame * 2:
-        return np.zeros(0)
-    hop = frame // 4
-    f0 = librosa.yin(np.asarray(x, np.float32), fmin=fmin, fmax=fmax, sr=sr, frame_length=frame,
-                     hop_length=hop, trough_threshold=0.1)
-    rms = librosa.feature.rms(y=np.asarray(x, np.float32), frame_length=frame, hop_length=hop)[0][: len(f0)]
-    loud = rms > 0.3 * (np.median(rms[rms > 1e-4]) if np.any(rms > 1e-4) else 1.0)
-    keep = (f0 > fmin * 1.05) & (f0 < fmax * 0.95) & loud[: len(f0)]
-    st = 12 * np.log2(f0[keep] / 100.0)
-    if len(st):  # fold YIN's octave errors back to within half an octave of the median
-        st = st - 12.0 * np.round((st - np.median(st)) / 12.0)
-    return st
+
+class PitchStream:
+    """The F0 (YIN, librosa) and level of every frame of a line, block by block, in batches at
+    fixed positions (so any blocking gives the same track); frames are centred every ``hop``
+    samples from 0 like librosa's ``center=True``. ``semitones(start, end)`` then reads the
+    clearly voiced frames of a stretch. pyin is too slow for long calls; librosa is imported
+    at the first batch, not with the package."""
+
+    def __init__(self, sr: int, *, fmin: float = PITCH_FMIN, fmax: float = PITCH_FMAX, batch: int = 128) -> None:
+        self.sr, self.fmin, self.fmax, self.batch = sr, fmin, fmax, batch
+        self.frame = 1024 if sr >= 16000 else 512
+        self.hop = self.frame // 4
+        self.samples = 0
+        self._tail = np.zeros(self.frame // 2, np.float32)
+        self._f0: list[np.ndarray] = []
+        self._rms: list[np.ndarray] = []
+        self.f0 = np.zeros(0)
+        self.rms = np.zeros(0)
+
+    def feed(self, x: np.ndarray) -> None:
+        x = np.asarray(x, np.float32)
+        self.samples += len(x)
+        self._tail = np.concatenate([self._tail, x]) if len(self._tail) else x
+        self._run()
+
+    def finish(self) -> "PitchStream":
+        n = 1 + self.samples // self.hop
+        done = sum(len(f) for f in self._f0)
+        if n > done:
+            self._tail = np.concatenate([self._tail, np.zeros(self.frame + self.batch * self.hop, np.float32)])
+            self._run()
+        self.f0 = np.concatenate(self._f0)[:n] if self._f0 else np.zeros(0)
+        self.rms = np.concatenate(self._rms)[:n] if self._rms else np.zeros(0)
+        return self
+
+    def _run(self) -> None:
+        span = (self.batch - 1) * self.hop + self.frame
+        while len(self._tail) >= span:
+            import librosa
+
+            y = self._tail[:span]
+            self._f0.append(librosa.yin(y, fmin=self.fmin, fmax=self.fmax, sr=self.sr, frame_length=self.frame,
+                                        hop_length=self.hop, trough_threshold=0.1, center=False))
+            frames = y[(np.arange(self.batch) * self.hop)[:, None] + np.arange(self.frame)]
+            self._rms.append(np.sqrt(np.mean(np.square(frames), axis=1)))
+            self._tail = self._tail[self.batch * self.hop:]
+
+    def semitones(self, start: float, end: float) -> np.ndarray:
+        """F0 of the clearly voiced frames centred in ``start``..``end`` s, in semitones re 100 Hz,
+        YIN's octave errors folded back to within half an octave of the stretch's median."""
+        a, b = int(start * self.sr), int(end * self.sr)
+        if b - a < self.frame * 2:
+            return np.zeros(0)
+        f0 = self.f0[-(-a // self.hop): -(-b // self.hop)]
+        rms = self.rms[-(-a // self.hop): -(-b // self.hop)]
+        loud = rms > 0.3 * (np.median(rms[rms > 1e-4]) if np.any(rms > 1e-4) else 1.0)
+        keep = (f0 > self.fmin * 1.05) & (f0 < self.fmax * 0.95) & loud
+        st = 12 * np.log2(f0[keep] / 100.0)
+        if len(st):
+            st = st - 12.0 * np.round((st - np.median(st)) / 12.0)
+        return st
+
+
+def pitch_semitones(x: np.ndarray, sr: int) -> np.ndarray:
+    """F0 of the clearly voiced frames of ``x`` in semitones re 100 Hz."""
+    stream = PitchStream(sr)
+    stream.feed(x)
+    return stream.finish().semitones(0.0, len(x) / sr)
 
 
 def syllable_rate(x: np.ndarray, sr: int, speech: list[Span]) -> float | None:

@@ -8,12 +8,13 @@ channel, no ringback) is left as None with the reason in ``unjudged``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from . import acoustics as ac
 from .audio import CallAudio
+from .listening import Heard, listen
 from .records import clock
 from .textmatch import normalize
 from .timeline import Timeline
@@ -124,7 +125,6 @@ class Measures:
         return ["Measures: " + out[0]] + ["          " + x for x in out[1:]] if out else []
 
 
-OTHER = {"agent": "customer", "customer": "agent"}  # each party's counterpart on a stereo call
 
 # which entries of ``Measures.unjudged`` explain which measure
 _REASON_KEYS: dict[str, tuple[str, ...]] = {
@@ -143,23 +143,17 @@ def _r(x: float | None, nd: int = 2) -> float | None:
 # ----------------------------------------------------------------------------------------
 
 def measure_call(audio: CallAudio | None, timeline: Timeline,
-                 settings: MeasureSettings = MeasureSettings()) -> Measures:
-    """All measures of one call; without audio only what the timeline tells (pace)."""
+                 settings: MeasureSettings = MeasureSettings(), heard: Heard | None = None) -> Measures:
+    """All measures of one call; without audio only what the timeline tells (pace).
+
+    ``heard``: the call's features from a ``CallListener`` that followed it (a live session);
+    else the recording is listened to here, through the same listener."""
     m = Measures(duration=audio.duration if audio else timeline.duration, stereo=bool(audio and audio.stereo))
     if audio is None:
         m.agent_pace_cpm, m.pace_source = _text_pace(timeline, None)
         return m
-    leaked: set[str] = set()
-    original = audio
-    if audio.stereo:  # each line without the other party's leak
-        clean = {}
-        for p, o in OTHER.items():
-            clean[p], found = ac.cancel_echo(audio.parties[p], audio.parties[o], audio.sr)
-            if found:
-                leaked.add(p)
-        audio = CallAudio(audio.path, audio.sr, audio.source_sr, clean)
-    frames = {who: ac.analyse_frames(x, audio.sr) for who, x in audio.parties.items()}
-    echo = _echo(audio, frames, leaked)
+    heard = heard or listen(audio)
+    audio, frames, echo = heard.audio, heard.frames, heard.echo  # each line without the other party's leak
     speech = {who: ac.speech_segments(fr, exclude=echo.get(who), music_change_db=settings.music_max_level_change_db,
                                       music_window=settings.music_window_seconds)
               for who, fr in frames.items()}
@@ -181,7 +175,7 @@ def measure_call(audio: CallAudio | None, timeline: Timeline,
     if agent_alone:
         m.unjudged["two-party"] = "no customer channel: interruptions, dead air and hang-up order need both"
     elif not m.stereo and _diarized(timeline):
-        _two_party_from_turns(m, audio, timeline, speech["unknown"], settings)
+        _two_party_from_turns(m, heard, timeline, speech["unknown"], settings)
     elif not m.stereo:
         m.unjudged["two-party"] = ("mono recording: interruptions, dead air and hang-up order need stereo "
                                    "(or a transcript with speakers and times)")
@@ -190,7 +184,7 @@ def measure_call(audio: CallAudio | None, timeline: Timeline,
     else:
         m.interruptions = _interruptions(speech["agent"], speech["customer"], timeline, settings)
         m.dead_air = _dead_air(speech["agent"], speech["customer"], m.holds, settings)
-        m.hangup_first, m.hangup_after_last_words = _hangup(audio, frames, speech, echo, original)
+        m.hangup_first, m.hangup_after_last_words = _hangup(heard, speech)
         if m.hangup_first is None:
             m.unjudged["hangup"] = "neither line shows a disconnect tone or goes dead before the end"
         m.agent_noise = _agent_noise(frames["agent"], speech["agent"], speech["customer"], settings)
@@ -203,17 +197,11 @@ def measure_call(audio: CallAudio | None, timeline: Timeline,
         rate = ac.syllable_rate(audio.parties[agent_key], audio.sr, agent_speech)
         m.agent_pace_cpm, m.pace_source = (rate, "audio") if rate is not None else (None, None)
     if agent_key == "agent" and agent_speech:
-        _voice(m, audio.parties["agent"], audio.sr, agent_speech)
+        _voice(m, audio.parties["agent"], audio.sr, agent_speech, heard.pitch)
     elif agent_key == "unknown":
         m.unjudged["voice"] = "mono recording: the agent's volume and pitch cannot be told from the customer's"
     return m
 
-
-def _echo(audio: CallAudio, frames: dict[str, ac.Frames], leaked: set[str]) -> dict[str, np.ndarray]:
-    """Per leaking line of a stereo call, the frames that are still only the other party's echo
-    after cancelling it (a line that showed no leak has none to mask)."""
-    return {p: ac.echo_mask(audio.parties[p], audio.parties[OTHER[p]], audio.sr, len(frames[p]))
-            for p in leaked}
 
 
 def _diarized(timeline: Timeline) -> bool:
@@ -235,19 +223,20 @@ def _turn_spans(timeline: Timeline, speaker: str, heard: list[Span]) -> list[Spa
     return out
 
 
-def _two_party_from_turns(m: Measures, audio: CallAudio, timeline: Timeline, heard: list[Span],
+def _two_party_from_turns(m: Measures, heard: Heard, timeline: Timeline, voiced: list[Span],
                           s: MeasureSettings) -> None:
     """Mono audio with a diarized transcript: talk-over and dead air from the turn times, the
     agent's volume and pitch from the audio inside the agent's turns where the customer is not
     also talking. Hang-up order still needs two lines."""
-    agent, customer = _turn_spans(timeline, "agent", heard), _turn_spans(timeline, "customer", heard)
+    agent, customer = _turn_spans(timeline, "agent", voiced), _turn_spans(timeline, "customer", voiced)
+    audio = heard.audio
     m.interruptions = _interruptions(agent, customer, timeline, s)
     m.dead_air = _dead_air(agent, customer, m.holds or [], s)
     m.unjudged["hangup"] = "mono recording: hang-up order needs each party's line"
     alone = [piece for a in agent for piece in _minus(a, customer)]
     m.agent_pace_cpm, m.pace_source = _text_pace(timeline, agent)
     if alone:
-        _voice(m, audio.parties["unknown"], audio.sr, alone)
+        _voice(m, audio.parties["unknown"], audio.sr, alone, heard.pitch)
     m.from_transcript = ["interruptions", "dead_air", "agent_volume_dbfs", "agent_pitch_range_semitones"]
 
 
@@ -334,19 +323,19 @@ def _dead_air(agent: list[Span], customer: list[Span], holds: list[Span], s: Mea
     return out
 
 
-def _line_dead(x: np.ndarray, sr: int, fr: ac.Frames, speech: list[Span],
-               leak: Callable[[], np.ndarray] | None = None) -> float | None:
+def _line_dead(heard: Heard, who: str, speech: list[Span]) -> float | None:
     """When a line went dead: a disconnect tone after its last words, or digital silence to
     the end — unless the line was digitally silent in its pauses anyway (silence suppression),
     where trailing silence says nothing."""
+    fr = heard.frames[who]
     freqs, on, off = BUSY
     tones = [b for b in ac.tone_bursts(fr, freqs, min_len=0.2) if b[0] >= speech[-1][1] - 0.1]
     cadence = ac.count_cadence(tones, on, off, tolerance=0.4)
     if len(cadence) >= 2:
         return cadence[0][0]
-    start = ac.trailing_silence_start(x, sr)
+    start = heard.trailing_silence(who)
     if start is None:
-        return _line_dropped(fr, speech, leak() if leak else None)
+        return _line_dropped(fr, speech, heard.copies.get(who))
     pauses = ~ac.spans_mask(speech, len(fr), fr.hop)
     pauses[int(start / fr.hop):] = False
     if pauses.any() and np.mean(fr.db[pauses] <= ac.SILENT_DB) > 0.5:
@@ -378,15 +367,8 @@ def _line_dropped(fr: ac.Frames, speech: list[Span], leak: np.ndarray | None = N
     return first_quiet * fr.hop
 
 
-def _hangup(audio: CallAudio, frames: dict[str, ac.Frames], speech: dict[str, list[Span]],
-            echo: dict[str, np.ndarray], original: CallAudio) -> tuple[str | None, float | None]:
-    def leak(who: str) -> Callable[[], np.ndarray]:  # the raw line's echo frames, only if needed
-        return lambda: ac.echo_mask(original.parties[who], original.parties[OTHER[who]], audio.sr,
-                                    len(frames[who]), min_corr=0.5)
-
-    dead = {who: _line_dead(_without(audio.parties[who], echo.get(who), audio.sr, frames[who].hop), audio.sr,
-                            frames[who], speech[who], leak(who))
-            for who in ("agent", "customer")}
+def _hangup(heard: Heard, speech: dict[str, list[Span]]) -> tuple[str | None, float | None]:
+    dead = {who: _line_dead(heard, who, speech[who]) for who in ("agent", "customer")}
     known = {w: t for w, t in dead.items() if t is not None}
     if not known:
         return None, None
@@ -395,17 +377,6 @@ def _hangup(audio: CallAudio, frames: dict[str, ac.Frames], speech: dict[str, li
         return None, None
     before = [e for segs in speech.values() for _, e in segs if e <= known[first] + 0.05]
     return first, max(0.0, known[first] - max(before)) if before else None
-
-
-def _without(x: np.ndarray, mask: np.ndarray | None, sr: int, hop: float) -> np.ndarray:
-    """``x`` with its echo frames silenced: a hung-up line that carries only the other party's
-    echo is as dead as a digitally silent one."""
-    if mask is None or not mask.any():
-        return x
-    keep = np.repeat(~mask, int(round(hop * sr)))[: len(x)]
-    out = np.asarray(x, np.float32).copy()
-    out[: len(keep)][~keep] = 0.0
-    return out
 
 
 def _agent_noise(fr: ac.Frames, agent: list[Span], customer: list[Span], s: MeasureSettings) -> list[Span]:
@@ -433,13 +404,13 @@ def _text_pace(timeline: Timeline, agent_speech: list[Span] | None) -> tuple[flo
     return (60.0 * chars / seconds, "transcript") if seconds > 1.0 else (None, None)
 
 
-def _voice(m: Measures, x: np.ndarray, sr: int, agent_speech: list[Span]) -> None:
+def _voice(m: Measures, x: np.ndarray, sr: int, agent_speech: list[Span], pitch: ac.PitchStream | None) -> None:
     utts = [(s, e) for s, e in agent_speech if e - s >= 0.5]
     if not utts:
         return
     m.agent_utterance_levels = [(s, e, ac.level_dbfs(x[int(s * sr): int(e * sr)])) for s, e in utts]
     m.agent_volume_dbfs = float(np.median([d for _, _, d in m.agent_utterance_levels]))
-    tracks = [ac.pitch_semitones(x[int(s * sr): int(e * sr)], sr) for s, e in utts]
+    tracks = [pitch.semitones(s, e) for s, e in utts] if pitch is not None else []
     voiced = [t for t in tracks if len(t) >= 10]
     if not voiced:
         m.unjudged["pitch"] = "no clearly voiced agent speech"

@@ -22,9 +22,10 @@ from typing import Callable
 import numpy as np
 import soundfile as sf
 
-from ..audio import TARGET_SR, CallAudio
+from ..audio import TARGET_SR
 from ..engine import CallReport, judge
 from ..errors import PhonecoachError
+from ..listening import CallListener
 from ..measures import measure_call
 from ..rulepack import RulePack
 from ..timeline import Timeline, Utterance
@@ -54,12 +55,13 @@ class StreamWorker(threading.Thread):
     """One party: queue -> 0.2 s chunks -> recogniser + signal tracker -> judge; audio to disk."""
 
     def __init__(self, party: str, q: "queue.Queue[Block | None]", model, judge: LiveJudge, folder: Path,
-                 partials: bool = True) -> None:
+                 partials: bool = True, heard: Callable[[str, np.ndarray], None] = lambda party, x: None) -> None:
         super().__init__(name=f"stream-{party}", daemon=True)
         self.party = party
         self.q = q
         self.judge = judge
         self.partials = partials
+        self.heard = heard  # every sample, gaps filled, to the session's call listener
         self.rec = ChannelRecognizer(model, party) if model is not None else None
         self.signal = PartySignal(party, TARGET_SR, music_change_db=judge.settings.music_max_level_change_db,
                                   music_window=judge.settings.music_window_seconds)
@@ -109,6 +111,7 @@ class StreamWorker(threading.Thread):
             self.timeline_file.close()
 
     def _take(self, samples: np.ndarray) -> None:
+        self.heard(self.party, samples)
         self.audio.write(samples)
         self.samples += len(samples)
         if self.samples / TARGET_SR - self._last_flush >= FLUSH_SECONDS:
@@ -183,13 +186,37 @@ class LiveSession:
         self._dispatcher = threading.Thread(target=self._dispatch, name="warnings", daemon=True)
         self.sink_errors: list[str] = []
         self.judge = LiveJudge(pack, self.parties, self._outbox.put)
-        self.workers = {p: StreamWorker(p, self.queues[p], model, self.judge, folder, partials) for p in self.parties}
+        # the measures follow the call in a thread of their own, off the recognisers' path, so
+        # the end-of-call report only finishes what is left (the same listener ``score`` uses)
+        self.listener = CallListener(self.parties, TARGET_SR, str(folder))
+        self._heard: "queue.SimpleQueue[tuple[str, np.ndarray] | None]" = queue.SimpleQueue()
+        self._listening = threading.Thread(target=self._listen, name="listener", daemon=True)
+        self.listen_cpu = 0.0
+        self.listen_error: BaseException | None = None
+        self.workers = {p: StreamWorker(p, self.queues[p], model, self.judge, folder, partials,
+                                        heard=lambda party, x: self._heard.put((party, x)))
+                        for p in self.parties}
         for w in self.workers.values():
             w.until = seconds
         self._stop = threading.Event()
         self.started = 0.0
         self.elapsed = 0.0
         self.drain = 0.0
+        self.report_seconds = 0.0  # from the last audio processed to the report made
+        self._report_from = 0.0
+
+    def _listen(self) -> None:
+        t0 = time.thread_time()
+        try:
+            while (item := self._heard.get()) is not None:
+                if self.listen_error is None:
+                    self.listener.push(*item)
+        except BaseException as exc:  # noqa: BLE001 - reported with the report, the call goes on
+            self.listen_error = exc
+            while self._heard.get() is not None:  # keep draining: the workers never block on it
+                pass
+        finally:
+            self.listen_cpu = time.thread_time() - t0
 
     def _dispatch(self) -> None:
         while (w := self._outbox.get()) is not None:
@@ -223,6 +250,7 @@ class LiveSession:
     def run(self) -> SessionResult:
         self.started = time.monotonic()
         self._dispatcher.start()
+        self._listening.start()
         for w in self.workers.values():
             w.start()
         self.source.start()
@@ -241,6 +269,7 @@ class LiveSession:
                 w.join()
             self.elapsed = time.monotonic() - self.started
             self.drain = time.monotonic() - ended  # how far processing lagged behind the audio
+            self._heard.put(None)
             self._outbox.put(None)
             self._dispatcher.join(timeout=10.0)  # a sink stuck writing must not hold the report
             try:
@@ -250,6 +279,8 @@ class LiveSession:
         errors = [f"{w.party}: {type(w.error).__name__}: {w.error}" for w in self.workers.values() if w.error]
         if errors:
             raise PhonecoachError("stream worker failed: " + "; ".join(errors))
+        self._report_from = time.monotonic()
+        self._listening.join()
         return SessionResult(self.final_report(), list(self.judge.warnings), self.folder, self.stats())
 
     def stats(self) -> dict:
@@ -258,6 +289,8 @@ class LiveSession:
         return {"audio_seconds": round(audio, 2), "wall_seconds": round(self.elapsed, 2),
                 "lag_at_end_seconds": round(self.drain, 2),
                 "cpu_seconds": {p: round(w.busy_seconds, 2) for p, w in self.workers.items()},
+                "listener_cpu_seconds": round(self.listen_cpu, 2),
+                "report_seconds": round(self.report_seconds, 2),
                 "queue_overflows": s.overflows, "input_overflows": s.input_overflows,
                 "device_stalls": s.stalls, "reconnects": s.reconnects,
                 "dropped": {p: {"gaps": w.gaps, "seconds_filled": round(w.gap_seconds, 2)}
@@ -265,21 +298,21 @@ class LiveSession:
                 "sink_errors": list(self.sink_errors)}
 
     def final_report(self) -> CallReport:
-        """What ``phonecoach score`` gives on the recording: same timeline, same measures, same rules."""
-        parties = {p: sf.read(str(self.folder / f"{p}.wav"), dtype="float32")[0] for p in self.parties}
-        n = max((len(x) for x in parties.values()), default=0)
-        parties = {p: np.pad(x, (0, n - len(x))) for p, x in parties.items()}
-        audio = CallAudio(str(self.folder), TARGET_SR, TARGET_SR, parties)
+        """What ``phonecoach score`` gives on the recording: same timeline, same measures, same
+        rules, from what the session heard (nothing is read back or computed again)."""
+        if self.listen_error is not None:
+            raise PhonecoachError(f"measuring the call failed: {type(self.listen_error).__name__}: {self.listen_error}")
+        heard = self.listener.finish()
         utts = [u for p in self.parties for u in _read_timeline(self.folder / f"{p}.timeline.jsonl", p)]
-        timeline = Timeline(utts, speakers_separated="unknown" not in self.parties, duration=audio.duration)
+        timeline = Timeline(utts, speakers_separated="unknown" not in self.parties, duration=heard.audio.duration)
         notes = [f"live session; {len(self.judge.warnings)} warnings raised during the call"]
         for w in self.workers.values():
             if w.gaps:
                 notes.append(f"{w.party}: {w.gaps} dropped stretch{'es' * (w.gaps > 1)} of audio "
                              f"({w.gap_seconds:.1f} s) filled with silence to keep both parties on one clock")
-        report = judge(self.pack, timeline, source=str(self.folder), measures=measure_call(audio, timeline,
-                                                                                          self.pack.measures),
-                       notes=notes)
+        measures = measure_call(heard.audio, timeline, self.pack.measures, heard=heard)
+        report = judge(self.pack, timeline, source=str(self.folder), measures=measures, notes=notes)
+        self.report_seconds = time.monotonic() - self._report_from
         tmp = self.folder / "report.json.tmp"
         tmp.write_text(json.dumps({**report.to_dict(), "session": self.stats()}, ensure_ascii=False, indent=1),
                        encoding="utf-8")

@@ -1,0 +1,264 @@
+"""Listening to a call as it goes: the acoustic features every measure needs, built block by
+block, so a live session's end-of-call report costs what is left, not the whole call again.
+
+``CallListener`` takes each party's audio in blocks of any size and gives, at ``finish``,
+what ``measures`` reads (``Heard``): each line's frames with the other party's leak
+cancelled, the frames still only echo after that, the raw frames that copy the other line
+(for the hang-up), where each line last carried sound, and the agent's pitch track.
+``phonecoach score`` pushes a whole recording through the same listener, so a file and a
+live session agree by construction: every stage computes in batches at fixed positions,
+and every decision depends on the samples alone, never on how they were blocked or on
+which party's thread ran ahead.
+
+The leak path (delay, gain) of a line is fixed by the first ``LOCK_WINDOWS`` windows where
+it is a correlated, quieter copy of the other line (a recorder's leak path stays put for
+the call); that line's features up to then are computed again once, cleaned.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import acoustics as ac
+from .audio import CallAudio
+
+OTHER = {"agent": "customer", "customer": "agent"}  # each party's counterpart on a stereo call
+LOCK_WINDOWS = 8  # leak windows at one delay that fix a line's echo path during the call
+LAG_TOLERANCE = 2  # samples: windows this close in delay agree
+MIN_LEAK_WINDOWS = 3  # at least this many in the whole call, or the line has no leak to cancel
+LEAK_CORR = 0.6  # correlation of a leak window (cancelling, and the echo left after it)
+COPY_CORR = 0.5  # a raw line that copies the other this well is not a live line (hang-up)
+ECHO_BATCH = 20  # windows per pass (2 s of audio)
+SILENCE_LEVEL = 1e-4  # |sample| at or under this is digital silence
+
+
+class _Samples:
+    """A float32 signal that grows at its end (amortised copies)."""
+
+    def __init__(self) -> None:
+        self._a = np.zeros(1 << 16, np.float32)
+        self.n = 0
+
+    def extend(self, x: np.ndarray) -> None:
+        if self.n + len(x) > len(self._a):
+            grown = np.zeros(max(int(len(self._a) * 1.5), self.n + len(x)), np.float32)
+            grown[: self.n] = self._a[: self.n]
+            self._a = grown
+        self._a[self.n: self.n + len(x)] = x
+        self.n += len(x)
+
+    @property
+    def data(self) -> np.ndarray:
+        return self._a[: self.n]
+
+
+class _Line:
+    """What is computed from one line's (cleaned) samples as they arrive."""
+
+    def __init__(self, sr: int, voice: bool) -> None:
+        self.frames = ac.FrameStream(sr)
+        self.pitch = ac.PitchStream(sr) if voice else None
+        self.h = self.frames.h
+        self.fed = 0
+        self._rest = np.zeros(0, np.float32)
+        self._last_loud: list[np.ndarray] = []  # per hop: index of its last sample over SILENCE_LEVEL, or -1
+
+    def feed(self, x: np.ndarray) -> None:
+        self.frames.feed(x)
+        if self.pitch is not None:
+            self.pitch.feed(x)
+        start = self.fed - len(self._rest)
+        self.fed += len(x)
+        buf = np.concatenate([self._rest, x]) if len(self._rest) else x
+        m = len(buf) // self.h
+        self._note_loud(buf[: m * self.h], start)
+        self._rest = buf[m * self.h:]
+
+    def _note_loud(self, buf: np.ndarray, start: int) -> None:
+        if not len(buf):
+            return
+        rows = np.abs(buf).reshape(-1, min(self.h, len(buf))) > SILENCE_LEVEL
+        last = rows.shape[1] - 1 - np.argmax(rows[:, ::-1], axis=1)
+        base = start + np.arange(rows.shape[0]) * self.h
+        self._last_loud.append(np.where(rows.any(axis=1), base + last, -1))
+
+    def finish(self) -> tuple[ac.Frames, np.ndarray]:
+        self._note_loud(self._rest, self.fed - len(self._rest))
+        self._rest = np.zeros(0, np.float32)
+        if self.pitch is not None:
+            self.pitch.finish()
+        return self.frames.finish(), (np.concatenate(self._last_loud) if self._last_loud else np.zeros(0, np.int64))
+
+
+@dataclass
+class Heard:
+    """A call's acoustic features, as ``measures`` reads them."""
+
+    audio: CallAudio  # the lines with the other party's leak cancelled
+    frames: dict[str, ac.Frames]
+    echo: dict[str, np.ndarray]  # per line that leaked: frames still only the other's echo
+    copies: dict[str, np.ndarray]  # per stereo line: raw frames that copy the other line
+    pitch: ac.PitchStream | None  # the agent's voice (or the mono mix's)
+    last_loud: dict[str, np.ndarray]  # per line, per hop: last sample over SILENCE_LEVEL (-1: none)
+
+    @property
+    def leaked(self) -> set[str]:
+        return set(self.echo)
+
+    def trailing_silence(self, party: str, min_len: float = 0.5) -> float | None:
+        """Start of digital silence that runs to the end of the line, echo frames counted as
+        silent (a hung-up line carrying only the other party's echo is as dead as a silent one)."""
+        last = self.last_loud[party]
+        mask = self.echo.get(party)
+        if mask is not None and mask.any():
+            last = np.where(np.pad(mask, (0, max(0, len(last) - len(mask))))[: len(last)], -1, last)
+        sr = self.audio.sr
+        end = len(self.audio.parties[party]) / sr
+        start = (int(last.max()) + 1) / sr if len(last) and last.max() >= 0 else 0.0
+        return start if end - start >= min_len else None
+
+
+class CallListener:
+    """Per-call acoustic state fed party by party (``push``), ended by ``finish``. Not
+    thread-safe: a live session feeds it from one thread."""
+
+    def __init__(self, parties: list[str], sr: int, path: str = "", source_sr: int | None = None) -> None:
+        self.sr, self.path, self.source_sr = sr, path, source_sr or sr
+        self.parties = list(parties)
+        self.stereo = set(self.parties) == {"agent", "customer"}
+        self.voice = "agent" if "agent" in parties else ("unknown" if "unknown" in parties else None)
+        self.raw = {p: _Samples() for p in self.parties}
+        self.lines = {p: _Line(sr, p == self.voice) for p in self.parties}
+        self.step = int(ac.ECHO_WINDOW * sr / 2)
+        self.windows = 0  # raw windows compared so far (both directions)
+        self.found: dict[str, list[ac.EchoWindows]] = {p: [] for p in self.parties}
+        self.path_of: dict[str, tuple[int, float]] = {}  # line -> fixed leak (delay in samples, gain)
+        self.echo_windows: dict[str, int] = {}  # cleaned windows checked, per leaking line
+        self.echo_left: dict[str, list[ac.EchoWindows]] = {}
+
+    def push(self, party: str, samples: np.ndarray) -> None:
+        self.raw[party].extend(np.asarray(samples, np.float32))
+        self._advance(final=False)
+
+    def push_call(self, audio: CallAudio) -> None:
+        for p, x in audio.parties.items():
+            self.raw[p].extend(np.asarray(x, np.float32))
+        self._advance(final=False)
+
+    # ------------------------------------------------------------------------------------
+
+    def _aligned(self) -> int:
+        """Samples every party has reached: how far the two-line work can go."""
+        return min(r.n for r in self.raw.values())
+
+    def _advance(self, final: bool) -> None:
+        if self.stereo:
+            self._compare_lines(final)
+        n = self._aligned() if self.stereo else None
+        for p, line in self.lines.items():
+            upto = n if n is not None else self.raw[p].n
+            if upto > line.fed:
+                line.feed(self._cleaned(p, line.fed, upto))
+        for p in self.path_of:
+            self._check_echo_left(p, final)
+
+    def _batches(self, done: int, final: bool):
+        """(first, count) of the next window batches that can be run, at fixed positions."""
+        last = self._aligned() // self.step - 2  # window k needs samples up to (k + 2) * step
+        while (avail := last + 1 - done) > 0 and (avail >= ECHO_BATCH or final):
+            count = min(ECHO_BATCH, avail)
+            yield done, count
+            done += count
+
+    def _compare_lines(self, final: bool) -> None:
+        for first, count in self._batches(self.windows, final):
+            for p in self.parties:
+                o = OTHER[p]
+                found = ac.echo_windows(self.raw[p].data, self.raw[o].data, self.sr, first, count,
+                                        min_corr=COPY_CORR)
+                if len(found.starts):
+                    self.found[p].append(found)
+                if p not in self.path_of:
+                    self._maybe_lock(p, LOCK_WINDOWS)
+            self.windows = first + count
+
+    def _maybe_lock(self, p: str, needed: int) -> None:
+        """Fix line ``p``'s leak path once ``needed`` leak windows agree on its delay. Windows on
+        a tone (ringback on both lines) correlate at any multiple of its period and with either
+        sign: only windows with one clear delay, at the most common delay (±LAG_TOLERANCE
+        samples), count."""
+        leaks = [f.where(LEAK_CORR, unique=True) for f in self.found[p]]
+        lags = np.concatenate([f.lags for f in leaks]) if leaks else np.zeros(0, np.int64)
+        if len(lags) < needed:
+            return
+        gains = np.concatenate([f.gains for f in leaks])
+        near = np.abs(lags[:, None] - lags[None, :]) <= LAG_TOLERANCE
+        agree = np.flatnonzero(near[int(np.argmax(near.sum(axis=1)))])
+        if len(agree) < needed:
+            return
+        agree = agree[:LOCK_WINDOWS]
+        self.path_of[p] = (int(np.median(lags[agree])), float(np.median(gains[agree])))
+        self.echo_windows[p], self.echo_left[p] = 0, []
+        self.lines[p] = _Line(self.sr, p == self.voice)  # its features so far assumed no leak: again, cleaned
+
+    def _cleaned(self, p: str, a: int, b: int) -> np.ndarray:
+        """Samples a..b of line ``p`` without the other party's leak (as they are, if none)."""
+        x = self.raw[p].data[a:b]
+        if p not in self.path_of:
+            return x
+        d, g = self.path_of[p]
+        other = self.raw[OTHER[p]].data
+        leak = np.zeros(b - a, np.float32)
+        lo = max(a, d)
+        if b > lo:
+            leak[lo - a:] = other[lo - d: b - d]
+        return (x - np.float32(g) * leak).astype(np.float32)
+
+    def _check_echo_left(self, p: str, final: bool) -> None:
+        for first, count in self._batches(self.echo_windows[p], final):
+            lo, hi = first * self.step, (first + count + 1) * self.step
+            x = self._cleaned(p, lo, hi)
+            found = ac.echo_windows(x, self.raw[OTHER[p]].data, self.sr, first, count, min_corr=LEAK_CORR, x0=lo)
+            if len(found.starts):
+                self.echo_left[p].append(found)
+            self.echo_windows[p] = first + count
+
+    # ------------------------------------------------------------------------------------
+
+    def finish(self) -> Heard:
+        """The features of the whole call. The lines of a stereo call are brought to one length
+        (a live party whose last blocks never came is silent there)."""
+        if self.stereo:
+            n = max(r.n for r in self.raw.values())
+            for r in self.raw.values():
+                r.extend(np.zeros(n - r.n, np.float32))
+        self._advance(final=True)
+        if self.stereo:
+            for p in self.parties:
+                if p not in self.path_of:
+                    self._maybe_lock(p, MIN_LEAK_WINDOWS)
+            self._advance(final=True)
+        frames, last_loud = {}, {}
+        for p, line in self.lines.items():
+            frames[p], last_loud[p] = line.finish()
+        echo = {p: _mask(self.echo_left[p], self.sr, len(frames[p])) for p in self.path_of}
+        copies = {p: _mask(self.found[p], self.sr, len(frames[p])) for p in self.parties} if self.stereo else {}
+        parties = {p: self._cleaned(p, 0, self.raw[p].n) for p in self.parties}
+        audio = CallAudio(self.path, self.sr, self.source_sr, parties)
+        pitch = self.lines[self.voice].pitch if self.voice else None
+        return Heard(audio, frames, echo, copies, pitch, last_loud)
+
+
+def _mask(found: list[ac.EchoWindows], sr: int, n_frames: int) -> np.ndarray:
+    mask = np.zeros(n_frames, bool)
+    for f in found:
+        mask |= ac.windows_mask(f, sr, n_frames)
+    return mask
+
+
+def listen(audio: CallAudio) -> Heard:
+    """A whole recording through the listener."""
+    listener = CallListener(list(audio.parties), audio.sr, audio.path, audio.source_sr)
+    listener.push_call(audio)
+    return listener.finish()
