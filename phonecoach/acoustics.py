@@ -222,10 +222,10 @@ class EchoWindows:
 
 def echo_windows(x: np.ndarray, other: np.ndarray, sr: int, first: int, count: int, *,
                  window: float = ECHO_WINDOW, max_lag: float = ECHO_MAX_LAG, min_corr: float = 0.5,
-                 min_drop_db: float = 10.0, x0: int = 0) -> EchoWindows:
+                 min_drop_db: float = 10.0, x0: int = 0, o0: int = 0) -> EchoWindows:
     """Windows ``first`` .. ``first + count - 1`` (window k starts at k half-windows) where ``x``
     is a correlated copy of ``other`` (``other`` louder by ``min_drop_db``, leading by
-    0..``max_lag`` s). ``other`` holds the call from sample 0, ``x`` from sample ``x0``, both up to
+    0..``max_lag`` s). ``x`` holds the call from sample ``x0`` and ``other`` from ``o0``, both up to
     at least the end of the last window. Energies come from half-window sums and the correlations from batched FFTs:
     a pass costs about as much as the frame analysis. Stereo recorders leak each party into the
     other's line (typically -15 to -30 dB, 10-50 ms late); two voices talking over each other
@@ -240,7 +240,7 @@ def echo_windows(x: np.ndarray, other: np.ndarray, sr: int, first: int, count: i
     def half_energy(y: np.ndarray, y0: int) -> np.ndarray:  # energy of each half-window, in float64
         return np.square(np.asarray(y[lo - y0:hi - y0], np.float32).reshape(-1, step), dtype=np.float64).sum(axis=1)
 
-    hx, ho = half_energy(x, x0), half_energy(other, 0)
+    hx, ho = half_energy(x, x0), half_energy(other, o0)
     ex, eo = hx[:-1] + hx[1:], ho[:-1] + ho[1:]
     keep = (ex > 1e-12) & (eo >= ex * 10 ** (min_drop_db / 10))
     st, ex = k[keep] * step, ex[keep]
@@ -248,7 +248,7 @@ def echo_windows(x: np.ndarray, other: np.ndarray, sr: int, first: int, count: i
         return empty
     n_fft = 1 << int(np.ceil(np.log2(w + lag)))
     segs = np.asarray(x, np.float32)[(st - x0)[:, None] + np.arange(w)]
-    refs = np.asarray(other, np.float32)[(st - lag)[:, None] + np.arange(w + lag)]
+    refs = np.asarray(other, np.float32)[(st - lag - o0)[:, None] + np.arange(w + lag)]
     corr = np.fft.irfft(np.fft.rfft(segs, n_fft) * np.conj(np.fft.rfft(refs, n_fft)), n_fft)
     ks = np.arange(lag + 1)
     c = corr[:, (-ks) % n_fft]  # c[k] = sum seg[i] * ref[i + k]: x lags other by lag - k samples
@@ -357,6 +357,9 @@ def level_dbfs(x: np.ndarray) -> float:
 
 
 PITCH_FMIN, PITCH_FMAX = 70.0, 400.0
+# a stretch of frames all quieter than this (-60 dBFS) holds no voice to track: speech is at
+# least -50 dBFS (``speech_segments``), and a frame counts as voiced only near its level
+PITCH_GATE = 1e-3
 
 
 class PitchStream:
@@ -399,10 +402,14 @@ class PitchStream:
             import librosa
 
             y = self._tail[:span]
-            self._f0.append(librosa.yin(y, fmin=self.fmin, fmax=self.fmax, sr=self.sr, frame_length=self.frame,
-                                        hop_length=self.hop, trough_threshold=0.1, center=False))
             frames = y[(np.arange(self.batch) * self.hop)[:, None] + np.arange(self.frame)]
-            self._rms.append(np.sqrt(np.mean(np.square(frames), axis=1)))
+            rms = np.sqrt(np.mean(np.square(frames), axis=1))
+            self._rms.append(rms)
+            if rms.max() < PITCH_GATE:  # nothing in it can be voice: YIN is the costly part
+                self._f0.append(np.zeros(self.batch))
+            else:
+                self._f0.append(librosa.yin(y, fmin=self.fmin, fmax=self.fmax, sr=self.sr, frame_length=self.frame,
+                                            hop_length=self.hop, trough_threshold=0.1, center=False))
             self._tail = self._tail[self.batch * self.hop:]
 
     def semitones(self, start: float, end: float) -> np.ndarray:

@@ -154,7 +154,11 @@ def score(calls: tuple[Path, ...], transcript: Path | None, model: Path | None, 
 @main.command()
 @click.option("--device", help="Agent headset microphone: name or index (see 'phonecoach devices').")
 @click.option("--customer-device", help="The customer side, e.g. the softphone's loopback/monitor source.")
-@click.option("--replay", type=click.Path(path_type=Path), help="Feed this recording through the live path instead.")
+@click.option("--replay", type=click.Path(path_type=Path), multiple=True,
+              help="Feed this recording through the live path instead (repeat: one session each, one process).")
+@click.option("--sessions", "sessions_csv", type=click.Path(path_type=Path),
+              help="CSV of sessions to run in this one process, sharing one model: name, replay or device "
+                   "[, customer_device, agent_channel]. Each gets OUT/<name>/.")
 @click.option("--speed", type=FiniteFloat(), default=1.0, show_default=True,
               help="Replay pace: 1 = real time, 0 = as fast as possible.")
 @click.option("--agent-channel", type=click.Choice(["left", "right"]), default="left", show_default=True)
@@ -167,8 +171,8 @@ def score(calls: tuple[Path, ...], transcript: Path | None, model: Path | None, 
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Session folder (default sessions/<time>).")
 @click.option("--name", default="agent", show_default=True, help="Session name shown to the supervisor.")
 @click.option("--seconds", type=FiniteFloat(), help="Stop after this much audio time (any --speed).")
-def live(device, customer_device, replay, speed, agent_channel, model, rules_path, jsonl, serve, token, beep,
-         out_dir, name, seconds) -> None:
+def live(device, customer_device, replay, sessions_csv, speed, agent_channel, model, rules_path, jsonl, serve, token,
+         beep, out_dir, name, seconds) -> None:
     """Coach a call as it happens: warnings while the agent speaks, the full report at the end.
 
     \b
@@ -177,6 +181,7 @@ def live(device, customer_device, replay, speed, agent_channel, model, rules_pat
       phonecoach live --device 3 --customer-device "Monitor of Softphone" --serve 0.0.0.0:8765 --token s3cret
       phonecoach live --replay samples/blame_call.flac --jsonl
       phonecoach live --replay call.wav --speed 0 --jsonl > warnings.jsonl
+      phonecoach live --sessions floor.csv --jsonl --out sessions/today
     """
     import signal as _signal
 
@@ -186,6 +191,13 @@ def live(device, customer_device, replay, speed, agent_channel, model, rules_pat
     from .models import find_model
 
     err = Console(stderr=True)
+    if sessions_csv is not None or len(replay) > 1:
+        if device or customer_device or serve or beep:
+            raise click.UsageError("--device, --customer-device, --serve and --beep are for one session; "
+                                   "with several, list the devices in --sessions")
+        _live_many(sessions_csv, replay, speed, agent_channel, model, rules_path, jsonl, out_dir, seconds, err)
+        return
+    replay = replay[0] if replay else None
     try:
         pack = load_pack(rules_path)
         if replay is not None:
@@ -265,6 +277,68 @@ def live(device, customer_device, replay, speed, agent_channel, model, rules_pat
     if not jsonl:
         render_terminal(result.report, Console())
     _quiet_closed_stdout()
+
+
+def _live_many(sessions_csv, replay, speed, agent_channel, model, rules_path, jsonl, out_dir, seconds, err) -> None:
+    """Several sessions in this process, sharing one model; exit 1 if any could not run."""
+    import signal as _signal
+    import threading
+
+    from .live.group import SessionSpec, load_sessions, run_sessions
+    from .live.session import LiveSession, new_session_folder
+    from .live.sinks import JsonlSink, TerminalView
+    from .live.sources import DeviceGroup, ReplaySource, make_queues
+    from .models import find_model
+
+    try:
+        pack = load_pack(rules_path)
+        if sessions_csv is not None:
+            specs = load_sessions(sessions_csv)
+        else:
+            stems: list[str] = []
+            for r in replay:
+                stem = "".join(c if c.isalnum() or c in "._-" else "_" for c in r.stem)[:60] or "call"
+                stems.append(stem if stem not in stems else f"{stem}-{len(stems) + 1}")
+            specs = [SessionSpec(n, replay=r, agent_channel=agent_channel) for n, r in zip(stems, replay)]
+        model_path = str(find_model(model))
+    except PhonecoachError as exc:
+        _err(err, str(exc))
+        sys.exit(EXIT_INPUT_ERROR)
+    root = out_dir or new_session_folder()
+    sessions, failed = {}, []
+    for spec in specs:
+        say = (lambda n: lambda msg: click.echo(f"phonecoach: {n}: {msg}", err=True))(spec.name)
+        try:
+            if spec.replay is not None:
+                source = ReplaySource(str(spec.replay), spec.agent_channel, speed)
+            else:
+                devices = {"agent": _device(spec.device)}
+                if spec.customer_device:
+                    devices["customer"] = _device(spec.customer_device)
+                source = DeviceGroup(devices, make_queues(list(devices)), on_event=say)
+            sink = JsonlSink(session=spec.name) if jsonl else TerminalView(err, session=spec.name)
+            sessions[spec.name] = LiveSession(pack, source, model_path, root / spec.name, [sink], seconds=seconds,
+                                              on_event=say)
+        except PhonecoachError as exc:  # one bad recording or device: the others still run
+            _err(err, f"session {spec.name}: {exc}")
+            failed.append(spec.name)
+    stop = threading.Event()
+    _signal.signal(_signal.SIGTERM, lambda *_: stop.set())
+    _signal.signal(_signal.SIGINT, lambda *_: stop.set())
+    click.echo(f"phonecoach: {len(sessions)} sessions, one model ({Path(model_path).name}), saving in {root}",
+               err=True)
+    for name, result in run_sessions(sessions, stop).items():
+        if isinstance(result, Exception):
+            _err(err, f"session {name} stopped: {str(result).splitlines()[0]}")
+            failed.append(name)
+            continue
+        st = result.stats
+        click.echo(f"phonecoach: {name}: {st['audio_seconds']:.0f} s of audio, {len(result.warnings)} warnings, "
+                   f"score {result.report.score}, {st['queue_overflows']} dropped blocks, "
+                   f"lag at the end {st['lag_at_end_seconds']:.2f} s", err=True)
+    _quiet_closed_stdout()
+    if failed:
+        sys.exit(EXIT_INPUT_ERROR)
 
 
 def _quiet_closed_stdout() -> None:

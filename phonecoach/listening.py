@@ -16,7 +16,9 @@ the call); that line's features up to then are computed again once, cleaned.
 """
 from __future__ import annotations
 
+import ctypes
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -33,24 +35,56 @@ ECHO_BATCH = 20  # windows per pass (2 s of audio)
 SILENCE_LEVEL = 1e-4  # |sample| at or under this is digital silence
 
 
+@cache
+def steady_heap() -> bool:
+    """Keep numpy's per-batch temporaries (0.1-2 MB, thousands per call) on the heap. glibc maps
+    each allocation over its 128 KB threshold afresh and faults its pages in on every use: the
+    listener measured 40 % more CPU (all of it system time) for it. Raised once per process
+    (to glibc's 32 MB maximum); elsewhere nothing changes."""
+    try:
+        libc = ctypes.CDLL(None)
+        return bool(libc.mallopt(-3, 32 << 20) and libc.mallopt(-1, 64 << 20))  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
+    except (OSError, AttributeError):
+        return False
+
+
 class _Samples:
-    """A float32 signal that grows at its end (amortised copies)."""
+    """A float32 signal that grows at its end, kept in pages (no copies as it grows)."""
+
+    PAGE = 1 << 20  # samples (65 s at 16 kHz)
 
     def __init__(self) -> None:
-        self._a = np.zeros(1 << 16, np.float32)
+        self._pages: list[np.ndarray] = []
         self.n = 0
 
     def extend(self, x: np.ndarray) -> None:
-        if self.n + len(x) > len(self._a):
-            grown = np.zeros(max(int(len(self._a) * 1.5), self.n + len(x)), np.float32)
-            grown[: self.n] = self._a[: self.n]
-            self._a = grown
-        self._a[self.n: self.n + len(x)] = x
-        self.n += len(x)
+        x = np.asarray(x, np.float32)
+        while len(x):
+            if not self._pages or self.n == len(self._pages) * self.PAGE:
+                self._pages.append(np.empty(self.PAGE, np.float32))
+            at = self.n % self.PAGE
+            take = min(len(x), self.PAGE - at)
+            self._pages[-1][at: at + take] = x[:take]
+            self.n += take
+            x = x[take:]
+
+    def slice(self, a: int, b: int) -> np.ndarray:
+        """Samples a..b (a view when they sit in one page); before 0 and after the end are silence."""
+        lead, a = max(0, -a), max(0, a)
+        b = min(b, self.n)
+        if b <= a:
+            return np.zeros(lead + max(0, b - a), np.float32)
+        first, last = a // self.PAGE, (b - 1) // self.PAGE
+        if first == last:
+            out = self._pages[first][a % self.PAGE: a % self.PAGE + (b - a)]
+        else:
+            out = np.concatenate([self._pages[k][max(a - k * self.PAGE, 0): min(b - k * self.PAGE, self.PAGE)]
+                                  for k in range(first, last + 1)])
+        return np.concatenate([np.zeros(lead, np.float32), out]) if lead else out
 
     @property
     def data(self) -> np.ndarray:
-        return self._a[: self.n]
+        return self.slice(0, self.n)
 
 
 class _Line:
@@ -70,10 +104,11 @@ class _Line:
             self.pitch.feed(x)
         start = self.fed - len(self._rest)
         self.fed += len(x)
-        buf = np.concatenate([self._rest, x]) if len(self._rest) else x
-        m = len(buf) // self.h
-        self._note_loud(buf[: m * self.h], start)
-        self._rest = buf[m * self.h:]
+        self._rest = np.concatenate([self._rest, x]) if len(self._rest) else x
+        if len(self._rest) >= 50 * self.h:  # a second at a time
+            m = len(self._rest) // self.h
+            self._note_loud(self._rest[: m * self.h], start)
+            self._rest = self._rest[m * self.h:]
 
     def _note_loud(self, buf: np.ndarray, start: int) -> None:
         if not len(buf):
@@ -84,7 +119,9 @@ class _Line:
         self._last_loud.append(np.where(rows.any(axis=1), base + last, -1))
 
     def finish(self) -> tuple[ac.Frames, np.ndarray]:
-        self._note_loud(self._rest, self.fed - len(self._rest))
+        start, m = self.fed - len(self._rest), len(self._rest) // self.h
+        self._note_loud(self._rest[: m * self.h], start)
+        self._note_loud(self._rest[m * self.h:], start + m * self.h)
         self._rest = np.zeros(0, np.float32)
         if self.pitch is not None:
             self.pitch.finish()
@@ -124,6 +161,7 @@ class CallListener:
     thread-safe: a live session feeds it from one thread."""
 
     def __init__(self, parties: list[str], sr: int, path: str = "", source_sr: int | None = None) -> None:
+        steady_heap()
         self.sr, self.path, self.source_sr = sr, path, source_sr or sr
         self.parties = list(parties)
         self.stereo = set(self.parties) == {"agent", "customer"}
@@ -131,6 +169,7 @@ class CallListener:
         self.raw = {p: _Samples() for p in self.parties}
         self.lines = {p: _Line(sr, p == self.voice) for p in self.parties}
         self.step = int(ac.ECHO_WINDOW * sr / 2)
+        self.lag = int(ac.ECHO_MAX_LAG * sr)
         self.windows = 0  # raw windows compared so far (both directions)
         self.found: dict[str, list[ac.EchoWindows]] = {p: [] for p in self.parties}
         self.path_of: dict[str, tuple[int, float]] = {}  # line -> fixed leak (delay in samples, gain)
@@ -175,8 +214,9 @@ class CallListener:
         for first, count in self._batches(self.windows, final):
             for p in self.parties:
                 o = OTHER[p]
-                found = ac.echo_windows(self.raw[p].data, self.raw[o].data, self.sr, first, count,
-                                        min_corr=COPY_CORR)
+                lo, hi = first * self.step - self.lag, (first + count + 1) * self.step
+                found = ac.echo_windows(self.raw[p].slice(lo, hi), self.raw[o].slice(lo, hi), self.sr, first, count,
+                                        min_corr=COPY_CORR, x0=lo, o0=lo)
                 if len(found.starts):
                     self.found[p].append(found)
                 if p not in self.path_of:
@@ -204,22 +244,17 @@ class CallListener:
 
     def _cleaned(self, p: str, a: int, b: int) -> np.ndarray:
         """Samples a..b of line ``p`` without the other party's leak (as they are, if none)."""
-        x = self.raw[p].data[a:b]
+        x = self.raw[p].slice(a, b)
         if p not in self.path_of:
             return x
         d, g = self.path_of[p]
-        other = self.raw[OTHER[p]].data
-        leak = np.zeros(b - a, np.float32)
-        lo = max(a, d)
-        if b > lo:
-            leak[lo - a:] = other[lo - d: b - d]
-        return (x - np.float32(g) * leak).astype(np.float32)
+        return (x - np.float32(g) * self.raw[OTHER[p]].slice(a - d, b - d)).astype(np.float32)
 
     def _check_echo_left(self, p: str, final: bool) -> None:
         for first, count in self._batches(self.echo_windows[p], final):
-            lo, hi = first * self.step, (first + count + 1) * self.step
-            x = self._cleaned(p, lo, hi)
-            found = ac.echo_windows(x, self.raw[OTHER[p]].data, self.sr, first, count, min_corr=LEAK_CORR, x0=lo)
+            lo, hi = first * self.step - self.lag, (first + count + 1) * self.step
+            found = ac.echo_windows(self._cleaned(p, lo, hi), self.raw[OTHER[p]].slice(lo, hi), self.sr, first, count,
+                                    min_corr=LEAK_CORR, x0=lo, o0=lo)
             if len(found.starts):
                 self.echo_left[p].append(found)
             self.echo_windows[p] = first + count

@@ -15,15 +15,18 @@ from ..safeio import printable
 
 
 class JsonlSink:
-    """One JSON object per warning on ``stream`` (stdout), flushed at once."""
+    """One JSON object per warning on ``stream`` (stdout), flushed at once; with several
+    sessions in one process each object names its ``session``."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, session: str | None = None) -> None:
         self.stream = stream or sys.stdout
         self.lock = threading.Lock()
+        self.session = session
 
     def __call__(self, w: Warning) -> None:
+        record = w.to_dict() if self.session is None else {"session": self.session, **w.to_dict()}
         with self.lock:
-            self.stream.write(json.dumps(w.to_dict(), ensure_ascii=False) + "\n")
+            self.stream.write(json.dumps(record, ensure_ascii=False) + "\n")
             self.stream.flush()
 
 
@@ -31,10 +34,11 @@ class TerminalView:
     """A live view (rich) when on a terminal: recent speech, the agent's pace and level,
     warnings with their fix. Off a terminal, one plain line per warning."""
 
-    def __init__(self, console=None) -> None:
+    def __init__(self, console=None, session: str | None = None) -> None:
         from rich.console import Console
 
         self.console = console or Console(stderr=True)
+        self.prefix = f"{session} " if session else ""  # several sessions share one terminal
         self.warnings: deque[Warning] = deque(maxlen=8)
         self.lines: deque[str] = deque(maxlen=6)
         self.lock = threading.Lock()
@@ -45,7 +49,7 @@ class TerminalView:
             self.warnings.append(w)
         if self.live is None:
             mark = {"raised": "!", "confirmed": "✔", "withdrawn": "✗"}[w.status]
-            self.console.print(f"[{clock(w.t_audio)}] {mark} {w.rule} ({w.status}): {w.message} "
+            self.console.print(f"{self.prefix}[{clock(w.t_audio)}] {mark} {w.rule} ({w.status}): {w.message} "
                                f"“{printable(w.evidence)}” — fix: {w.fix}", highlight=False, markup=False)
 
     def said(self, speaker: str, text: str, t: float | None) -> None:
