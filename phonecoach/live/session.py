@@ -73,6 +73,7 @@ class StreamWorker(threading.Thread):
         self.gap_seconds = 0.0
         self.until: float | None = None  # audio time past which blocks are ignored (--seconds)
         self.busy_seconds = 0.0  # CPU time spent on this stream's audio
+        self.first_block_at: float | None = None  # time.monotonic() when the first audio came in
         self.error: BaseException | None = None
         self._buf = np.zeros(0, np.float32)
         self._chunk = int(CHUNK_SECONDS * TARGET_SR)
@@ -91,6 +92,8 @@ class StreamWorker(threading.Thread):
                     if keep <= 0:
                         continue  # queued ahead of the end the user asked for
                     block = Block(block.party, block.t, block.samples[:keep])
+                if self.first_block_at is None:
+                    self.first_block_at = time.monotonic()
                 t0 = time.thread_time()
                 missing = int(round(block.t * TARGET_SR)) - self.samples
                 if missing > 0:  # blocks were dropped before this one: keep the party on the call's clock
@@ -290,6 +293,8 @@ class LiveSession:
                 "lag_at_end_seconds": round(self.drain, 2),
                 "cpu_seconds": {p: round(w.busy_seconds, 2) for p, w in self.workers.items()},
                 "listener_cpu_seconds": round(self.listen_cpu, 2),
+                "first_audio_after_start_seconds": _since_process_start(
+                    min((w.first_block_at for w in self.workers.values() if w.first_block_at), default=None)),
                 "report_seconds": round(self.report_seconds, 2),
                 "queue_overflows": s.overflows, "input_overflows": s.input_overflows,
                 "device_stalls": s.stalls, "reconnects": s.reconnects,
@@ -318,6 +323,20 @@ class LiveSession:
                        encoding="utf-8")
         tmp.replace(self.folder / "report.json")
         return report
+
+
+def _since_process_start(t: float | None) -> float | None:
+    """Seconds from this process's start (the user's command) to monotonic time ``t``: what
+    start-up (imports, model loading) costs before the first audio is heard."""
+    if t is None:
+        return None
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: start time after boot
+        age = time.clock_gettime(time.CLOCK_BOOTTIME) - started
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+    return round(age - (time.monotonic() - t), 2)
 
 
 def _read_timeline(path: Path, party: str) -> list[Utterance]:

@@ -1,7 +1,7 @@
 """Cheap incremental measures on the streaming path: speech activity and level per party.
 
 The same per-frame features as ``acoustics.analyse_frames`` (level, flatness,
-peakiness, keypad tones), computed on each chunk as it arrives, with the batch VAD's rules
+peakiness, keypad tones), from one ``FrameStream`` over the stream as it arrives, with the batch VAD's rules
 (floor + margin, no tones, no keypad tones, no noise, no music of steady level, gaps under
 0.3 s closed) run as a small state machine. Music is known once its steady level has lasted
 the music window (1.5 s), so a hold with music starts up to that much late on the live path;
@@ -53,7 +53,8 @@ class PartySignal:
         self._seg_last = 0.0
         self._seg_power = 0.0
         self._seg_n = 0
-        self._tail = np.zeros(0, np.float32)  # samples not yet framed
+        # one continuous framing of the stream, 0.2 s of frames at a time (its lookahead: half a window)
+        self._framer = ac.FrameStream(sr, hop=hop, batch=max(1, int(round(0.2 / hop))), keep=False)
 
     @property
     def now(self) -> float:
@@ -71,16 +72,12 @@ class PartySignal:
 
     def update(self, chunk: np.ndarray) -> list[SegmentEvent]:
         """Feed the next samples; returns segment events (at most one open + one closed)."""
-        x = np.concatenate([self._tail, chunk.astype(np.float32, copy=False)])
-        h = int(round(self.hop * self.sr))
-        n = len(x) // h
-        if n == 0:
-            self._tail = x
+        self._framer.feed(chunk)
+        fr = self._framer.take()
+        if not len(fr):
             return []
-        fr = ac.analyse_frames(x[: n * h], self.sr, hop=self.hop)
-        self._tail = x[n * h:]
         events: list[SegmentEvent] = []
-        for i in range(n):
+        for i in range(len(fr)):
             keypad = fr.dtmf is not None and float(fr.dtmf[i]) >= 0.6
             events.extend(self._frame(float(fr.db[i]), float(fr.flatness[i]), float(fr.peakiness[i]), keypad))
         if self._seg_start is not None and self._seg_last - self._seg_start >= MIN_LEN:
