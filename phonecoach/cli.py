@@ -478,5 +478,11 @@ def rules_check(file: Path) -> None:
     click.echo(f"{file}: ok, {len(pack.rules)} rules")
 
 
+from .cli_archive import batch, export, summary  # noqa: E402 - they use the helpers above
+
+for _command in (batch, summary, export):
+    main.add_command(_command)
+
 if __name__ == "__main__":
     main()
+

