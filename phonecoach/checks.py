@@ -332,6 +332,21 @@ def message_step(rule: Rule, call: Call) -> Outcome:
 
 # --- rings -----------------------------------------------------------------------
 
+CALLBACK_PROMISED = "callback promised: judged against the call log"
+
+
+@check("callback_within", hours=4.0)
+def callback_within(rule: Rule, call: Call) -> Outcome:
+    """The agent's promise to call back (the rule's phrases). One call cannot tell whether the
+    callback came: the promise is kept as evidence and the archive batch, which knows every
+    call's start time and number, judges it (``crosscall.py``)."""
+    for _, u in speaker_utts(rule, call):
+        found = matched_at(rule, u)
+        if found:
+            return Outcome("not_applicable", (found,), CALLBACK_PROMISED)
+    return not_applicable("no callback promised")
+
+
 @check("max_rings", wants_phrases=False, max_rings=3)
 def max_rings(rule: Rule, call: Call) -> Outcome:
     """Pick up within ``max_rings`` rings (from the ringback tone or call metadata)."""

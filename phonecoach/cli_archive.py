@@ -47,6 +47,7 @@ def batch(inputs, store_path, workers, model, rules_path, agent_channel, agent_p
       phonecoach batch --rescore --rules rules/zh-CN.toml --store results.db
     """
     from .batch import BatchOptions, find_jobs, rescore as rescore_calls, run_batch
+    from .crosscall import judge_across_calls
     from .models import find_model
     from .rulepack import DEFAULT_PACK, load_pack
     from .store import Store, model_id, pack_version
@@ -65,6 +66,8 @@ def batch(inputs, store_path, workers, model, rules_path, agent_channel, agent_p
     if rescore:
         t0 = time.monotonic()
         n = rescore_calls(store, str(pack_file), pack, model_id(str(model)) if model else None)
+        for m in sorted({c.model for c in store.calls(pack=pack)}):
+            judge_across_calls(store, load_pack(pack_file), pack, m)
         click.echo(f"phonecoach: re-judged {n} stored calls with {pack_file.name} ({pack}) in "
                    f"{time.monotonic() - t0:.1f} s, no recogniser", err=True)
         return
@@ -103,6 +106,7 @@ def batch(inputs, store_path, workers, model, rules_path, agent_channel, agent_p
 
     try:
         progress, failures = run_batch(store, jobs, opts, on_progress)
+        judge_across_calls(store, load_pack(pack_file), pack, opts.model)  # a new call may keep an old promise
     finally:
         if bar is not None:
             bar.stop()

@@ -225,3 +225,59 @@ def test_batch_with_the_real_recogniser_loads_it_once_per_worker(ko_model, tmp_p
         by_pack.setdefault(pack, []).append([(x["rule"], x["status"], x["start"]) for x in json.loads(report)["rules"]])
     first, second = by_pack.values()
     assert first == second
+
+
+def test_callback_rule_from_the_call_log(tmp_path):
+    """A promise kept by a call 2 h later, one broken (no call by 4 h, the log goes on), one
+    without metadata, one call with no promise; a rescore judges them the same."""
+    folder = tmp_path / "arch"
+    folder.mkdir()
+    promise = [{"speaker": "agent", "text": "您好，我是客服小王，请问有什么可以帮您？", "start": 0.3, "end": 3.0},
+               {"speaker": "customer", "text": "我的宽带断了。", "start": 3.5, "end": 5.0},
+               {"speaker": "agent", "text": "我查一下，今天下午我会尽快给您回电，感谢您的来电，再见。",
+                "start": 600.0, "end": 606.0}]
+    plain = [{"speaker": "agent", "text": "您好，我是客服小王，请问有什么可以帮您？", "start": 0.3, "end": 3.0},
+             {"speaker": "customer", "text": "没事了，谢谢。", "start": 3.5, "end": 5.0}]
+    x, sr = sf.read(str(SAMPLES / "transfer_call.flac"), dtype="float32")
+    calls = {"kept": (promise, "2026-11-02 09:00:00", "+86 138 0013 8000"),
+             "back": (plain, "2026-11-02 11:00:00", "13800138000"),  # 1 h 50 min after the promise at 09:10
+             "broken": (promise, "2026-11-02 09:00:00", "13900139000"),
+             "nometa": (promise, "", ""),
+             "later": (plain, "2026-11-02 15:00:00", "13700137000")}  # the log reaches past 13:10
+    with open(folder / "calls.csv", "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["file", "started_at", "caller", "agent"])
+        for k, (name, (turns, started, caller)) in enumerate(calls.items()):
+            sf.write(str(folder / f"{name}.wav"), x * (1 - 0.01 * k), sr, subtype="PCM_16")
+            (folder / f"{name}.transcript.json").write_text(json.dumps({"turns": turns}, ensure_ascii=False),
+                                                             encoding="utf-8")
+            w.writerow([f"{name}.wav", started, caller, "wang"])
+    db = tmp_path / "r.db"
+    r = batch(str(folder / "calls.csv"), "--store", str(db), "--quiet")
+    assert r.returncode == 0, r.stderr
+
+    def verdicts():
+        out = {}
+        for f, report in rows(db, "SELECT file, report FROM calls ORDER BY scored_at"):
+            rule = next(x for x in json.loads(report)["rules"] if x["rule"] == "message.callback_4h")
+            out[Path(f).stem] = (rule["status"], rule["detail"], json.loads(report)["score"])
+        return out
+
+    got = verdicts()
+    assert got["kept"][0] == "pass" and "1 h 50 min later" in got["kept"][1] and "back.wav" in got["kept"][1]
+    assert got["broken"][0] == "fail" and "13900139000" in got["broken"][1]
+    assert got["nometa"][0] == "not_applicable" and "started_at and caller" in got["nometa"][1]
+    assert got["back"][0] == "not_applicable" and got["back"][1] == "no callback promised"
+    assert got["broken"][2] < got["nometa"][2]  # a broken promise costs score; an unjudged one does not
+    stored = dict(rows(db, "SELECT file, score FROM calls"))
+    assert {Path(f).stem: s for f, s in stored.items()} == {k: v[2] for k, v in got.items()}
+    # judged again from the store (a new pack version): the same verdicts
+    pack = tmp_path / "v2.toml"
+    pack.write_text((ROOT / "rules" / "zh-CN.toml").read_text(encoding="utf-8") + "\n# v2\n", encoding="utf-8")
+    rescore_without_recogniser(db, pack)
+    again = {}
+    for f, p, report in rows(db, "SELECT file, pack, report FROM calls"):
+        rule = next(x for x in json.loads(report)["rules"] if x["rule"] == "message.callback_4h")
+        again.setdefault(p, {})[Path(f).stem] = rule["status"]
+    first, second = again.values()
+    assert first == second == {k: v[0] for k, v in got.items()}
