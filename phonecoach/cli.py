@@ -478,9 +478,9 @@ def rules_check(file: Path) -> None:
     click.echo(f"{file}: ok, {len(pack.rules)} rules")
 
 
-from .cli_archive import batch, export, summary  # noqa: E402 - they use the helpers above
+from .cli_archive import batch, calibrate, export, summary  # noqa: E402 - they use the helpers above
 
-for _command in (batch, summary, export):
+for _command in (batch, summary, export, calibrate):
     main.add_command(_command)
 
 if __name__ == "__main__":

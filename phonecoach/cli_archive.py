@@ -199,3 +199,52 @@ def export(store_path, fmt, table_name, out) -> None:
         _err(None, str(exc))
         sys.exit(EXIT_INPUT_ERROR)
     click.echo(f"phonecoach: {len(calls)} calls exported to {', '.join(map(str, written))}", err=True)
+
+
+@click.command()
+@click.option("--store", "store_path", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True)
+@click.option("--labels", "labels_path", type=click.Path(path_type=Path), required=True,
+              help="CSV: file or call_id, rule, status (pass/fail/not_applicable), auditor.")
+@click.option("--json", "as_json", is_flag=True)
+def calibrate(store_path, labels_path, as_json) -> None:
+    """How far the scorer agrees with your own audits, per rule and per auditor.
+
+    Prints the agreement, the precision and recall of a "fail", Cohen's kappa, where auditors
+    disagree with each other, and every call where scorer and auditor differ, with the evidence.
+
+    \b
+    Examples:
+      phonecoach calibrate --store results.db --labels audits.csv
+      phonecoach calibrate --store results.db --labels audits.csv --json > calibration.json
+    """
+    from .calibration import calibrate as run, load_labels
+    from .store import Store
+    from .views import selected
+
+    try:
+        out = run(load_labels(labels_path), selected(Store(store_path)))
+    except PhonecoachError as exc:
+        _err(None, str(exc))
+        sys.exit(EXIT_INPUT_ERROR)
+    if as_json:
+        click.echo(json.dumps(out, ensure_ascii=False, indent=1))
+        return
+    con = Console()
+    pct = lambda x: "" if x is None else f"{100 * x:.0f} %"  # noqa: E731
+    for title, group in (("Rules", out["rules"]), ("Auditors", out["auditors"])):
+        t = Table(title=f"{title} (scorer vs auditor)", title_justify="left")
+        for col in ("", "labels", "agreement", "fail precision", "fail recall", "kappa"):
+            t.add_column(col)
+        for name, f in list(group.items()) + [("all", out["overall"])] * (title == "Rules"):
+            t.add_row(printable(name), str(f["n"]), pct(f["agreement"]), pct(f["fail_precision"]),
+                      pct(f["fail_recall"]), "" if f["kappa"] is None else f"{f['kappa']:.2f}")
+        con.print(t)
+    for p in out["auditor_pairs"]:
+        con.print(f"auditors {printable(p['auditors'][0])} and {printable(p['auditors'][1])} agree on "
+                  f"{pct(p['agreement'])} of the {p['n']} labels they share", highlight=False)
+    for d in out["differ"]:
+        con.print(f"differ: {printable(Path(d['file']).name)} {d['rule']}: {printable(d['auditor'])} says "
+                  f"{d['auditor_says']}, scorer says {d['scorer_says']} “{printable(d['evidence'])}”",
+                  highlight=False, markup=False)
+    for m in out["not_found"]:
+        click.echo(f"warning: labels line {m['line']}: no stored call {m['call']!r} with rule {m['rule']}", err=True)
