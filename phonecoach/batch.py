@@ -9,7 +9,6 @@ worker that dies takes only its calls with it (stored as errors, the others go o
 from __future__ import annotations
 
 import csv
-import fnmatch
 import glob
 import os
 import re
@@ -254,7 +253,10 @@ def run_batch(store: Store, jobs: list[Job], opts: BatchOptions,
             failures.append(rec)
         on_progress(progress, rec)
 
-    args = lambda j: (str(j.path), _float(j.get("ring_seconds")), j.get("agent_channel") or opts.agent_channel)  # noqa: E731
+    def args(j: Job) -> tuple:
+        where = str(j.path.resolve()) if submit is not None else str(j.path)  # other machines: no cwd to share
+        return where, _float(j.get("ring_seconds")), j.get("agent_channel") or opts.agent_channel
+
     if submit is not None:
         pending = {submit(score_job, *args(j)): j for j in todo}
         for fut in _as_done(pending):
@@ -349,5 +351,34 @@ def rescore(store: Store, pack_path: str | None, pack: str, model: str | None = 
     return done
 
 
-def matches(name: str, patterns: list[str]) -> bool:
-    return any(fnmatch.fnmatch(name, p) for p in patterns)
+# -- a Dask cluster ---------------------------------------------------------------------------
+
+def dask_submitter(address: str, opts: BatchOptions):
+    """(client, submit) for a Dask scheduler at ``address``: every worker, present or joining
+    later, loads the rule pack and the model once (a worker plugin), and the calls are spread
+    over them; the results come back here, to the one writer. The workers must see the audio
+    files, the pack and the model at the same paths (a shared disk)."""
+    try:
+        from distributed import Client, WorkerPlugin
+    except ImportError:
+        raise PhonecoachError("--dask-scheduler needs Dask: pip install 'phonecoach[cluster]' (distributed)") from None
+
+    class LoadModel(WorkerPlugin):
+        name = "phonecoach-model"
+
+        def __init__(self, pack_path, model_path, use_reference):
+            self.args = (pack_path, model_path, use_reference)
+
+        def setup(self, worker):
+            _worker_init(*self.args)
+
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise PhonecoachError(f"--dask-scheduler {address}: cannot reach the scheduler ({exc})") from None
+    client.register_plugin(LoadModel(opts.pack_path, opts.model_path, opts.use_reference))
+
+    def submit(fn, *args):
+        return client.submit(fn, *args, pure=False)
+
+    return client, submit

@@ -28,11 +28,13 @@ from .safeio import printable
 @click.option("--agent-pattern", help="Fields from file names, e.g. '{agent}_{date}_{id}.wav' ({id} = call id).")
 @click.option("--rescore", is_flag=True, help="Judge the stored timelines and measures again with --rules "
               "(after a rule change): no audio, no recogniser.")
+@click.option("--dask-scheduler", "dask_address", metavar="tcp://HOST:PORT",
+              help="Run the work on a Dask cluster (workers see the files at the same paths).")
 @click.option("--quiet", is_flag=True, help="No progress.")
 @click.option("--progress", "progress_fmt", type=click.Choice(["bar", "json"]), default="bar", show_default=True,
               help="json: one object per finished call on stderr (done, total, failed, audio_hours, eta_seconds).")
-def batch(inputs, store_path, workers, model, rules_path, agent_channel, agent_pattern, rescore, quiet,
-          progress_fmt) -> None:
+def batch(inputs, store_path, workers, model, rules_path, agent_channel, agent_pattern, rescore, dask_address,
+          quiet, progress_fmt) -> None:
     """Score a call archive into a results store: parallel, resumable, each file once.
 
     INPUTS are folders (searched recursively), globs or manifest CSVs (file, ring_seconds,
@@ -45,8 +47,9 @@ def batch(inputs, store_path, workers, model, rules_path, agent_channel, agent_p
       phonecoach batch 'calls/2026-11-*/*.wav' --store results.db --agent-pattern '{agent}_{date}_{id}.wav'
       phonecoach batch manifest.csv --store results.db --workers 8 --progress json
       phonecoach batch --rescore --rules rules/zh-CN.toml --store results.db
+      phonecoach batch /shared/archive --store results.db --dask-scheduler tcp://10.0.0.5:8786
     """
-    from .batch import BatchOptions, find_jobs, rescore as rescore_calls, run_batch
+    from .batch import BatchOptions, dask_submitter, find_jobs, rescore as rescore_calls, run_batch
     from .crosscall import judge_across_calls
     from .models import find_model
     from .rulepack import DEFAULT_PACK, load_pack
@@ -84,7 +87,8 @@ def batch(inputs, store_path, workers, model, rules_path, agent_channel, agent_p
     except PhonecoachError as exc:
         _err(err, str(exc))
         sys.exit(EXIT_INPUT_ERROR)
-    opts = BatchOptions(str(pack_file), pack, model_path, model_id(model_path), workers, agent_channel, use_reference)
+    opts = BatchOptions(str(pack_file.resolve()), pack, str(Path(model_path).resolve()) if model_path else None,
+                        model_id(model_path), workers, agent_channel, use_reference)
     bar = None
     if not quiet and progress_fmt == "bar":
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -104,12 +108,20 @@ def batch(inputs, store_path, workers, model, rules_path, agent_channel, agent_p
         elif not quiet and rec is not None:
             click.echo(json.dumps({**d, "file": rec.file, "error": rec.error}, ensure_ascii=False), err=True)
 
+    client = submit = None
     try:
-        progress, failures = run_batch(store, jobs, opts, on_progress)
+        if dask_address:
+            client, submit = dask_submitter(dask_address, opts)
+        progress, failures = run_batch(store, jobs, opts, on_progress, submit=submit)
         judge_across_calls(store, load_pack(pack_file), pack, opts.model)  # a new call may keep an old promise
+    except PhonecoachError as exc:
+        _err(err, str(exc))
+        sys.exit(EXIT_INPUT_ERROR)
     finally:
         if bar is not None:
             bar.stop()
+        if client is not None:
+            client.close()
         store.close()
     d = progress.as_dict()
     click.echo(f"phonecoach: {progress.done} calls scored ({d['audio_hours']:.2f} h of audio), {progress.skipped} "

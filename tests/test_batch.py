@@ -281,3 +281,32 @@ def test_callback_rule_from_the_call_log(tmp_path):
         again.setdefault(p, {})[Path(f).stem] = rule["status"]
     first, second = again.values()
     assert first == second == {k: v[0] for k, v in got.items()}
+
+
+@pytest.mark.slow
+def test_a_dask_cluster_gives_the_results_of_the_local_pool(tmp_path):
+    """A real scheduler and two worker processes on 127.0.0.1 (distributed.LocalCluster)."""
+    from distributed import LocalCluster
+
+    archive(tmp_path / "arch")
+    (tmp_path / "arch" / "broken.wav").write_bytes(b"not audio")
+    local, remote = tmp_path / "local.db", tmp_path / "dask.db"
+    assert batch(str(tmp_path / "arch"), "--store", str(local), "--quiet").returncode == 1
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        r = batch(str(tmp_path / "arch"), "--store", str(remote), "--quiet",
+                  "--dask-scheduler", cluster.scheduler_address)
+        assert r.returncode == 1 and "broken.wav" in r.stderr  # the broken file, stored with its error
+
+    def results(db):
+        out = {}
+        for f, score, error, report in rows(db, "SELECT file, score, error, report FROM calls"):
+            rules = [(x["rule"], x["status"], x["start"]) for x in json.loads(report)["rules"]] if report else None
+            out[Path(f).name] = (score, bool(error), rules)
+        return out
+
+    assert results(remote) == results(local)
+    assert rows(remote, "SELECT count(*) FROM rule_results") == rows(local, "SELECT count(*) FROM rule_results")
+    r = batch(str(tmp_path / "arch"), "--store", str(tmp_path / "none.db"), "--quiet", "--dask-scheduler",
+              "tcp://127.0.0.1:9")  # nothing listens there
+    assert r.returncode == 1 and "cannot reach the scheduler" in r.stderr and len(r.stderr.splitlines()) <= 2
