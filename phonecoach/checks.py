@@ -332,7 +332,7 @@ def message_step(rule: Rule, call: Call) -> Outcome:
 
 # --- rings -----------------------------------------------------------------------
 
-CALLBACK_PROMISED = "callback promised: judged against the call log"
+CALLBACK_PROMISED = "callback promised: 'phonecoach batch' judges it from the call log (started_at, caller)"
 
 
 @check("callback_within", hours=4.0)

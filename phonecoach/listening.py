@@ -233,8 +233,9 @@ class CallListener:
         if len(lags) < needed:
             return
         gains = np.concatenate([f.gains for f in leaks])
-        near = np.abs(lags[:, None] - lags[None, :]) <= LAG_TOLERANCE
-        agree = np.flatnonzero(near[int(np.argmax(near.sum(axis=1)))])
+        counts = np.bincount(lags, minlength=self.lag + 1)  # windows per delay: linear in their number
+        near = np.convolve(counts, np.ones(2 * LAG_TOLERANCE + 1), mode="same")
+        agree = np.flatnonzero(np.abs(lags - int(np.argmax(near))) <= LAG_TOLERANCE)
         if len(agree) < needed:
             return
         agree = agree[:LOCK_WINDOWS]
