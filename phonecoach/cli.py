@@ -14,6 +14,7 @@ import click
 from rich.console import Console
 
 from . import __version__
+from .cli_common import EXIT_INPUT_ERROR, _err
 from .errors import PhonecoachError
 from .manifest import CallMeta, load_manifest
 from .models import DEFAULT_MODEL, KNOWN_MODELS, download_model, installed_models, models_dir
@@ -22,7 +23,6 @@ from .report import json_payload, render_terminal
 from .rulepack import DEFAULT_PACK, load_pack
 from .safeio import shown
 
-EXIT_INPUT_ERROR = 1
 
 
 class FiniteFloat(click.ParamType):
@@ -41,11 +41,6 @@ class FiniteFloat(click.ParamType):
         if not math.isfinite(x) or x < self.min:
             self.fail(f"{value!r} must be a finite number >= {self.min:g}", param, ctx)
         return x
-
-
-def _err(console: Console | None, message: str) -> None:
-    """Errors are one plain line on stderr, never wrapped, so scripts can grep them."""
-    click.echo(f"error: {message}", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -327,6 +322,8 @@ def _live_many(sessions_csv, replay, speed, agent_channel, model, rules_path, js
     _signal.signal(_signal.SIGINT, lambda *_: stop.set())
     click.echo(f"phonecoach: {len(sessions)} sessions, one model ({Path(model_path).name}), saving in {root}",
                err=True)
+    for session in sessions.values():  # imports that would stall every stream mid-call, done first
+        session.warm.join()
     for name, result in run_sessions(sessions, stop).items():
         if isinstance(result, Exception):
             _err(err, f"session {name} stopped: {str(result).splitlines()[0]}")

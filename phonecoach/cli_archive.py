@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from .cli import EXIT_INPUT_ERROR, _err
+from .cli_common import EXIT_INPUT_ERROR, _err
 from .errors import PhonecoachError
 from .safeio import printable
 

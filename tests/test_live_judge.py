@@ -154,3 +154,20 @@ def test_message_rules_live_once_decided(live):
     rules = [w.rule for w in out]
     assert "message.return_time" in rules and "message.record" not in rules
     assert "message.absent" not in rules  # said first that he is out
+
+
+def test_a_hold_is_judged_on_one_clock_when_the_agents_worker_runs_ahead(live):
+    """The agent's stream has already heard the hold end at 75 s while the customer's is still
+    at 5 s (a replay at full speed, or a loaded machine): the 70 s hold is still warned about,
+    at its times, once the customer's clock gets there."""
+    judge, out = live
+    seg(judge, "agent", "closed", 1.0, 3.0, 3.0)
+    seg(judge, "customer", "closed", 3.5, 5.0, 5.0)
+    seg(judge, "agent", "open", 75.0, 75.6, 75.6)  # the agent, back after the hold, heard early
+    assert not [w for w in out if w.rule.startswith("hold.")]
+    for t in range(6, 78):
+        judge.on_clock("customer", float(t))
+    rules = {w.rule: w for w in out}
+    assert rules["hold.duration"].t_audio == pytest.approx(65.0) and rules["hold.duration"].start == pytest.approx(5.0)
+    assert rules["hold.ask_permission"].t_audio == pytest.approx(15.0)
+    assert judge.holds == [(5.0, 75.0)]

@@ -133,7 +133,8 @@ class LiveJudge:
                 segs[-1][2] = ev.kind == "open"
             else:
                 segs.append([ev.start, ev.end, ev.kind == "open"])
-                if ev.party == self.agent and self._hold_start is not None:
+                if ev.party == self.agent and self._hold_start is not None and ev.start <= self.heard:
+                    self._long_hold(self.heard, ev.start)
                     self._end_hold(ev.start)
             self.clock[ev.party] = max(self.clock[ev.party], ev.now)
             if ev.party == self.agent:
@@ -290,15 +291,28 @@ class LiveJudge:
     def _speech_between(self, a: float, b: float) -> bool:
         return any(start < b and end > a for segs in self.segments.values() for start, end, _ in segs)
 
-    def _speaking(self) -> bool:
-        return any(segs and segs[-1][2] for segs in self.segments.values())
+    def _speaking(self, t: float) -> bool:
+        """Someone is talking at audio time ``t``. A party's worker may have run seconds ahead of
+        the other's: what it heard after ``t`` does not count yet."""
+        for segs in self.segments.values():
+            for start, end, is_open in reversed(segs):
+                if start <= t:
+                    if is_open or end >= t - 1e-6:
+                        return True
+                    break
+        return False
+
+    def _last_speech(self, t: float) -> float | None:
+        """End of the last speech heard up to audio time ``t`` (by anyone)."""
+        ends = [min(end, t) for segs in self.segments.values() for start, end, _ in segs if start <= t]
+        return max(ends, default=None)
 
     def _timers(self) -> None:
         if not self.two_party:
             return
         t = self.heard
-        last = max((segs[-1][1] for segs in self.segments.values() if segs), default=None)
-        agent_spoke = bool(self.segments[self.agent])
+        last = self._last_speech(t)
+        agent_spoke = any(start <= t for start, _, _ in self.segments[self.agent])
         # dead air: the customer finished and nobody spoke for the limit (unless a hold was asked for)
         rule = self._by_measure.get("dead_air")
         if rule is not None and self._dead_air_from is not None:
@@ -310,7 +324,13 @@ class LiveJudge:
                     self._emit(rule, limit, t, f"silent for {self.settings.dead_air_seconds:.0f} s after the "
                                f"customer, from {clock(start)}", "signal", key=(rule.id, round(start, 1)), start=start)
         # holds: both silent long enough after the agent has started talking
-        if self._speaking() or last is None or not agent_spoke:
+        if self._hold_start is not None:  # the agent's worker may already have heard the hold end
+            back = min((start for start, _, _ in self.segments[self.agent] if start > self._hold_start),
+                       default=None)
+            if back is not None and back <= t:
+                self._long_hold(min(back, t), back)
+                self._end_hold(back)
+        if self._speaking(t) or last is None or not agent_spoke:
             return
         if self._hold_start is None and t - last >= self.settings.hold_min_seconds:
             self._hold_start = last
@@ -319,10 +339,14 @@ class LiveJudge:
                     self._emit(rule, last + self.settings.hold_min_seconds, t,
                                f"on hold from {clock(last)} without being asked", "signal",
                                key=(rule.id, round(last, 1)), start=last)
+        self._long_hold(t, t)
+
+    def _long_hold(self, t: float, until: float) -> None:
+        """The hold running since ``_hold_start`` (still on at ``until``) passed its limit."""
         long_rule = self._by_measure.get("holds")
         if self._hold_start is not None and long_rule is not None:
             limit = self._hold_start + float(long_rule.params.get("longer_than", 60.0))
-            if t >= limit:
+            if until >= limit:
                 self._emit(long_rule, limit, t, f"on hold for {limit - self._hold_start:.0f} s, from "
                            f"{clock(self._hold_start)}", "signal", key=(long_rule.id, round(self._hold_start, 1)),
                            start=self._hold_start)

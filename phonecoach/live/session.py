@@ -35,7 +35,6 @@ from .judge import LiveJudge
 from .signal import PartySignal
 from .sources import Block
 
-QUEUE_BLOCKS = 50  # 5 s of audio per party before blocks are dropped
 FLUSH_SECONDS = 1.0
 # Vosk's PartialResult costs as much as a fifth of decoding when asked every chunk: ask every
 # other chunk (0.4 s), and only while the party is talking (or just stopped)
@@ -183,6 +182,7 @@ class LiveSession:
         self.sinks = list(on_warning) if isinstance(on_warning, list) else [on_warning]
         self.queues: dict[str, queue.Queue] = source.queues
         self.parties = list(self.queues)
+        self.warm = _warm_up()  # joined by those who must not start before it (several sessions)
         model = load_model(model_path) if model_path else None
         self.warnings_file = open(folder / "warnings.jsonl", "x", encoding="utf-8")
         self._outbox: "queue.SimpleQueue[Warning | None]" = queue.SimpleQueue()
@@ -323,6 +323,25 @@ class LiveSession:
                        encoding="utf-8")
         tmp.replace(self.folder / "report.json")
         return report
+
+
+def _warm_up() -> threading.Thread:
+    """Load what the first seconds of a call would otherwise load on the audio path, in a
+    thread while the caller loads the speech model (Vosk reads it without the GIL): librosa
+    and its compiled YIN (~2 s), jieba's dictionary and the pinyin tables (~1 s). Loaded
+    mid-call they hold the GIL and stall every stream of the process (dropped blocks with
+    four sessions on two cores)."""
+    def run() -> None:
+        from ..acoustics import pitch_semitones
+        from ..textmatch import find_any, word_boundaries
+
+        word_boundaries("您好我是客服小王")
+        find_any("您好，我是客服小王，请问有什么可以帮您", ("有什么可以帮您", "与我无关"))
+        pitch_semitones(0.1 * np.sin(2 * np.pi * 150 * np.arange(48000) / 16000).astype(np.float32), TARGET_SR)
+
+    t = threading.Thread(target=run, name="warm-up", daemon=True)
+    t.start()
+    return t
 
 
 def _since_process_start(t: float | None) -> float | None:

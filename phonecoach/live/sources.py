@@ -36,12 +36,18 @@ class SourceStats:
     errors: list[str] = field(default_factory=list)
 
 
+# 15 s of 0.1 s blocks per party before blocks are dropped: a new Vosk recogniser spends ~1.5 s
+# of CPU on its first second of audio, so N sessions starting (or recycling) together fall
+# N x 0.75 s behind on two cores before they catch up; 5 s dropped blocks with four sessions
+QUEUE_BLOCKS = 150
+
+
 class ReplaySource:
     """Feeds a recorded call through the live path: at real-time pace (``speed`` 1),
     faster (2, 4…), or as fast as the consumer takes it (``speed`` 0, no drops)."""
 
     def __init__(self, path: str, agent_channel: str = "left", speed: float = 1.0,
-                 queue_blocks: int = 50) -> None:
+                 queue_blocks: int = QUEUE_BLOCKS) -> None:
         self.call = load_call(path, agent_channel)
         self.queues = make_queues(list(self.call.parties), queue_blocks)
         self.speed = speed
@@ -219,5 +225,5 @@ class DeviceGroup:
             s.stop()
 
 
-def make_queues(parties: list[str], size: int = 50) -> dict[str, queue.Queue]:
+def make_queues(parties: list[str], size: int = QUEUE_BLOCKS) -> dict[str, queue.Queue]:
     return {p: queue.Queue(maxsize=size) for p in parties}
