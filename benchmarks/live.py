@@ -272,6 +272,12 @@ def _bare_realtime(call: str, n: int) -> None:
     print(json.dumps({"lag": max(lags)}))
 
 
+# sustained: no dropped block and bounded lag. Vosk's last endpoint and a new recogniser's first
+# second cost a second or two under load whatever the load; a stream that cannot keep up falls
+# behind by (load - 1) x the call's length: on a 120 s call, 5 % too much is 6 s
+MAX_END_LAG = 3.0
+
+
 def streams(max_streams: int, rtf: float | None, first: int = 2, seconds: float = 60.0) -> None:
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as d:
@@ -287,7 +293,7 @@ def streams(max_streams: int, rtf: float | None, first: int = 2, seconds: float 
             out = subprocess.run([sys.executable, __file__, "_bare_rt", str(call), str(n)], capture_output=True,
                                  text=True, check=True).stdout
             lag = json.loads(out.strip().splitlines()[-1])["lag"]
-            ok = lag < 1.0
+            ok = lag <= MAX_END_LAG
             print(f"    bare loop, {n:2d} streams: {lag:5.2f} s behind at the end  {'ok' if ok else 'FALLS BEHIND'}",
                   flush=True)
             if not ok:
@@ -304,7 +310,7 @@ def streams(max_streams: int, rtf: float | None, first: int = 2, seconds: float 
                      for f in sorted(root.iterdir())]
             lag = max(s["lag_at_end_seconds"] for s in stats)
             drops = sum(s["queue_overflows"] for s in stats)
-            ok = drops == 0 and lag < 1.0
+            ok = drops == 0 and lag <= MAX_END_LAG
             print(f"    phonecoach live, {n} sessions = {2 * n:2d} streams in one process: {lag:5.2f} s behind at "
                   f"the end, {drops} dropped blocks, CPU {cpu / wall:.2f} cores  {'ok' if ok else 'FALLS BEHIND'}",
                   flush=True)
