@@ -38,11 +38,9 @@ def test_sessions_in_one_process_share_the_model_and_judge_as_alone(ko_model, tm
         assert together["score"] == alone[call.stem]["score"]
         assert {x["rule"]: x["status"] for x in together["rules"]} == {x["rule"]: x["status"] for x in
                                                                        alone[call.stem]["rules"]}
-        # Vosk is not bit-deterministic between runs (a word may differ): the pace from the words
-        # is compared with the tolerance the live-vs-score test uses, every acoustic measure exactly
-        ma, mb = dict(together["measures"]), dict(alone[call.stem]["measures"])
-        assert ma.pop("agent_pace_cpm") == pytest.approx(mb.pop("agent_pace_cpm"), rel=0.1)
-        assert ma == mb
+        # recognition is deterministic (dither off), so the words and every measure are the same
+        assert together["utterances"] == alone[call.stem]["utterances"]
+        assert together["measures"] == alone[call.stem]["measures"]
         mine = [x for x in lines if x["session"] == call.stem]
         saved = (tmp_path / "floor" / call.stem / "warnings.jsonl").read_text(encoding="utf-8").splitlines()
         assert len(mine) == len(saved) > 0

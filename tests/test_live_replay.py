@@ -196,15 +196,9 @@ def test_replayed_call_final_report_equals_the_file_report(ko_setup, ko_model, t
     assert live_report["score"] == file_report["score"]
     assert {x["rule"]: x["status"] for x in live_report["rules"]} == {x["rule"]: x["status"] for x in
                                                                      file_report["rules"]}
-    # Vosk itself is not bit-deterministic (two file runs in one process can differ by a word,
-    # which can move an utterance edge by a word), so the timelines are compared with that tolerance
-    a, b = live_report["utterances"], file_report["utterances"]
-    assert [u["speaker"] for u in a] == [u["speaker"] for u in b]
-    assert all(abs(x["start"] - y["start"]) <= 0.5 and abs(x["end"] - y["end"]) <= 0.5 for x, y in zip(a, b)), (a, b)
-    assert sum(x["text"] == y["text"] for x, y in zip(a, b)) >= 0.6 * len(a)
-    ma, mb = dict(live_report["measures"]), dict(file_report["measures"])
-    assert ma.pop("agent_pace_cpm") == pytest.approx(mb.pop("agent_pace_cpm"), rel=0.1)
-    assert ma == mb
+    # the same chunks reach the same deterministic recogniser: the same words, the same measures
+    assert live_report["utterances"] == file_report["utterances"]
+    assert live_report["measures"] == file_report["measures"]
 
 
 def test_serve_on_loopback_and_refused_elsewhere_without_token(signal_call, tmp_path):

@@ -11,6 +11,8 @@ from phonecoach.audio import TARGET_SR, load_call, resample
 from phonecoach.cli import main
 from phonecoach.transcribe import ChannelRecognizer, load_model, transcribe_call
 
+from .conftest import SAMPLES
+
 pytestmark = pytest.mark.slow
 
 
@@ -115,3 +117,50 @@ def test_recycled_recognizer_keeps_the_clock(stereo_call, ko_model):
     assert len(a) == len(b)
     for x, y in zip(a, b):
         assert abs(x.start - y.start) < 0.3 and abs(x.end - y.end) < 0.3
+
+
+def test_same_audio_gives_the_same_words_every_time_and_beside_other_calls(ko_model):
+    """A rescore, a batch worker and a live session must agree: Kaldi's random dither is off."""
+    import threading
+
+    call = load_call(SAMPLES / "blame_call.flac").parties["agent"]
+    model = load_model(str(ko_model))
+
+    def words(out: list) -> None:
+        rec = ChannelRecognizer(model, "agent")
+        for i in range(0, len(call), 3200):
+            out.extend(rec.accept(call[i:i + 3200]))
+        out.extend(rec.finish())
+
+    runs = [[] for _ in range(4)]
+    words(runs[0])
+    words(runs[1])
+    side_by_side = [threading.Thread(target=words, args=(r,)) for r in runs[2:]]
+    for t in side_by_side:
+        t.start()
+    for t in side_by_side:
+        t.join()
+    assert len(runs[0]) >= 3
+    assert all(r == runs[0] for r in runs[1:])
+
+
+def test_dither_is_turned_off_in_a_view_and_the_model_is_untouched(tmp_path):
+    from phonecoach.transcribe import _without_dither
+
+    (tmp_path / "am").mkdir()
+    (tmp_path / "am" / "final.mdl").write_bytes(b"x")
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "mfcc.conf").write_text("--use-energy=false\n--dither=1.0", encoding="utf-8")
+    (tmp_path / "conf" / "model.conf").write_text("--beam=10\n", encoding="utf-8")
+    view = _without_dither(tmp_path)
+    try:
+        assert (view / "conf" / "mfcc.conf").read_text(encoding="utf-8").splitlines()[-1] == "--dither=0"
+        assert (view / "am" / "final.mdl").read_bytes() == b"x"
+        assert (view / "conf" / "model.conf").read_text(encoding="utf-8") == "--beam=10\n"
+        assert (tmp_path / "conf" / "mfcc.conf").read_text(encoding="utf-8").endswith("--dither=1.0")
+    finally:
+        import shutil
+
+        shutil.rmtree(view)
+    (tmp_path / "conf" / "mfcc.conf").unlink()
+    assert _without_dither(tmp_path) is None  # nothing to turn off
