@@ -465,3 +465,34 @@ def syllable_rate(x: np.ndarray, sr: int, speech: list[Span]) -> float | None:
     f = np.fft.rfftfreq(n, 0.01)
     band = (f > 1.5) & (f < 9.0)
     return float(60.0 * f[band][np.argmax(spectrum[band])])
+
+
+def voice_contour(x: np.ndarray, sr: int, speech: list[Span], *, step: float = 0.5,
+                  hop: float = 0.1) -> list[tuple[float, float, float | None]]:
+    """A line's level (dBFS) and pitch (Hz, None if unvoiced) every ``step`` seconds of its
+    speech, for drawing, not judging: YIN every ``hop`` s (coarse and cheap, a 30-minute call
+    takes about a second), the median of each step's voiced frames."""
+    if not speech or len(x) < sr // 4:
+        return []
+    import librosa
+
+    h = max(1, int(hop * sr))
+    frame = 1024 if sr >= 16000 else 512
+    f0 = librosa.yin(np.asarray(x, np.float32), fmin=PITCH_FMIN, fmax=PITCH_FMAX, sr=sr, frame_length=frame,
+                     hop_length=h, trough_threshold=0.1, center=True)
+    padded = np.pad(np.asarray(x, np.float32), frame // 2)
+    idx = (np.arange(len(f0)) * h)[:, None] + np.arange(0, frame, 4)
+    rms = np.sqrt(np.mean(np.square(padded[np.minimum(idx, len(padded) - 1)]), axis=1))
+    t = np.arange(len(f0)) * h / sr
+    in_speech = spans_mask(speech, len(f0), h / sr)
+    out = []
+    per = max(1, int(round(step / (h / sr))))
+    for i in range(0, len(f0), per):
+        sel = in_speech[i:i + per] & (rms[i:i + per] > 1e-4)
+        if not sel.any():
+            continue
+        r, f = rms[i:i + per][sel], f0[i:i + per][sel]
+        voiced = f[(f > PITCH_FMIN * 1.05) & (f < PITCH_FMAX * 0.95)]
+        out.append((round(float(t[i]), 2), round(float(20 * np.log10(np.median(r))), 1),
+                    round(float(np.median(voiced)), 1) if len(voiced) else None))
+    return out

@@ -70,8 +70,11 @@ def main() -> None:
 @click.option("--manifest", type=click.Path(path_type=Path),
               help="CSV of call metadata: file, ring_seconds, agent_channel (matched by file name).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (one object, or a list for several calls).")
+@click.option("--html", "html_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Also write each call's replay page (audio, timeline, transcript) into this folder.")
 def score(calls: tuple[Path, ...], transcript: Path | None, model: Path | None, rules_path: Path | None,
-          agent_channel: str, ring_seconds: float | None, manifest: Path | None, as_json: bool) -> None:
+          agent_channel: str, ring_seconds: float | None, manifest: Path | None, as_json: bool,
+          html_dir: Path | None) -> None:
     """Score recorded calls against the phone rules.
 
     CALLS are audio files (WAV, FLAC, OGG, MP3; stereo = agent and customer on
@@ -83,6 +86,7 @@ def score(calls: tuple[Path, ...], transcript: Path | None, model: Path | None, 
       phonecoach score call.wav --agent-channel right
       phonecoach score archive/ --manifest calls.csv --json
       phonecoach score --transcript call.json call.wav --json
+      phonecoach score samples/ --html pages/
     """
     out = Console(soft_wrap=False)
     err = Console(stderr=True)
@@ -101,7 +105,7 @@ def score(calls: tuple[Path, ...], transcript: Path | None, model: Path | None, 
         sys.exit(EXIT_INPUT_ERROR)
     opts = ScoreOptions(model=str(model) if model else None, agent_channel=agent_channel, ring_seconds=ring_seconds)
     jobs = [(p, transcript) for p in inputs] if inputs else [(None, transcript)]
-    results, failed, said = [], False, set()
+    results, failed, said, pages = [], False, set(), set()
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total} calls"),
@@ -127,6 +131,13 @@ def score(calls: tuple[Path, ...], transcript: Path | None, model: Path | None, 
             _err(err, line)
             results.append({"file": name, "error": line})
             continue
+        if html_dir is not None:
+            page = _page_path(html_dir, Path(audio_path or tr), pages)
+            try:
+                call_page_from_audio(report.to_dict(), audio_path, page, call_opts.agent_channel)
+            except (PhonecoachError, OSError) as exc:
+                failed = True
+                _err(err, f"{shown(page)}: could not write the replay page: {exc}")
         for note in report.notes:
             if note.startswith("no speech model") and "ref" not in said:
                 said.add("ref")
@@ -142,6 +153,16 @@ def score(calls: tuple[Path, ...], transcript: Path | None, model: Path | None, 
     if as_json:
         click.echo(json_payload(results, single=len(jobs) == 1))
     sys.exit(EXIT_INPUT_ERROR if failed else 0)
+
+
+def _page_path(folder: Path, call: Path, taken: set[str]) -> Path:
+    """<folder>/<call name>.html, numbered if two calls of this run share a name."""
+    name, k = call.stem, 1
+    while name in taken:
+        k += 1
+        name = f"{call.stem}-{k}"
+    taken.add(name)
+    return folder / f"{name}.html"
 
 
 # ----------------------------------------------------------------------------- live
@@ -269,6 +290,10 @@ def live(device, customer_device, replay, sessions_csv, speed, agent_channel, mo
     click.echo(f"phonecoach: session saved in {folder} — {stats['audio_seconds']:.0f} s of audio, "
                f"{len(result.warnings)} warnings, {stats['queue_overflows']} dropped blocks, "
                f"{stats['input_overflows']} input overflows, {stats['device_stalls']} device stalls", err=True)
+    if result.page_error:
+        _err(err, result.page_error)
+    else:
+        click.echo(f"phonecoach: listen through the call with its findings: {folder / 'report.html'}", err=True)
     if not jsonl:
         render_terminal(result.report, Console())
     _quiet_closed_stdout()
@@ -333,6 +358,8 @@ def _live_many(sessions_csv, replay, speed, agent_channel, model, rules_path, js
         click.echo(f"phonecoach: {name}: {st['audio_seconds']:.0f} s of audio, {len(result.warnings)} warnings, "
                    f"score {result.report.score}, {st['queue_overflows']} dropped blocks, "
                    f"lag at the end {st['lag_at_end_seconds']:.2f} s", err=True)
+        if result.page_error:
+            _err(err, result.page_error)
     _quiet_closed_stdout()
     if failed:
         sys.exit(EXIT_INPUT_ERROR)
@@ -476,8 +503,9 @@ def rules_check(file: Path) -> None:
 
 
 from .cli_archive import batch, calibrate, export, summary  # noqa: E402 - they use the helpers above
+from .cli_report import call_page_from_audio, report  # noqa: E402
 
-for _command in (batch, summary, export, calibrate):
+for _command in (batch, summary, export, calibrate, report):
     main.add_command(_command)
 
 if __name__ == "__main__":

@@ -90,6 +90,7 @@ class Measures:
             "agent_pitch_std_semitones": r(self.agent_pitch_std_semitones, 1),
             "agent_noise": spans(self.agent_noise), "unjudged": dict(self.unjudged),
             "from_transcript": list(self.from_transcript),
+            "speech": {who: spans(xs) for who, xs in self.speech.items()},
         }
 
     def describe(self) -> list[str]:

@@ -62,3 +62,24 @@ def read_limited(path: str | Path, error: type[PhonecoachError], what: str,
 def finite(value: object) -> bool:
     """A real number (not bool, NaN or infinity)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a temporary file beside ``path`` and rename it into place: a reader (a browser
+    refreshing, a script) never sees half a file, and a crash leaves the old one."""
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it private; a report is as readable as any file
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

@@ -9,7 +9,8 @@ want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
 apt_pkgs=(libportaudio2 libsndfile1)
-[ $want_test = 1 ] && apt_pkgs+=(espeak-ng sox libsox-fmt-mp3 pulseaudio pulseaudio-utils libasound2-plugins)
+[ $want_test = 1 ] && apt_pkgs+=(espeak-ng sox libsox-fmt-mp3 pulseaudio pulseaudio-utils libasound2-plugins
+                                  chromium chromium-driver fonts-noto-cjk redis-server)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -113,3 +113,19 @@ def test_long_signal_frames_in_bounded_blocks():
     x = np.zeros(SR * 600, np.float32)  # ten minutes
     fr = ac.analyse_frames(x, SR)
     assert len(fr) == 30000 and fr.db.dtype == np.float32
+
+
+def test_voice_contour_follows_level_and_pitch_only_where_the_line_speaks():
+    from phonecoach.acoustics import voice_contour
+
+    sr = 16000
+    t = np.arange(6 * sr) / sr
+    x = np.zeros_like(t, dtype=np.float32)
+    x[sr:3 * sr] = 0.1 * np.sin(2 * np.pi * 150 * t[sr:3 * sr])  # -23 dBFS at 150 Hz
+    x[4 * sr:5 * sr] = 0.01 * np.sin(2 * np.pi * 250 * t[4 * sr:5 * sr])  # -43 dBFS at 250 Hz
+    got = voice_contour(x, sr, [(1.0, 3.0), (4.0, 5.0)])
+    assert got and all(1.0 <= s < 3.0 or 4.0 <= s < 5.0 for s, _, _ in got)
+    first = [(d, h) for s, d, h in got if 1.2 <= s < 2.6]
+    second = [(d, h) for s, d, h in got if 4.2 <= s < 4.6]
+    assert all(abs(d + 23) < 1.0 and abs(h - 150) < 3 for d, h in first)
+    assert all(abs(d + 43) < 1.0 and abs(h - 250) < 4 for d, h in second)

@@ -90,6 +90,12 @@ def test_jsonl_contract_from_the_cli(signal_call, tmp_path):
     rows = [json.loads(line) for line in r.stdout.splitlines()]
     assert rows and all({"rule", "message", "t_audio", "t_emit", "status"} <= set(x) for x in rows)
     assert "session saved" in r.stderr
+    # the call to listen through, beside report.json: every broken rule, the session's audio
+    page = (tmp_path / "s" / "report.html").read_text(encoding="utf-8")
+    report = json.loads((tmp_path / "s" / "report.json").read_text(encoding="utf-8"))
+    broken = [x["rule"] for x in report["rules"] if x["status"] == "fail"]
+    assert broken and all('<article class="finding sev-' in page and f'data-rule="{b}"' in page for b in broken)
+    assert '<audio id="player"' in page and "listen through the call" in r.stderr
 
 
 @pytest.mark.slow

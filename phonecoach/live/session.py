@@ -48,6 +48,7 @@ class SessionResult:
     warnings: list[Warning]
     folder: Path
     stats: dict = field(default_factory=dict)
+    page_error: str | None = None  # report.html could not be written (everything else was)
 
 
 class StreamWorker(threading.Thread):
@@ -284,7 +285,23 @@ class LiveSession:
             raise PhonecoachError("stream worker failed: " + "; ".join(errors))
         self._report_from = time.monotonic()
         self._listening.join()
-        return SessionResult(self.final_report(), list(self.judge.warnings), self.folder, self.stats())
+        report = self.final_report()
+        page_error = self.write_page(report)
+        return SessionResult(report, list(self.judge.warnings), self.folder, self.stats(), page_error)
+
+    def write_page(self, report: CallReport) -> str | None:
+        """report.html beside report.json: the call to listen through, with its findings. Made
+        after the JSON (a script waiting for report.json does not wait for the MP3) from the
+        session's own recordings; a failure here is reported and loses nothing else."""
+        from ..callpage import write_call_page
+
+        try:
+            parties = {p: sf.read(str(self.folder / f"{p}.wav"), dtype="float32")[0] for p in self.parties}
+            write_call_page(self.folder / "report.html", report.to_dict(), parties, TARGET_SR,
+                            title=f"{self.folder.name} (live session)")
+        except Exception as exc:  # noqa: BLE001 - the JSON report, audio and timeline are already saved
+            return f"{self.folder / 'report.html'}: not written: {type(exc).__name__}: {exc}"
+        return None
 
     def stats(self) -> dict:
         s = self.source.stats

@@ -1,0 +1,134 @@
+"""The replay page and the dashboard in a real browser (Debian's Chromium, driven by Selenium):
+clicking a finding, a transcript line or a timeline mark plays the call from that moment, a
+transcript's HTML runs nothing, and clicking an agent on the dashboard shows their calls."""
+import json
+import shutil
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from phonecoach.cli import main
+
+from .conftest import SAMPLES
+from .test_callpage import HOSTILE, dashboard_store
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (shutil.which(CHROMIUM) and shutil.which(DRIVER)):
+        pytest.fail("chromium and chromium-driver are missing: run 'bash scripts/setup.sh --test'")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--mute-audio", "--window-size=1200,1800",
+                "--autoplay-policy=no-user-gesture-required"):
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    yield driver
+    driver.quit()
+
+
+def wait(condition, timeout: float = 10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting")
+
+
+def player_time(browser) -> float:
+    return browser.execute_script("return document.getElementById('player').currentTime")
+
+
+def test_clicking_a_finding_a_line_or_a_mark_plays_the_call_from_there(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    out = tmp_path / "hold.html"
+    assert CliRunner().invoke(main, ["report", str(SAMPLES / "hold_call.flac"), "-o", str(out)]).exit_code == 0
+    report = json.loads(CliRunner().invoke(main, ["score", str(SAMPLES / "hold_call.flac"), "--json"]).stdout)
+    browser.get(out.as_uri())
+    wait(lambda: browser.execute_script("return document.getElementById('player').readyState >= 1"))
+    assert browser.execute_script("return document.getElementById('player').duration") == pytest.approx(53.9, abs=0.2)
+    findings = browser.find_elements(By.CSS_SELECTOR, "article.finding")
+    broken = {r["rule"] for r in report["rules"] if r["status"] == "fail"}
+    assert {f.get_attribute("data-rule") for f in findings if f.is_displayed()} == broken
+    lines = browser.find_elements(By.CSS_SELECTOR, "#transcript li.utt")
+    assert [x.find_element(By.CSS_SELECTOR, ".text").text for x in lines] == [u["text"] for u in report["utterances"]]
+
+    finding = browser.find_element(By.CSS_SELECTOR, 'article.finding[data-rule="hold.thank_after"] h3')
+    finding.click()
+    start = float(browser.find_element(By.CSS_SELECTOR, 'article.finding[data-rule="hold.thank_after"]')
+                  .get_attribute("data-start"))
+    assert start > 20 and player_time(browser) == pytest.approx(start, abs=0.6)
+
+    line = lines[5]
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", line)
+    line.click()
+    assert player_time(browser) == pytest.approx(float(line.get_attribute("data-start")), abs=0.6)
+
+    mark = browser.find_element(By.CSS_SELECTOR, '.lane-finding rect[data-rule="hold.thank_after"]')
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", mark)
+    mark.click()
+    assert player_time(browser) == pytest.approx(float(mark.get_attribute("data-start")), abs=0.6)
+    shot = tmp_path / "report.png"
+    assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 20_000
+
+
+def test_a_transcript_with_html_in_it_is_shown_as_text_and_runs_nothing(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    transcript = json.loads((SAMPLES / "hold_call.transcript.json").read_text(encoding="utf-8"))
+    for turn, bad in zip(transcript["turns"], HOSTILE * 3):
+        turn["text"] = bad + turn["text"]
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(transcript, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "hostile.html"
+    r = CliRunner().invoke(main, ["report", str(SAMPLES / "hold_call.flac"), "--transcript", str(path), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    browser.get(out.as_uri())
+    wait(lambda: browser.execute_script("return document.readyState === 'complete'"))
+    time.sleep(0.3)  # an onerror handler would have fired by now
+    assert browser.execute_script("return window.__pwned === undefined")
+    texts = [x.text for x in browser.find_elements(By.CSS_SELECTOR, "#transcript li.utt .text")]
+    assert texts[0].startswith(HOSTILE[0]) and texts[1].startswith(HOSTILE[1]) and texts[2].startswith(HOSTILE[2])
+    assert browser.execute_script("return document.querySelectorAll('#transcript img, #transcript script, "
+                                  "#transcript li svg').length") == 0
+
+
+def test_dashboard_click_an_agent_to_see_their_calls_and_open_one(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    db = dashboard_store(tmp_path)
+    out = tmp_path / "site" / "dashboard.html"
+    assert CliRunner().invoke(main, ["report", "--store", str(db), "-o", str(out)]).exit_code == 0
+    summary = json.loads(CliRunner().invoke(main, ["summary", "--store", str(db), "--json"]).stdout)
+    browser.get(out.as_uri())
+    calls = browser.find_elements(By.CSS_SELECTOR, "tr.call")
+    assert len([c for c in calls if c.is_displayed()]) == summary["calls"]
+    agent = next(a for a in summary["agents"] if a["agent"] == "zhao<b>&")  # the hostile name, as text
+    row = browser.find_element(By.CSS_SELECTOR, f"tr.agent:nth-child({summary['agents'].index(agent) + 1})")
+    assert row.find_element(By.CSS_SELECTOR, "td").text == "zhao<b>&"
+    row.click()
+    shown = [c for c in calls if c.is_displayed()]
+    assert len(shown) == agent["calls"] and {c.get_attribute("data-agent") for c in shown} == {agent["agent"]}
+    assert browser.find_element(By.ID, "calls-title").text.startswith("Calls of zhao<b>&")
+    browser.save_screenshot(str(tmp_path / "dashboard.png"))
+
+    rule = next(r for r in summary["rules"] if r["broken"])
+    browser.find_element(By.CSS_SELECTOR, f'tr.rule[data-rule="{rule["rule"]}"]').click()
+    shown = [c for c in calls if c.is_displayed()]
+    assert len(shown) == rule["broken"]
+    assert all(rule["rule"] in c.get_attribute("data-broken").split() for c in shown)
+
+    shown[0].find_element(By.CSS_SELECTOR, "a").click()  # the worst call that broke it: its replay page
+    wait(lambda: browser.find_elements(By.CSS_SELECTOR, "article.finding"))
+    assert browser.find_elements(By.CSS_SELECTOR, f'article.finding[data-rule="{rule["rule"]}"]')

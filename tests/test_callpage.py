@@ -1,0 +1,140 @@
+"""The replay page and the dashboard as files: what they say, what they link, what they embed,
+and that a transcript's HTML is text. The browser tests (test_browser.py) click through them."""
+import base64
+import io
+import json
+import re
+from html import unescape
+from pathlib import Path
+
+import soundfile as sf
+from click.testing import CliRunner
+
+from phonecoach.audio import load_call
+from phonecoach.callpage import call_page
+from phonecoach.cli import main
+
+from .conftest import SAMPLES
+from .test_batch import archive, batch
+
+HOSTILE = ['<script>window.__pwned = 1</script>', '<img src=x onerror="window.__pwned = 2">', '"><svg onload=alert(1)>']
+
+
+def scored(name: str) -> dict:
+    r = CliRunner().invoke(main, ["score", str(SAMPLES / f"{name}.flac"), "--json"])
+    assert r.exit_code == 0, r.output
+    return json.loads(r.stdout)
+
+
+def test_every_broken_rule_is_shown_with_its_fix_and_moments(tmp_path):
+    out = tmp_path / "blame.html"
+    r = CliRunner().invoke(main, ["report", str(SAMPLES / "blame_call.flac"), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    page = out.read_text(encoding="utf-8")
+    report = scored("blame_call")
+    broken = [x for x in report["rules"] if x["status"] == "fail"]
+    assert len(re.findall(r'<article class="finding', page)) == len(broken) > 3
+    for rule in broken:
+        assert f'data-rule="{rule["rule"]}"' in page
+        assert unescape(page).count(rule["fix"]) >= 1
+        for o in rule["occurrences"]:
+            if o["start"] is not None:  # each moment is a button to hear it
+                assert f'class="occ" data-rule="{rule["rule"]}" data-start="{o["start"]}"' in page
+    # the transcript: one line per utterance, in order, each playable from its start
+    starts = [float(x) for x in re.findall(r'<li class="utt [a-z]+[^"]*" data-start="([\d.]+)"', page)]
+    assert starts == [u["start"] for u in report["utterances"]]
+    # the phrase that broke never.shift_blame is marked where it was said, with its fix beside it
+    hit = re.search(r'<mark class="hit[^"]*" data-rule="never.shift_blame" data-start="8.66" title="[^"]*">([^<]*)</mark>',
+                    page)
+    assert hit and hit.group(1) == "与我无关"
+
+
+def test_the_audio_is_embedded_at_a_voice_bitrate_and_lasts_the_call(tmp_path):
+    call = load_call(SAMPLES / "hold_call.flac")
+    page = call_page(scored("hold_call"), call.parties, call.sr)
+    data = re.search(r'<script id="audio-data" type="application/octet-stream" data-mime="audio/mpeg">([^<]+)</script>',
+                     page)
+    mp3 = base64.b64decode(data.group(1))
+    x, sr = sf.read(io.BytesIO(mp3))
+    assert abs(len(x) / sr - call.duration) < 0.15
+    kbps = len(mp3) * 8 / call.duration / 1000
+    assert 16 <= kbps <= 32
+    assert len(page.encode()) < 1.5 * len(mp3) + 200_000  # the page is the audio plus text
+
+
+def test_a_page_without_audio_still_shows_the_verdict(tmp_path):
+    page = call_page(scored("blame_call"))
+    assert '<audio' not in page and 'id="audio-data" type' not in page
+    assert "No audio with this report" in page and 'data-rule="never.shift_blame"' in page
+
+
+def test_transcript_and_evidence_html_is_text(tmp_path):
+    report = scored("blame_call")
+    for u, bad in zip(report["utterances"], HOSTILE * 3):
+        u["text"] = bad + u["text"]
+    report["rules"][0]["evidence"] = HOSTILE[1]
+    report["rules"][0]["status"] = "fail"
+    report["notes"].append(HOSTILE[2])
+    report["file"] = HOSTILE[0] + ".wav"
+    page = call_page(report)
+    for bad in HOSTILE:
+        assert bad not in page
+    assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in page
+    assert "&lt;img src=x onerror=&#34;window.__pwned = 2&#34;&gt;" in page
+    # the only scripts are the page's own, allowed by a nonce its Content-Security-Policy names
+    nonce = re.search(r"script-src 'nonce-([\w-]+)'", page).group(1)
+    assert re.findall(r"<script\b[^>]*>", page) == [f'<script nonce="{nonce}">']
+
+
+def test_score_html_writes_a_page_per_call(tmp_path):
+    r = CliRunner().invoke(main, ["score", str(SAMPLES), "--html", str(tmp_path / "pages")])
+    assert r.exit_code == 0, r.output
+    assert sorted(p.stem for p in (tmp_path / "pages").glob("*.html")) == sorted(p.stem for p in SAMPLES.glob("*.flac"))
+
+
+def test_report_errors_are_one_line_naming_the_file(tmp_path):
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"RIFF....WAVEfmt nonsense")
+    r = CliRunner().invoke(main, ["report", str(bad), "-o", str(tmp_path / "x.html")])
+    assert r.exit_code == 1 and "broken.wav" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "x.html").exists()
+    r = CliRunner().invoke(main, ["report", "--store", str(tmp_path / "none.db"), "-o", str(tmp_path / "d.html")])
+    assert r.exit_code == 1 and "none.db: no such results store" in r.stderr
+    r = CliRunner().invoke(main, ["report", str(bad), "--store", str(tmp_path / "none.db"), "-o", str(tmp_path / "d.html")])
+    assert r.exit_code == 2
+
+
+def dashboard_store(tmp_path: Path) -> Path:
+    calls = archive(tmp_path / "arch", copies=2)
+    manifest = tmp_path / "calls.csv"
+    lines = ["file,agent,started_at"]
+    for i, c in enumerate(calls):  # one agent's name is hostile: it must show as text
+        agent = "zhao<b>&" if i % 3 == 0 else c.stem.split("_")[0]
+        lines.append(f"{c},{agent},2026-11-{2 + 7 * (i % 3):02d}T10:00:00")
+    manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    db = tmp_path / "results.db"
+    r = batch(str(manifest), "--store", str(db), "--workers", "1", "--quiet")
+    assert r.returncode == 0, r.stderr
+    return db
+
+
+def test_dashboard_lists_agents_rules_and_calls_worst_first_linking_their_pages(tmp_path):
+    db = dashboard_store(tmp_path)
+    out = tmp_path / "site" / "dashboard.html"
+    r = CliRunner().invoke(main, ["report", "--store", str(db), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    page = out.read_text(encoding="utf-8")
+    summary = json.loads(CliRunner().invoke(main, ["summary", "--store", str(db), "--json"]).stdout)
+    agents = re.findall(r'<tr class="agent" data-agent="([^"]*)">', page)
+    assert [unescape(a) for a in agents] == [a["agent"] for a in summary["agents"]]
+    assert "zhao&lt;b&gt;&amp;" in page and "zhao<b>" not in page
+    scores = [float(s) for s in re.findall(r'<tr class="call"[^>]*>\s*<td class="num">([\d.]+)</td>', page)]
+    assert len(scores) == summary["calls"] and scores == sorted(scores)
+    links = re.findall(r'<a href="([^"]+)">', page)
+    assert len(links) == summary["calls"]
+    for link in links:  # each call's page exists, beside the dashboard
+        assert (out.parent / link).is_file() and (out.parent / link).read_text(encoding="utf-8").count("data-rule") > 3
+    assert len(re.findall(r'<tr class="rule" data-rule=', page)) == len(summary["rules"])
+    # a second run keeps the pages it already wrote
+    r = CliRunner().invoke(main, ["report", "--store", str(db), "-o", str(out)])
+    assert r.exit_code == 0 and f"0 written, {len(links)} already there" in r.stderr
