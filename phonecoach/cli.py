@@ -187,8 +187,16 @@ def _page_path(folder: Path, call: Path, taken: set[str]) -> Path:
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Session folder (default sessions/<time>).")
 @click.option("--name", default="agent", show_default=True, help="Session name shown to the supervisor.")
 @click.option("--seconds", type=FiniteFloat(), help="Stop after this much audio time (any --speed).")
+@click.option("--publish", metavar="URL", help="Send this session to the floor view through Redis: "
+              "redis://[:PASSWORD@]HOST:6379/0 (rediss:// for TLS).")
+@click.option("--floor", "floor_name", default="default", show_default=True, help="With --publish: the floor's name.")
+@click.option("--keep-hours", type=FiniteFloat(min=0.01), default=24.0, show_default=True,
+              help="With --publish: the floor's stream keeps this many hours.")
+@click.option("--tls-cert", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="With --serve: serve HTTPS with this certificate (and --tls-key).")
+@click.option("--tls-key", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 def live(device, customer_device, replay, sessions_csv, speed, agent_channel, model, rules_path, jsonl, serve, token,
-         beep, out_dir, name, seconds) -> None:
+         beep, out_dir, name, seconds, publish, floor_name, keep_hours, tls_cert, tls_key) -> None:
     """Coach a call as it happens: warnings while the agent speaks, the full report at the end.
 
     \b
@@ -198,6 +206,7 @@ def live(device, customer_device, replay, sessions_csv, speed, agent_channel, mo
       phonecoach live --replay samples/blame_call.flac --jsonl
       phonecoach live --replay call.wav --speed 0 --jsonl > warnings.jsonl
       phonecoach live --sessions floor.csv --jsonl --out sessions/today
+      phonecoach live --device 3 --name wang --publish redis://:pw@floor-redis:6379/0 --floor 3F
     """
     import signal as _signal
 
@@ -208,9 +217,9 @@ def live(device, customer_device, replay, sessions_csv, speed, agent_channel, mo
 
     err = Console(stderr=True)
     if sessions_csv is not None or len(replay) > 1:
-        if device or customer_device or serve or beep:
-            raise click.UsageError("--device, --customer-device, --serve and --beep are for one session; "
-                                   "with several, list the devices in --sessions")
+        if device or customer_device or serve or beep or publish:
+            raise click.UsageError("--device, --customer-device, --serve, --beep and --publish are for one "
+                                   "session; with several, list the devices in --sessions")
         _live_many(sessions_csv, replay, speed, agent_channel, model, rules_path, jsonl, out_dir, seconds, err)
         return
     replay = replay[0] if replay else None
@@ -249,13 +258,26 @@ def live(device, customer_device, replay, sessions_csv, speed, agent_channel, mo
 
         host, _, port = serve.rpartition(":")
         try:
-            feed = WarningFeed(host or "127.0.0.1", int(port), token, session=name)
+            feed = WarningFeed(host or "127.0.0.1", int(port), token, session=name, tls_cert=tls_cert,
+                               tls_key=tls_key)
         except (ValueError, OSError) as exc:
             _err(err, f"--serve {serve}: {exc}")
             sys.exit(2)
         feed.start()
         sinks.append(feed)
         click.echo(f"phonecoach: supervisor feed at {feed.address}/" + (f"?token={token}" if token else ""), err=True)
+    publisher = None
+    if publish:
+        from .live.publish import RedisPublisher
+
+        try:
+            publisher = RedisPublisher(publish, name, {r.id: r.weight for r in pack.rules}, floor_name, keep_hours)
+        except ValueError as exc:  # redis-py: not a redis:// or rediss:// URL
+            _err(err, f"--publish: {exc}")
+            sys.exit(2)
+        sinks.append(publisher)
+        publisher.start({"devices": {"agent": device, "customer": customer_device} if not replay else None,
+                         "replay": str(replay) if replay else None, "name": name})
 
     try:
         session = LiveSession(pack, source, model_path, folder, sinks, seconds=seconds,
@@ -281,12 +303,20 @@ def live(device, customer_device, replay, sessions_csv, speed, agent_channel, mo
     except Exception as exc:  # noqa: BLE001 - the device or a worker failed: keep what we have
         view.stop()
         _err(err, f"live session stopped: {str(exc).splitlines()[0]} (audio and timeline so far are in {folder})")
+        if publisher is not None:
+            publisher.end({"error": str(exc).splitlines()[0]})
+            _published(publisher, err)
         sys.exit(EXIT_INPUT_ERROR)
     finally:
         view.stop()
         if feed is not None:
             feed.stop()
     stats = result.stats
+    if publisher is not None:
+        publisher.end({"score": result.report.score, "warnings": len(result.warnings),
+                       "audio_seconds": round(stats["audio_seconds"], 1),
+                       "broken": [r.rule.id for r in result.report.results if r.status == "fail"]})
+        _published(publisher, err)
     click.echo(f"phonecoach: session saved in {folder} — {stats['audio_seconds']:.0f} s of audio, "
                f"{len(result.warnings)} warnings, {stats['queue_overflows']} dropped blocks, "
                f"{stats['input_overflows']} input overflows, {stats['device_stalls']} device stalls", err=True)
@@ -297,6 +327,17 @@ def live(device, customer_device, replay, sessions_csv, speed, agent_channel, mo
     if not jsonl:
         render_terminal(result.report, Console())
     _quiet_closed_stdout()
+
+
+def _published(publisher, err) -> None:
+    """Flush the floor's entries (up to 10 s if Redis is away) and say how it went."""
+    st = publisher.close(timeout=10.0)
+    line = (f"phonecoach: {st['sent']} entries published to {publisher.url_shown} ({publisher.key}), "
+            f"{st['reconnects']} reconnections")
+    if st["dropped"] or st["unsent"]:
+        _err(err, f"{line}; {st['dropped']} dropped (buffer full while Redis was away), {st['unsent']} never sent")
+    else:
+        click.echo(line, err=True)
 
 
 def _live_many(sessions_csv, replay, speed, agent_channel, model, rules_path, jsonl, out_dir, seconds, err) -> None:
@@ -503,9 +544,10 @@ def rules_check(file: Path) -> None:
 
 
 from .cli_archive import batch, calibrate, export, summary  # noqa: E402 - they use the helpers above
+from .cli_floor import floor  # noqa: E402
 from .cli_report import call_page_from_audio, report  # noqa: E402
 
-for _command in (batch, summary, export, calibrate, report):
+for _command in (batch, summary, export, calibrate, report, floor):
     main.add_command(_command)
 
 if __name__ == "__main__":

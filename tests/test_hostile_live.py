@@ -194,21 +194,19 @@ def test_a_killed_session_leaves_wavs_whose_header_is_right(call_wav, tmp_path):
     assert sf.info(str(tmp_path / "s" / "agent.wav")).duration >= 1.5
 
 
-def test_feed_survives_a_connection_flood(monkeypatch):
-    monkeypatch.setattr(feed_mod, "MAX_CONNECTIONS", 8)
-    monkeypatch.setattr(feed_mod, "HEADER_TIMEOUT", 1.0)
+def test_feed_survives_a_connection_flood():
     feed = feed_mod.WarningFeed("127.0.0.1", 0)
     feed.start()
     port = int(feed.address.rsplit(":", 1)[1])
     idle = []
+    threads = threading.active_count()
     try:
-        for _ in range(40):  # never send a request line
+        for _ in range(300):  # never send a request line: asyncio holds them without a thread each
             s = socket.create_connection(("127.0.0.1", port))
             idle.append(s)
-        time.sleep(1.5)  # the header timeout frees their slots
         with urllib.request.urlopen(f"{feed.address}/warnings", timeout=5) as resp:
             assert json.loads(resp.read()) == []
-        assert threading.active_count() < 40
+        assert threading.active_count() <= threads + 2
     finally:
         for s in idle:
             s.close()

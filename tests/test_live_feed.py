@@ -72,3 +72,25 @@ def test_token_is_required_when_set():
 def test_other_addresses_need_a_token():
     with pytest.raises(ValueError, match="--token"):
         WarningFeed("0.0.0.0", 0)
+
+
+def test_feed_over_tls_with_a_certificate(tmp_path):
+    import ssl
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    f = WarningFeed("127.0.0.1", 0, token="s3cret", tls_cert=cert, tls_key=key)
+    f.start()
+    try:
+        assert f.address.startswith("https://")
+        f(warning())
+        trusted = ssl.create_default_context(cafile=str(cert))
+        with urllib.request.urlopen(f.address + "/warnings?token=s3cret", timeout=5, context=trusted) as resp:
+            assert json.loads(resp.read())[0]["rule"] == "never.shift_blame"
+        with pytest.raises((urllib.error.URLError, ConnectionError)):  # plain HTTP on the TLS port: no answer
+            urllib.request.urlopen(f.address.replace("https", "http") + "/warnings?token=s3cret", timeout=5)
+    finally:
+        f.stop()
