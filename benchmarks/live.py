@@ -7,7 +7,8 @@
 (a) whole: what a user pays, whole processes (CPU user+sys from rusage, wall), minimum of
     ``--runs`` interleaved runs, per call length (``--minutes``; 2.9 = the 174 s call):
     a bare loop (one thread per channel feeding its own KaldiRecognizer 0.2 s chunks of
-    int16, words on), ``phonecoach live --replay CALL --speed 0 --jsonl`` and ``phonecoach
+    int16, words on; ``bare-det``: the same with the model and samples as phonecoach hands
+    them to Vosk, Kaldi's random dither replaced by a seeded one), ``phonecoach live --replay CALL --speed 0 --jsonl`` and ``phonecoach
     score CALL --json``; with the live session's end-of-call report time (last audio
     processed -> report made) and time from the command's start to the first audio accepted.
 (b) streams: real-time streams one process sustains on this machine (``phonecoach live``
@@ -155,18 +156,27 @@ def long_call(d: Path, minutes: float) -> Path:
     return path
 
 
-def _bare(call: str, model_path: str, threaded: bool = True) -> None:
+def _bare(call: str, model_path: str, threaded: bool = True, det: bool = False) -> None:
     """Child process for (a): the bare loop, nothing else; one thread per channel, or the
-    channels one after the other (the floor for ``score``, which decodes them in turn)."""
+    channels one after the other (the floor for ``score``, which decodes them in turn).
+    ``det``: the model and input as phonecoach gives them to Vosk (Kaldi's dither off, the
+    same amount of seeded dither added to the samples), to tell that effect apart."""
     import soundfile as sf
     import vosk
 
     vosk.SetLogLevel(-1)
     x, sr = sf.read(call, dtype="int16", always_2d=True)
-    model = vosk.Model(model_path)
+    if det:
+        from phonecoach.transcribe import ChannelRecognizer, load_model
+
+        model = load_model(model_path)
+    else:
+        model = vosk.Model(model_path)
 
     def run(ch: int) -> None:
         pcm = np.ascontiguousarray(x[:, ch]).tobytes()
+        if det:
+            pcm = ChannelRecognizer(model, "x", sr)._pcm(pcm)
         rec = vosk.KaldiRecognizer(model, sr)
         rec.SetWords(True)
         step = int(CHUNK_SECONDS * sr) * 2
@@ -227,8 +237,9 @@ def whole(minutes: list[float], runs: int, which: list[str]) -> dict[str, float]
             print(f"    {m * 60:5.0f} s stereo call:")
             for k in rows:
                 spread = max(c for c, _ in rows[k]) / min(c for c, _ in rows[k]) - 1
-                vs = "".join(f", {cpu[k] / cpu[b]:.3f}x {b}" for b in ("bare", "bare-seq") if b in cpu)
-                vw = "".join(f", {wall[k] / wall[b]:.3f}x {b}" for b in ("bare", "bare-seq") if b in wall)
+                vs = "".join(f", {cpu[k] / cpu[b]:.3f}x {b}" for b in ("bare", "bare-seq", "bare-det") if b in cpu)
+                vw = "".join(f", {wall[k] / wall[b]:.3f}x {b}" for b in ("bare", "bare-seq", "bare-det")
+                             if b in wall)
                 print(f"      {k:8s} CPU {cpu[k]:7.1f} s{vs}   wall {wall[k]:6.1f} s{vw}   "
                       f"run-to-run CPU spread {100 * spread:.0f} %")
             if report:
@@ -440,8 +451,8 @@ def parts() -> None:
 
 
 def main() -> None:
-    if len(sys.argv) >= 4 and sys.argv[1] in ("_bare", "_bare_seq"):
-        _bare(sys.argv[2], sys.argv[3], threaded=sys.argv[1] == "_bare")
+    if len(sys.argv) >= 4 and sys.argv[1] in ("_bare", "_bare_seq", "_bare_det"):
+        _bare(sys.argv[2], sys.argv[3], threaded=sys.argv[1] != "_bare_seq", det=sys.argv[1] == "_bare_det")
         return
     if len(sys.argv) >= 4 and sys.argv[1] == "_bare_rt":
         _bare_realtime(sys.argv[2], int(sys.argv[3]))
