@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from .records import clock
 from .safeio import write_text_atomic
+from .templating import render
 
 SPEAKERS = {"agent": "Agent", "customer": "Customer", "unknown": "Speaker"}
 SEVERITY_ORDER = {"critical": 0, "major": 1, "minor": 2}
@@ -70,19 +70,14 @@ def call_page(report: dict[str, Any], parties: dict[str, np.ndarray] | None = No
     contour: list[tuple[float, float, float | None]] = []
     if parties:
         data, mime = clip if clip is not None else encode_voice(parties, sr, source_sr)
-        audio = {"mime": mime, "b64": base64.b64encode(data).decode("ascii"), "bytes": len(data)}
+        audio = {"mime": mime, "b64": base64.b64encode(data).decode("ascii")}
         agent = parties.get("agent", parties.get("unknown"))
         if agent is not None:
             who = "agent" if "agent" in parties else "unknown"
             spans = [(s["start"], s["end"]) for s in (measures.get("speech") or {}).get(who) or []] or \
                 [(u["start"], u["end"]) for u in utterances if u["speaker"] == who and u["start"] is not None]
             contour = voice_contour(agent, sr, spans)
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
-    env = Environment(loader=PackageLoader("phonecoach", "templates"), autoescape=select_autoescape(default=True),
-                      trim_blocks=True, lstrip_blocks=True)
-    env.filters["clock"] = clock
-    return env.get_template("call.html.j2").render(
+    return render("call.html.j2",
         title=title or Path(report.get("file", "call")).name, file=report.get("file", ""), facts=facts or {},
         score=report.get("score"), notes=report.get("notes", []), broken=broken,
         kept=[r for r in rules if r["status"] == "pass"],

@@ -10,15 +10,14 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-from collections import defaultdict
-from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
 from .records import clock
 from .safeio import write_text_atomic
 from .store import CallRecord
-from .views import agent_rows, rule_rows, trend_rows
+from .templating import render
+from .views import agent_rows, by_week, rule_rows, trend_rows
 
 UNKNOWN_AGENT = "(unknown)"
 
@@ -30,14 +29,8 @@ def page_name(c: CallRecord) -> str:
 
 
 def weekly(calls: list[CallRecord], value: Callable[[CallRecord], float | None]) -> list[tuple[str, float]]:
-    """Mean of ``value`` per ISO week of ``started_at`` (calls without a date or a value are left out)."""
-    by: dict[str, list[float]] = defaultdict(list)
-    for c in calls:
-        v = value(c)
-        if c.started_at and v is not None:
-            y, w, _ = datetime.fromisoformat(c.started_at).isocalendar()
-            by[f"{y}-W{w:02d}"].append(v)
-    return [(k, sum(v) / len(v)) for k, v in sorted(by.items())]
+    """Mean of ``value`` per ISO week, for a sparkline."""
+    return [(k, sum(v) / len(v)) for k, v in by_week(calls, value).items()]
 
 
 def _rule_kept(rule: str) -> Callable[[CallRecord], float | None]:
@@ -58,8 +51,6 @@ def spark(points: list[tuple[str, float]], lo: float, hi: float) -> str:
 
 
 def dashboard_page(calls: list[CallRecord], links: dict[str, str], *, title: str = "phonecoach dashboard") -> str:
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
     scored = [c for c in calls if c.error is None]
     agents = agent_rows(calls)
     for a in agents:
@@ -79,10 +70,8 @@ def dashboard_page(calls: list[CallRecord], links: dict[str, str], *, title: str
         rows.append({"file": c.file, "name": Path(c.file).name, "agent": c.agent or UNKNOWN_AGENT, "score": c.score,
                      "started_at": c.started_at or "", "duration": clock(c.duration) if c.duration else "",
                      "error": c.error, "broken": [r["rule"] for r in broken], "link": links.get(c.key)})
-    env = Environment(loader=PackageLoader("phonecoach", "templates"), autoescape=select_autoescape(default=True),
-                      trim_blocks=True, lstrip_blocks=True)
     means = [c.score for c in scored if c.score is not None]
-    return env.get_template("dashboard.html.j2").render(
+    return render("dashboard.html.j2",
         title=title, agents=agents, rules=rules, calls=rows, trend=trend_rows(scored),
         overall_spark=spark(weekly(scored, lambda c: c.score), 0, 100),
         summary={"calls": len(calls), "errors": len(calls) - len(scored),

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .live.publish import BACKOFF, stream_key
+from .templating import render
 from .web import Hub, WebServer, sse
 
 RECENT = 50  # newest warnings across the floor, on the page
@@ -115,14 +116,9 @@ class FloorView:
         self.state = FloorState()
         self.hub = Hub(keep=0)
         self.caught_up = False
-        self.redis_up = False
 
         async def page(request):
-            from jinja2 import Environment, PackageLoader, select_autoescape
-
-            env = Environment(loader=PackageLoader("phonecoach", "templates"), autoescape=select_autoescape(default=True))
-            return HTMLResponse(env.get_template("floor.html.j2").render(floor=self.floor,
-                                                                          nonce=secrets.token_urlsafe(16)))
+            return HTMLResponse(render("floor.html.j2", floor=self.floor, nonce=secrets.token_urlsafe(16)))
 
         async def agents(request):
             now = time.time()
@@ -135,7 +131,7 @@ class FloorView:
             return JSONResponse({**a.to_dict(), "call_warnings": list(a.warnings)})
 
         async def events(request):
-            return sse(self._stream())
+            return sse(self.hub.subscribe(first=lambda: [self.state.snapshot()]))
 
         @contextlib.asynccontextmanager
         async def lifespan(app):
@@ -149,16 +145,6 @@ class FloorView:
                                 Route("/events", events)], lifespan=lifespan)
         self.server = WebServer(app, host, port, token, tls_cert, tls_key)
         self.address = self.server.address
-
-    async def _stream(self):
-        q: asyncio.Queue = asyncio.Queue(maxsize=self.hub.queue_size)
-        self.hub.clients.add(q)  # registered before the snapshot: nothing falls between them
-        try:
-            yield {"data": json.dumps(self.state.snapshot(), ensure_ascii=False)}
-            while (item := await q.get()) is not None:
-                yield {"data": json.dumps(item, ensure_ascii=False)}
-        finally:
-            self.hub.clients.discard(q)
 
     async def _follow(self) -> None:
         """History first (XRANGE in pages), then new entries as they come (XREAD BLOCK)."""
@@ -178,7 +164,7 @@ class FloorView:
                             if len(page) < 1000:
                                 break
                         self.caught_up = True
-                    self.redis_up, failures = True, 0
+                    failures = 0
                     got = await client.xread({self.key: self.state.last_id}, count=1000, block=1000)
                     for _, entries in got or []:
                         for entry_id, fields in entries:
@@ -191,7 +177,6 @@ class FloorView:
                 except asyncio.CancelledError:
                     raise
                 except Exception:  # noqa: BLE001 - Redis away: wait, then carry on from the last entry seen
-                    self.redis_up = False
                     await asyncio.sleep(BACKOFF[min(failures, len(BACKOFF) - 1)])
                     failures += 1
         finally:
@@ -202,7 +187,5 @@ class FloorView:
         self.server.start()
 
     def stop(self) -> None:
-        loop = self.hub.loop
-        if loop is not None and loop.is_running():
-            loop.call_soon_threadsafe(self.hub.close)
+        self.hub.close_soon()
         self.server.stop()

@@ -11,7 +11,9 @@ import math
 import os
 import re
 import stat
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from .errors import PhonecoachError
 
@@ -68,18 +70,25 @@ _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write a temporary file beside ``path`` and rename it into place: a reader (a browser
-    refreshing, a script) never sees half a file, and a crash leaves the old one."""
+@contextmanager
+def atomic_path(path: Path) -> Iterator[str]:
+    """A temporary file beside ``path`` to write, renamed into place if the block succeeds: a
+    reader (a browser refreshing, a script, a BI tool) never sees half a file, and a crash or an
+    error leaves the old one."""
     import tempfile
 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        yield tmp
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it private; a report is as readable as any file
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import tempfile
 from collections import defaultdict
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from .errors import PhonecoachError
+from .safeio import atomic_path
 from .store import CallRecord, Store
 
 TABLES = ("calls", "rules", "agents")
@@ -73,14 +72,21 @@ def worst_calls(calls: list[CallRecord], n: int = 10) -> list[dict[str, Any]]:
              "broken": [r["rule"] for r in _rules(c) if r["status"] == "fail"]} for c in scored[:n]]
 
 
-def trend_rows(calls: list[CallRecord]) -> list[dict[str, Any]]:
-    """Mean score per ISO week of the call (``started_at``; calls without it are left out)."""
+def by_week(calls: list[CallRecord], value: Callable[[CallRecord], float | None]) -> dict[str, list[float]]:
+    """``value`` of each call per ISO week of ``started_at`` (calls without a date or a value are left out)."""
     by: dict[str, list[float]] = defaultdict(list)
     for c in calls:
-        if c.started_at and c.score is not None:
+        v = value(c)
+        if c.started_at and v is not None:
             y, w, _ = datetime.fromisoformat(c.started_at).isocalendar()
-            by[f"{y}-W{w:02d}"].append(c.score)
-    return [{"week": k, "calls": len(v), "mean_score": round(sum(v) / len(v), 1)} for k, v in sorted(by.items())]
+            by[f"{y}-W{w:02d}"].append(v)
+    return dict(sorted(by.items()))
+
+
+def trend_rows(calls: list[CallRecord]) -> list[dict[str, Any]]:
+    """Mean score per ISO week of the call (``started_at``; calls without it are left out)."""
+    return [{"week": k, "calls": len(v), "mean_score": round(sum(v) / len(v), 1)}
+            for k, v in by_week(calls, lambda c: c.score).items()]
 
 
 # -- export ----------------------------------------------------------------------------------
@@ -111,10 +117,7 @@ def table(calls: list[CallRecord], name: str) -> list[dict[str, Any]]:
 def write_rows(rows: Iterable[dict[str, Any]], path: Path, fmt: str, columns: list[str] | None = None) -> None:
     """Write atomically (a temporary file renamed into place): a reader never sees half a file."""
     rows = list(rows)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         if fmt == "jsonl":
             with open(tmp, "w", encoding="utf-8") as f:
                 for row in rows:
@@ -134,10 +137,6 @@ def write_rows(rows: Iterable[dict[str, Any]], path: Path, fmt: str, columns: li
             pq.write_table(pa.Table.from_pylist(flat), tmp)
         else:
             raise PhonecoachError(f"unknown format {fmt!r}: csv, jsonl or parquet")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _cell(v: Any) -> Any:

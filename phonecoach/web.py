@@ -151,20 +151,27 @@ class Hub:
                 q.get_nowait()
                 q.put_nowait(None)
 
-    async def subscribe(self, encode=None):
-        """The backlog then each new item, as SSE events, until ``close``."""
+    def close_soon(self) -> None:
+        """``close`` from any thread: open streams end now, not at the server's shutdown timeout."""
+        loop = self.loop
+        if loop is not None and loop.is_running():
+            loop.call_soon_threadsafe(self.close)
+
+    async def subscribe(self, first=None):
+        """``first()`` (default: the history) then each new item, as SSE events, until ``close``.
+        The subscriber is registered before ``first`` is taken, on the loop, so no item falls
+        between them."""
         import json
 
         self.loop = asyncio.get_running_loop()
         q: asyncio.Queue = asyncio.Queue(maxsize=self.queue_size)
-        backlog = list(self.history)
         self.clients.add(q)
-        encode = encode or (lambda item: json.dumps(item, ensure_ascii=False))
+        backlog = first() if first is not None else list(self.history)
         try:
             for item in backlog:
-                yield {"data": encode(item)}
+                yield {"data": json.dumps(item, ensure_ascii=False)}
             while (item := await q.get()) is not None:
-                yield {"data": encode(item)}
+                yield {"data": json.dumps(item, ensure_ascii=False)}
         finally:
             self.clients.discard(q)
 

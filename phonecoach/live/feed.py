@@ -84,9 +84,7 @@ class WarningFeed:
         self.server.start()
 
     def stop(self) -> None:
-        loop = self.hub.loop
-        if loop is not None and loop.is_running():
-            loop.call_soon_threadsafe(self.hub.close)  # open streams end now, not at the shutdown timeout
+        self.hub.close_soon()
         self.server.stop()
 
     def __call__(self, w: Warning) -> None:

@@ -46,8 +46,7 @@ class RedisPublisher:
         self.capacity = buffer
         self.score_every = score_every
         self.sent = self.dropped = self.reconnects = 0
-        self.connected = False
-        self.broken: dict[str, str] = {}  # rule -> severity, the rules broken so far (withdrawn ones taken back)
+        self.broken: set[str] = set()  # the rules broken so far (withdrawn ones taken back)
         self.warnings = 0
         self._last_score = time.monotonic()
         self._cond = threading.Condition()  # re-entrant: the sender may add the running score while holding it
@@ -63,12 +62,12 @@ class RedisPublisher:
     def __call__(self, w: Warning) -> None:
         before = set(self.broken)
         if w.status == "withdrawn":
-            self.broken.pop(w.rule, None)
+            self.broken.discard(w.rule)
         else:
-            self.broken[w.rule] = w.severity
+            self.broken.add(w.rule)
         self.warnings += 1
         self._put("warning", w.to_dict())
-        if set(self.broken) != before:  # the score moved: say so now, not at the next tick
+        if self.broken != before:  # the score moved: say so now, not at the next tick
             self.score()
 
     def running_score(self) -> float:
@@ -130,14 +129,12 @@ class RedisPublisher:
                     while len(self.buffer) > self.capacity:  # what came in meanwhile pushed the oldest out
                         self.buffer.popleft()
                         self.dropped += 1
-                self.connected = False
                 time.sleep(BACKOFF[min(failures, len(BACKOFF) - 1)])
                 failures += 1
                 continue
             if failures:
                 self.reconnects += 1
             failures = 0
-            self.connected = True
             self.sent += len(batch)
 
 

@@ -28,6 +28,7 @@ from ..errors import PhonecoachError
 from ..listening import CallListener
 from ..measures import measure_call
 from ..rulepack import RulePack
+from ..safeio import write_text_atomic
 from ..timeline import Timeline, Utterance
 from ..transcribe import CHUNK_SECONDS, ChannelRecognizer, load_model
 from ..records import Warning
@@ -335,10 +336,8 @@ class LiveSession:
         measures = measure_call(heard.audio, timeline, self.pack.measures, heard=heard)
         report = judge(self.pack, timeline, source=str(self.folder), measures=measures, notes=notes)
         self.report_seconds = time.monotonic() - self._report_from
-        tmp = self.folder / "report.json.tmp"
-        tmp.write_text(json.dumps({**report.to_dict(), "session": self.stats()}, ensure_ascii=False, indent=1),
-                       encoding="utf-8")
-        tmp.replace(self.folder / "report.json")
+        write_text_atomic(self.folder / "report.json",
+                          json.dumps({**report.to_dict(), "session": self.stats()}, ensure_ascii=False, indent=1))
         return report
 
 
