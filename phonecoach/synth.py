@@ -1,10 +1,12 @@
 """Synthetic calls with exactly known ground truth, for samples, tests and benchmarks.
 
-Speech comes from espeak-ng (voice ``cmn``), tones and silences from numpy.
-A call is a list of ``Turn`` / ``Pause`` / ``Tone`` items laid out in time; the
-builder returns the stereo signal (agent left, customer right) and the
-reference transcript with the times it used, so every measure has an answer
-to be checked against.
+Speech comes from espeak-ng reading tone-numbered pinyin (voice ``cmn-latn-pinyin``: its
+``cmn`` voice reads most characters as pinyin spelled out in English), or from recordings of
+real people placed on a line (``Turn(audio=...)``); tones and silences from numpy. A call is
+a list of ``Turn`` / ``Pause`` / ``Tone`` items laid out in time; the builder returns the stereo
+signal (agent left, customer right) and the reference transcript with the times it used, so
+every measure has an answer to be checked against. ``telephone`` puts a built call through
+what a real line does to it (echo between the lines, line noise, 8 kHz G.711 µ-law).
 """
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ import soundfile as sf
 from .audio import resample
 
 SR = 16000
-VOICES = {"agent": ("cmn", 45), "customer": ("cmn+f3", 70)}  # espeak voice, pitch 0-99
+VOICES = {"agent": ("cmn-latn-pinyin", 45), "customer": ("cmn-latn-pinyin+f3", 70)}  # espeak voice, pitch 0-99
+PINYIN_VOICE = "cmn-latn-pinyin"  # reads tone-numbered pinyin (ni3 hao3) as Mandarin
 
 
 def tone(freqs: tuple[float, ...], seconds: float, sr: int = SR, level_db: float = -14.0) -> np.ndarray:
@@ -89,16 +92,47 @@ def broadband_music(seconds: float, sr: int = SR, level_db: float = -20.0, seed:
     return (x * 10 ** (level_db / 20)).astype(np.float32)
 
 
+def melody_music(seconds: float, sr: int = SR, level_db: float = -20.0, lead_hz: float = 220.0,
+                 vibrato_hz: float = 5.5, seed: int = 1) -> np.ndarray:
+    """Hold music whose lead sounds most like a voice: a melody in the voice's own range, notes
+    of 0.25-1 s with vibrato and seven harmonics, over two-chord pads."""
+    rng = np.random.default_rng(seed)
+    n = int(round(seconds * sr))
+    t = np.arange(n) / sr
+    x = np.zeros(n)
+    at = 0.0
+    while at < seconds:
+        dur = float(rng.choice([0.25, 0.5, 0.75, 1.0]))
+        a, b = int(at * sr), min(n, int((at + dur) * sr))
+        f = lead_hz * 2 ** (int(rng.choice([0, 2, 4, 5, 7, 9, 11, 12])) / 12)
+        tt = t[a:b] - at
+        phase = 2 * np.pi * f * tt + 2 * np.pi * (f * 0.015 / vibrato_hz) * np.sin(2 * np.pi * vibrato_hz * tt)
+        env = np.minimum(1.0, tt / 0.03) * np.exp(-tt / 0.8)
+        for h in range(1, 8):
+            x[a:b] += env * np.sin(h * phase) / h ** 1.3
+        at += dur
+    for i in range(int(seconds / 2) + 1):
+        a, b = int(i * 2 * sr), min(n, int((i + 1) * 2 * sr))
+        for f in [(110.0, 138.6, 164.8), (98.0, 123.5, 146.8)][i % 2]:
+            x[a:b] += 0.3 * np.sin(2 * np.pi * f * t[a:b])
+    x /= np.sqrt(np.mean(x ** 2)) + 1e-12
+    return (x * 10 ** (level_db / 20)).astype(np.float32)
+
+
 def speak(text: str, speaker: str = "agent", sr: int = SR, speed: int = 170, pitch: int | None = None,
           amplitude: int = 100, intonation: str = "x-high",
           voices: dict[str, tuple[str, int]] | None = None) -> np.ndarray:
     """Mandarin speech from espeak-ng, resampled to ``sr``, leading/trailing silence trimmed.
 
+    For a pinyin voice the text is first written as tone-numbered pinyin by pypinyin (its
+    phrase dictionary knows polyphones and tone sandhi better than espeak's character list).
     ``intonation`` is the SSML pitch range: "x-high" sounds lively, "x-low" monotone.
     """
     if shutil.which("espeak-ng") is None:
         raise RuntimeError("espeak-ng is not installed (run scripts/setup.sh --test)")
     voice, default_pitch = (voices or VOICES)[speaker]
+    if voice.startswith(PINYIN_VOICE):
+        text = to_pinyin(text)
     ssml = f'<speak><prosody range="{intonation}">{text}</prosody></speak>'
     out = subprocess.run(["espeak-ng", "-m", "-v", voice, "-s", str(speed), "-p", str(pitch or default_pitch),
                           "-a", str(amplitude), "--stdout", ssml], capture_output=True, check=True).stdout
@@ -108,8 +142,19 @@ def speak(text: str, speaker: str = "agent", sr: int = SR, speed: int = 170, pit
     return x[loud[0] : loud[-1] + 1] if len(loud) else x
 
 
+def to_pinyin(text: str) -> str:
+    """Chinese characters as tone-numbered pinyin syllables (neutral tone 5), punctuation kept
+    so espeak still pauses at commas and full stops; anything else passes through."""
+    from pypinyin import Style, lazy_pinyin
+
+    return " ".join(lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True))
+
+
 @dataclass
 class Turn:
+    """Something ``speaker`` says: espeak-ng reads ``text``, or ``audio`` (a recording at the
+    call's rate, trimmed to where the voice starts and ends) is placed as it is."""
+
     speaker: str
     text: str
     gap: float = 0.5  # silence before it, seconds
@@ -117,13 +162,15 @@ class Turn:
     speed: int = 170  # espeak words per minute
     gain_db: float = 0.0
     intonation: str = "x-high"  # SSML pitch range: x-low is monotone
+    audio: np.ndarray | None = field(default=None, repr=False)  # recorded speech instead of espeak
 
 
 @dataclass
 class Pause:
     seconds: float
     music: bool = False  # hold music on the agent's line instead of silence
-    style: str = "tonal"  # tonal (a simple melody) | broadband (chords, rich harmonics, drums)
+    style: str = "tonal"  # tonal (a simple melody) | broadband (chords, rich harmonics, drums) | melody (a lead
+    # in the voice's range, with vibrato)
 
 
 @dataclass
@@ -199,7 +246,7 @@ def build_call(items: list, sr: int = SR, tail: float = 1.0, noise_db: float | N
             key = "music" if item.music else "pause"
             spans.setdefault(key, []).append((t, t + item.seconds))
             if item.music:
-                music = broadband_music(item.seconds, sr) if item.style == "broadband" else hold_music(item.seconds, sr)
+                music = {"broadband": broadband_music, "melody": melody_music}.get(item.style, hold_music)(item.seconds, sr)
                 pieces.append(("agent", int(round(t * sr)), music))
             t += item.seconds
         elif isinstance(item, Hangup):
@@ -218,8 +265,9 @@ def build_call(items: list, sr: int = SR, tail: float = 1.0, noise_db: float | N
             pieces.append((item.speaker, int(round(t * sr)), item.signal))
             t += dur
         else:
-            x = speak(item.text, item.speaker, sr, item.speed, intonation=item.intonation,
-                      voices=voices) * 10 ** (item.gain_db / 20)
+            said = item.audio if item.audio is not None else speak(
+                item.text, item.speaker, sr, item.speed, intonation=item.intonation, voices=voices)
+            x = said * 10 ** (item.gain_db / 20)
             start = t - item.overlap if item.overlap else t + item.gap
             if item.overlap:
                 spans.setdefault("overlap", []).append((start, t))
@@ -242,3 +290,58 @@ def build_call(items: list, sr: int = SR, tail: float = 1.0, noise_db: float | N
         stereo[offset : offset + len(x), ch] += x[: n - offset]
     np.clip(stereo, -1.0, 1.0, out=stereo)
     return BuiltCall(stereo, sr, turns, spans)
+
+
+def telephone(call: BuiltCall, *, echo_db: float | None = None, echo_delay: float = 0.03,
+              snr_db: float | None = None, ulaw: bool = True, seed: int = 0) -> np.ndarray:
+    """The call as a telephone recorder stores it: each line leaking into the other
+    (``echo_db`` below it, ``echo_delay`` s late), line noise ``snr_db`` below each line's
+    speech (band-limited hiss and a little mains hum), then 8 kHz G.711 µ-law, libsndfile's
+    own codec. Returns frames x 2 at 8 kHz, float32, decoded from the µ-law bytes (or plain
+    8 kHz when ``ulaw`` is False). Where a line is digitally silent (hung up) it stays so,
+    but for the other party's echo."""
+    x = call.stereo.astype(np.float64)
+    sr = call.sr
+    dead = x == 0.0
+    if echo_db is not None:
+        d, g = int(round(echo_delay * sr)), 10 ** (echo_db / 20)
+        leak = np.zeros_like(x)
+        leak[d:] = x[: len(x) - d, ::-1] * g  # each line hears the other, late and quieter
+        x = x + leak
+    if snr_db is not None:
+        rng = np.random.default_rng(seed)
+        t = np.arange(len(x)) / sr
+        for ch in range(2):
+            level = speech_level(call.stereo[:, ch], sr)
+            noise = _band(rng.standard_normal(len(x)), sr) + 0.3 * np.sin(2 * np.pi * 50 * t) \
+                + 0.2 * np.sin(2 * np.pi * 150 * t)
+            noise *= 10 ** ((level - snr_db) / 20) / np.sqrt(np.mean(noise ** 2))
+            x[:, ch] += np.where(dead[:, ch], 0.0, noise)
+    y = np.stack([resample(x[:, ch].astype(np.float32), sr, 8000) for ch in range(2)], axis=1)
+    np.clip(y, -1.0, 1.0, out=y)
+    if not ulaw:
+        return y.astype(np.float32)
+    buf = io.BytesIO()
+    sf.write(buf, y, 8000, format="WAV", subtype="ULAW")
+    buf.seek(0)
+    return sf.read(buf, dtype="float32")[0]
+
+
+def speech_level(x: np.ndarray, sr: int) -> float:
+    """Active speech level, dBFS: the RMS of the 20 ms frames within 20 dB of the loudest
+    ones (pauses do not dilute it)."""
+    h = int(0.02 * sr)
+    frames = np.asarray(x[: len(x) // h * h], np.float64).reshape(-1, h)
+    db = 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-12)
+    if not len(db):
+        return -100.0
+    active = db[db > np.percentile(db, 95) - 20]
+    return float(10 * np.log10(np.mean(10 ** (active / 10))))
+
+
+def _band(x: np.ndarray, sr: int, lo: float = 200.0, hi: float = 3400.0) -> np.ndarray:
+    """``x`` limited to lo..hi Hz (a telephone channel's band), by FFT."""
+    spec = np.fft.rfft(x)
+    f = np.fft.rfftfreq(len(x), 1.0 / sr)
+    spec[(f < lo) | (f > hi)] = 0.0
+    return np.fft.irfft(spec, len(x))
