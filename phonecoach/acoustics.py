@@ -1,8 +1,9 @@
 """Acoustic measurements as plain functions: arrays in, numbers and spans out.
 
 One short-time spectrum per channel (``analyse_frames``, or ``FrameStream`` block by
-block) feeds everything: speech activity, tone detection (ringback, busy), noise,
-loudness. Pitch uses librosa's YIN (``PitchStream``). Nothing here knows about rules.
+block) feeds tone detection (ringback, busy), noise and loudness; speech activity
+is a trained detector's (``speech_activity``). Pitch uses librosa's YIN (``PitchStream``).
+Nothing here knows about rules.
 
 Conventions: signals are float32 mono in [-1, 1]; times are seconds; levels
 are RMS dBFS (0 dB = RMS of a full-scale square wave; a full-scale sine is -3 dB).
@@ -10,6 +11,7 @@ are RMS dBFS (0 dB = RMS of a full-scale square wave; a full-scale sine is -3 dB
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -17,7 +19,6 @@ HOP = 0.02  # seconds between frames
 WIN = 0.04  # seconds per analysis window
 N_FFT = 1024
 SILENT_DB = -90.0  # a frame this quiet is digital silence
-DTMF_GROUPS = ((697.0, 770.0, 852.0, 941.0), (1209.0, 1336.0, 1477.0, 1633.0))  # keypad rows, columns
 Span = tuple[float, float]
 
 
@@ -30,7 +31,6 @@ class Frames:
     flatness: np.ndarray  # spectral flatness in 150-3400 Hz: 0 (tonal) .. 1 (white noise)
     peakiness: np.ndarray  # share of energy in the 3 strongest spectral peaks (tones/music ~1)
     tone: dict[float, np.ndarray]  # share of energy within ±25 Hz of each frequency
-    dtmf: np.ndarray | None = None  # share of energy in the strongest DTMF row + column tone pair
 
     def __len__(self) -> int:
         return len(self.db)
@@ -68,7 +68,6 @@ class FrameStream:
         freqs = np.fft.rfftfreq(N_FFT, 1.0 / sr)
         self.tone_bins = {f: np.abs(freqs - f) <= 25.0 for f in tones}
         self.phone_band = (freqs >= 150.0) & (freqs <= 3400.0)  # flatness where even 8 kHz calls have content
-        self.dtmf_bins = [[np.abs(freqs - f) <= 25.0 for f in group] for group in DTMF_GROUPS]
         self.samples = 0  # signal fed so far
         self._tail = np.zeros(self.w // 2, np.float32)  # padded signal from frame ``done`` on
         self.done = 0  # frames computed
@@ -93,13 +92,12 @@ class FrameStream:
         self._tail = np.concatenate([self._tail, np.zeros(self.w + self.batch * self.h, np.float32)])
         self._run(final=True, upto=n)
         fr = self._frames_of(self._taken + self._parts)
-        return Frames(self.hop, fr.db[:n], fr.flatness[:n], fr.peakiness[:n], {f: v[:n] for f, v in fr.tone.items()},
-                      fr.dtmf[:n] if fr.dtmf is not None else None)
+        return Frames(self.hop, fr.db[:n], fr.flatness[:n], fr.peakiness[:n], {f: v[:n] for f, v in fr.tone.items()})
 
     def _frames_of(self, parts: list[tuple[np.ndarray, ...]]) -> Frames:
-        cols = list(zip(*parts)) if parts else [[np.zeros(0, np.float32)]] * (4 + len(self.tones))
-        db, flat, peak, dtmf = (np.concatenate(c) for c in cols[:4])
-        return Frames(self.hop, db, flat, peak, {f: np.concatenate(c) for f, c in zip(self.tones, cols[4:])}, dtmf)
+        cols = list(zip(*parts)) if parts else [[np.zeros(0, np.float32)]] * (3 + len(self.tones))
+        db, flat, peak = (np.concatenate(c) for c in cols[:3])
+        return Frames(self.hop, db, flat, peak, {f: np.concatenate(c) for f, c in zip(self.tones, cols[3:])})
 
     def _run(self, final: bool, upto: int | None = None) -> None:
         h, w, b = self.h, self.w, self.batch
@@ -129,10 +127,8 @@ class FrameStream:
         lobe_at_peaks = np.where(local_max, lobes, 0.0)
         top3 = -np.partition(-lobe_at_peaks, 2, axis=1)[:, :3]
         peak = np.minimum(1.0, top3.sum(axis=1) / total).astype(np.float32)
-        dtmf = (sum(np.max([power[:, bins].sum(axis=1) for bins in group], axis=0)
-                    for group in self.dtmf_bins) / total).astype(np.float32)
         tones = tuple((power[:, bins].sum(axis=1) / total).astype(np.float32) for bins in self.tone_bins.values())
-        return (db, flat, peak, dtmf) + tones
+        return (db, flat, peak) + tones
 
 
 # --- spans -----------------------------------------------------------------------------
@@ -190,23 +186,6 @@ def box_sum(x: np.ndarray, k: int) -> np.ndarray:
     full = np.convolve(x, np.ones(k, np.float32), mode="full")
     start = (k - 1) // 2
     return full[start:start + len(x)]
-
-
-def speech_segments(fr: Frames, *, margin_db: float = 12.0, min_db: float = -50.0, min_gap: float = 0.3,
-                    min_len: float = 0.15, max_flatness: float = 0.35,
-                    exclude: np.ndarray | None = None, music_change_db: float | None = 2.5,
-                    music_window: float = 1.5) -> list[Span]:
-    """Speech activity: louder than the line's floor by ``margin_db`` (and above ``min_db``),
-    neither tonal (ring, busy, hold music) nor noise-like (rustling, chewing), nor music with a
-    steady level (``music_mask``; None turns it off), nor in the ``exclude`` frames (the other
-    party's echo)."""
-    thr = max(noise_floor(fr) + margin_db, min_db)
-    voiced = (fr.db > thr) & ~tonal_mask(fr) & (fr.flatness < max_flatness) & ~dtmf_mask(fr)
-    if music_change_db is not None:
-        voiced &= ~music_mask(fr, window=music_window, max_change_db=music_change_db)
-    if exclude is not None:
-        voiced &= ~exclude[: len(voiced)]
-    return mask_to_spans(voiced, fr.hop, min_gap=min_gap, min_len=min_len)
 
 
 ECHO_WINDOW = 0.2  # seconds per window compared between the lines
@@ -286,38 +265,6 @@ def windows_mask(found: EchoWindows, sr: int, n_frames: int, hop: float = HOP) -
     return mask
 
 
-def dtmf_mask(fr: Frames, *, share: float = 0.6) -> np.ndarray:
-    """Keypad tones (one row and one column frequency, ~0.1 s each): digits keyed during a call
-    are neither speech nor talk-over. The frames on either side of a digit, which hold part of
-    it, go with it."""
-    if fr.dtmf is None or len(fr) == 0:
-        return np.zeros(len(fr), bool)
-    hit = fr.dtmf >= share
-    return hit | np.r_[hit[1:], False] | np.r_[False, hit[:-1]]
-
-
-def music_mask(fr: Frames, *, window: float = 1.5, max_change_db: float = 2.5, margin_db: float = 6.0) -> np.ndarray:
-    """Frames of sustained sound whose level barely moves from frame to frame: hold music,
-    tonal or broadband (chords with rich harmonics and a drum beat). Speech comes in syllables:
-    its level jumps by 4-7 dB between 20 ms frames (3-4 dB even at 15 dB SNR), and it pauses;
-    music sustains and moves by under 2 dB, drums included. Judged over ``window`` seconds of
-    frames that all sound (``margin_db`` over the line's floor)."""
-    n = len(fr)
-    if n < 3:
-        return np.zeros(n, bool)
-    k = max(3, int(round(window / fr.hop)))
-    sounding = fr.db > noise_floor(fr) + margin_db
-    step = np.diff(fr.db, prepend=fr.db[0]).astype(np.float64)
-    both = (sounding & np.roll(sounding, 1)).astype(np.float64)
-    both[0] = 0.0
-    count = box_sum(both, k)
-    mean = box_sum(step * both, k) / np.maximum(count, 1.0)
-    var = box_sum(step * step * both, k) / np.maximum(count, 1.0) - mean * mean
-    steady = (count >= 0.95 * k) & (np.sqrt(np.maximum(var, 0.0)) < max_change_db)
-    # a frame is music when a steady window covers it
-    return (box_sum(steady.astype(np.float64), k) > 0) & sounding
-
-
 def noise_spans(fr: Frames, speech: list[Span], *, margin_db: float = 12.0, min_db: float = -50.0,
                 min_flatness: float = 0.35) -> list[Span]:
     """Loud, noise-like sound outside speech: chewing, rustling, typing into the microphone."""
@@ -370,8 +317,8 @@ def level_dbfs(x: np.ndarray) -> float:
 
 
 PITCH_FMIN, PITCH_FMAX = 70.0, 400.0
-# a stretch of frames all quieter than this (-60 dBFS) holds no voice to track: speech is at
-# least -50 dBFS (``speech_segments``), and a frame counts as voiced only near its level
+# a stretch of frames all quieter than this (-60 dBFS) holds no voice to track, and a frame
+# counts as voiced only near the stretch's level
 PITCH_GATE = 1e-3
 
 
@@ -380,10 +327,13 @@ class PitchStream:
     fixed positions (so any blocking gives the same track); frames are centred every ``hop``
     samples from 0 like librosa's ``center=True``. ``semitones(start, end)`` then reads the
     clearly voiced frames of a stretch. pyin is too slow for long calls; librosa is imported
-    at the first batch, not with the package."""
+    at the first batch, not with the package, and while ``ready()`` says it is still being
+    loaded by another thread the samples wait (a live listener must not stall on its import)."""
 
-    def __init__(self, sr: int, *, fmin: float = PITCH_FMIN, fmax: float = PITCH_FMAX, batch: int = 128) -> None:
+    def __init__(self, sr: int, *, fmin: float = PITCH_FMIN, fmax: float = PITCH_FMAX, batch: int = 128,
+                 ready: Callable[[], bool] = lambda: True) -> None:
         self.sr, self.fmin, self.fmax, self.batch = sr, fmin, fmax, batch
+        self.ready = ready  # False: keep the samples for now (librosa is still loading elsewhere)
         self.frame = 1024 if sr >= 16000 else 512
         self.hop = self.frame // 4
         self.samples = 0
@@ -397,7 +347,8 @@ class PitchStream:
         x = np.asarray(x, np.float32)
         self.samples += len(x)
         self._tail = np.concatenate([self._tail, x]) if len(self._tail) else x
-        self._run()
+        if self.ready():
+            self._run()
 
     def finish(self) -> "PitchStream":
         n = 1 + self.samples // self.hop

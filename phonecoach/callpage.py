@@ -153,7 +153,7 @@ LANES = (("ring", "Rings"), ("agent", "Agent"), ("customer", "Customer"), ("even
 def timeline_marks(measures: dict[str, Any], utterances: list[dict[str, Any]],
                    broken: list[dict[str, Any]]) -> list[Mark]:
     marks: list[Mark] = []
-    speech = measures.get("speech") or {}
+    speech = measures.get("turns") or measures.get("speech") or {}  # turns: a breath does not split a bar
     for who in ("agent", "customer", "unknown"):
         spans = speech.get(who) or [{"start": u["start"], "end": u["end"]} for u in utterances
                                     if u["speaker"] == who and u.get("start") is not None]

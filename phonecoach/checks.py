@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
-from .events import CallEvents, Hold, is_agent, is_customer
+from .events import CallEvents, Hold, asked_to_wait, is_agent, is_customer
 from .rulepack import Rule
 from .textmatch import Match, find_any, search_pattern
 from .timeline import Timeline, Utterance
@@ -386,14 +386,18 @@ def _measure(call: Call, name: str) -> tuple[Any, str]:
     return value, ""
 
 
-@check("spans_max", wants_phrases=False, measure="", longer_than=0.0, max_count=0, max_total=-1.0)
+@check("spans_max", wants_phrases=False, measure="", longer_than=0.0, max_count=0, max_total=-1.0,
+       unless_asked_to_wait=False)
 def spans_max(rule: Rule, call: Call) -> Outcome:
     """Fail when a measured list of spans (holds, interruptions, dead air, noise) has more
     than ``max_count`` spans longer than ``longer_than`` s, or (``max_total`` >= 0) more
-    than ``max_total`` seconds in all."""
+    than ``max_total`` seconds in all. ``unless_asked_to_wait``: a span that begins just after
+    the agent asked the caller to wait does not count (a silence announced is a hold)."""
     spans, why = _measure(call, rule.params["measure"])
     if spans is None:
         return not_applicable(why)
+    if rule.params["unless_asked_to_wait"] and call.timeline.has_times:
+        spans = [(s, e) for s, e in spans if not asked_to_wait(call.timeline.utterances, call.events_phrases, s)]
     long = [(s, e) for s, e in spans if e - s > float(rule.params["longer_than"])]
     total = sum(e - s for s, e in spans)
     occ = tuple(Occurrence(s, e, f"{e - s:.1f} s") for s, e in long)

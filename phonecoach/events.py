@@ -68,6 +68,24 @@ def is_customer(tl: Timeline, u: Utterance) -> bool:
     return u.speaker == "customer" or not tl.speakers_separated
 
 
+def asked_to_wait(utterances: Iterable[Utterance], phrases: dict[str, tuple[str, ...]], before: float,
+                  agents: tuple[str, ...] = ("agent", "unknown")) -> bool:
+    """The wait that begins at ``before`` was announced: the last words that say anything
+    before it (short replies such as 好的 / 谢谢您 do not) are the agent asking the caller to
+    wait (the pack's ``hold_request`` phrases), within ``REQUEST_LOOKBACK`` seconds. A silence
+    then is a hold, not dead air."""
+    for u in reversed(list(utterances)):
+        if u.end is None or u.end > before + 0.5:
+            continue
+        if u.end < before - REQUEST_LOOKBACK:
+            return False
+        if u.speaker in agents and find_any(u.text, phrases["hold_request"], phrases.get("hold_request_unless", ())):
+            return True
+        if len(normalize(u.text).chars) > SHORT_REPLY_CHARS:
+            return False
+    return False
+
+
 def derive_events(tl: Timeline, phrases: dict[str, tuple[str, ...]],
                   audio_holds: Iterable[tuple[float, float]] | None = None) -> CallEvents:
     transfers = tuple(Transfer(i) for i, u in enumerate(tl.utterances)

@@ -15,32 +15,14 @@ import numpy as np
 from . import acoustics as ac
 from .audio import CallAudio
 from .listening import Heard, listen
+from .measure_settings import BUSY, CADENCES, MeasureSettings
+from .speech_activity import spans_of
 from .records import clock
 from .textmatch import normalize
 from .timeline import Timeline
 
 Span = tuple[float, float]
 
-CADENCES = {  # ringback: frequencies, seconds on, seconds off
-    "cn": ((450.0,), 1.0, 4.0),
-    "us": ((440.0, 480.0), 2.0, 4.0),
-}
-BUSY = ((450.0,), 0.35, 0.35)  # China busy / disconnect tone
-
-
-@dataclass(frozen=True)
-class MeasureSettings:
-    """Measurement thresholds; the rule pack's ``[measures]`` table overrides them."""
-
-    ring_country: str = "cn"  # cadence of the ringback tone: cn | us
-    hold_min_seconds: float = 10.0  # agent and customer silent this long = a hold
-    interrupt_min_overlap: float = 1.0  # seconds of talking over the customer
-    backchannel_max_seconds: float = 0.6  # shorter agent bursts (嗯, 对) are not interruptions
-    backchannel_max_chars: int = 3  # nor are utterances this short
-    dead_air_seconds: float = 3.0  # customer finished, agent silent this long
-    noise_min_seconds: float = 0.1  # ignore shorter clicks on the agent's line
-    music_max_level_change_db: float = 2.5  # sound whose level moves less between 20 ms frames is music
-    music_window_seconds: float = 1.5  # ... over this long
 
 
 @dataclass
@@ -63,7 +45,8 @@ class Measures:
     agent_pitch_range_semitones: float | None = None  # 10-90 % range of the agent's F0 over the call
     agent_pitch_std_semitones: float | None = None
     agent_noise: list[Span] | None = None  # noise on the agent's line while the customer speaks
-    speech: dict[str, list[Span]] = field(default_factory=dict)
+    speech: dict[str, list[Span]] = field(default_factory=dict)  # per party: what the speech detector heard
+    turns: dict[str, list[Span]] = field(default_factory=dict)  # ... bridged over the party's own short pauses
     unjudged: dict[str, str] = field(default_factory=dict)  # measure -> why it is None
     # measures taken from a timed, speaker-labelled transcript rather than from separate channels
     from_transcript: list[str] = field(default_factory=list)
@@ -91,6 +74,7 @@ class Measures:
             "agent_noise": spans(self.agent_noise), "unjudged": dict(self.unjudged),
             "from_transcript": list(self.from_transcript),
             "speech": {who: spans(xs) for who, xs in self.speech.items()},
+            "turns": {who: spans(xs) for who, xs in self.turns.items()},
         }
 
     def describe(self) -> list[str]:
@@ -153,12 +137,11 @@ def measure_call(audio: CallAudio | None, timeline: Timeline,
     if audio is None:
         m.agent_pace_cpm, m.pace_source = _text_pace(timeline, None)
         return m
-    heard = heard or listen(audio)
-    audio, frames, echo = heard.audio, heard.frames, heard.echo  # each line without the other party's leak
-    speech = {who: ac.speech_segments(fr, exclude=echo.get(who), music_change_db=settings.music_max_level_change_db,
-                                      music_window=settings.music_window_seconds)
-              for who, fr in frames.items()}
-    m.speech = speech
+    heard = heard or listen(audio, settings)
+    audio, frames = heard.audio, heard.frames  # each line without the other party's leak
+    speech = heard.speech  # the speech detector's segments, echo left out
+    turns = {who: spans_of(ts) for who, ts in heard.turns.items()}  # bridged over each party's own pauses
+    m.speech, m.turns = speech, turns
     # a mono recording mixes both parties ("unknown"); a live headset alone is the agent
     agent_key = "agent" if "agent" in audio.parties else "unknown"
     agent_alone = agent_key == "agent" and not m.stereo
@@ -170,7 +153,7 @@ def measure_call(audio: CallAudio | None, timeline: Timeline,
     m.rings, m.ring_spans = _rings(frames, speech, agent_key, settings)
     if m.rings is None:
         m.unjudged["rings"] = "no ringback tone before the first words"
-    m.holds = _holds(all_speech, speech[agent_key], settings.hold_min_seconds)
+    m.holds = _holds(sorted(t for ts in turns.values() for t in ts), turns[agent_key], settings.hold_min_seconds)
 
     dead = [who for who in ("agent", "customer") if m.stereo and not speech[who]]
     if agent_alone:
@@ -183,12 +166,12 @@ def measure_call(audio: CallAudio | None, timeline: Timeline,
     elif dead:
         m.unjudged["two-party"] = f"the {dead[0]}'s channel has no speech: two-party measures not judged"
     else:
-        m.interruptions = _interruptions(speech["agent"], speech["customer"], timeline, settings)
-        m.dead_air = _dead_air(speech["agent"], speech["customer"], m.holds, settings)
+        m.interruptions = _interruptions(turns["agent"], turns["customer"], timeline, settings)
+        m.dead_air = _dead_air(turns["agent"], turns["customer"], settings)
         m.hangup_first, m.hangup_after_last_words = _hangup(heard, speech)
         if m.hangup_first is None:
             m.unjudged["hangup"] = "neither line shows a disconnect tone or goes dead before the end"
-        m.agent_noise = _agent_noise(frames["agent"], speech["agent"], speech["customer"], settings)
+        m.agent_noise = _agent_noise(frames["agent"], speech["agent"], turns["customer"], settings)
 
     if agent_key == "unknown" and m.from_transcript:
         return m
@@ -198,7 +181,8 @@ def measure_call(audio: CallAudio | None, timeline: Timeline,
         rate = ac.syllable_rate(audio.parties[agent_key], audio.sr, agent_speech)
         m.agent_pace_cpm, m.pace_source = (rate, "audio") if rate is not None else (None, None)
     if agent_key == "agent" and agent_speech:
-        _voice(m, audio.parties["agent"], audio.sr, agent_speech, heard.pitch)
+        _voice(m, audio.parties["agent"], audio.sr, [(t.start, t.end, t.level_dbfs) for t in heard.turns["agent"]
+                                                     if t.speech >= 0.5], heard.pitch)
     elif agent_key == "unknown":
         m.unjudged["voice"] = "mono recording: the agent's volume and pitch cannot be told from the customer's"
     return m
@@ -232,12 +216,14 @@ def _two_party_from_turns(m: Measures, heard: Heard, timeline: Timeline, voiced:
     agent, customer = _turn_spans(timeline, "agent", voiced), _turn_spans(timeline, "customer", voiced)
     audio = heard.audio
     m.interruptions = _interruptions(agent, customer, timeline, s)
-    m.dead_air = _dead_air(agent, customer, m.holds or [], s)
+    m.dead_air = _dead_air(agent, customer, s)
     m.unjudged["hangup"] = "mono recording: hang-up order needs each party's line"
     alone = [piece for a in agent for piece in _minus(a, customer)]
     m.agent_pace_cpm, m.pace_source = _text_pace(timeline, agent)
-    if alone:
-        _voice(m, audio.parties["unknown"], audio.sr, alone, heard.pitch)
+    utts = [(s, e, ac.level_dbfs(audio.parties["unknown"][int(s * audio.sr): int(e * audio.sr)]))
+            for s, e in alone if e - s >= 0.5]
+    if utts:
+        _voice(m, audio.parties["unknown"], audio.sr, utts, heard.pitch)
     m.from_transcript = ["interruptions", "dead_air", "agent_volume_dbfs", "agent_pitch_range_semitones"]
 
 
@@ -305,8 +291,10 @@ def _interruptions(agent: list[Span], customer: list[Span], timeline: Timeline,
     return out
 
 
-def _dead_air(agent: list[Span], customer: list[Span], holds: list[Span], s: MeasureSettings) -> list[Span]:
-    """Gaps from the end of a customer's turn to the agent's reply longer than the limit, holds excluded."""
+def _dead_air(agent: list[Span], customer: list[Span], s: MeasureSettings) -> list[Span]:
+    """Gaps from the end of a customer's turn to the agent's reply longer than the limit (the
+    customer speaking again ends the wait). A gap the agent announced (请您稍等) is excused by
+    the rule, which reads the words."""
     events = sorted([(e, "customer_end") for _, e in customer] + [(st, "agent_start") for st, _ in agent]
                     + [(st, "customer_start") for st, _ in customer] + [(e, "agent_end") for _, e in agent])
     out = []
@@ -318,7 +306,7 @@ def _dead_air(agent: list[Span], customer: list[Span], holds: list[Span], s: Mea
             last_end = None
         elif last_end and last_end[1] == "customer_end":
             gap = (last_end[0], t)
-            if gap[1] - gap[0] >= s.dead_air_seconds and not any(ac.overlap(gap, h) > 0 for h in holds):
+            if gap[1] - gap[0] >= s.dead_air_seconds:
                 out.append(gap)
             last_end = None
     return out
@@ -381,11 +369,12 @@ def _hangup(heard: Heard, speech: dict[str, list[Span]]) -> tuple[str | None, fl
 
 
 def _agent_noise(fr: ac.Frames, agent: list[Span], customer: list[Span], s: MeasureSettings) -> list[Span]:
+    """Noise on the agent's line (outside the agent's speech) during the customer's turns."""
     out = []
     for n in ac.noise_spans(fr, agent):
         for c in customer:
             ov = (max(n[0], c[0]), min(n[1], c[1]))
-            if ov[1] - ov[0] >= s.noise_min_seconds:
+            if ov[1] - ov[0] >= s.noise_min_seconds - 1e-6:  # frame times are multiples of 20 ms, in floats
                 out.append(ov)
     return out
 
@@ -405,13 +394,15 @@ def _text_pace(timeline: Timeline, agent_speech: list[Span] | None) -> tuple[flo
     return (60.0 * chars / seconds, "transcript") if seconds > 1.0 else (None, None)
 
 
-def _voice(m: Measures, x: np.ndarray, sr: int, agent_speech: list[Span], pitch: ac.PitchStream | None) -> None:
-    utts = [(s, e) for s, e in agent_speech if e - s >= 0.5]
+def _voice(m: Measures, x: np.ndarray, sr: int, utts: list[tuple[float, float, float]],
+           pitch: ac.PitchStream | None) -> None:
+    """The agent's volume (``utts``: each utterance's start, end and level of its speech) and
+    pitch range over them."""
     if not utts:
         return
-    m.agent_utterance_levels = [(s, e, ac.level_dbfs(x[int(s * sr): int(e * sr)])) for s, e in utts]
+    m.agent_utterance_levels = list(utts)
     m.agent_volume_dbfs = float(np.median([d for _, _, d in m.agent_utterance_levels]))
-    tracks = [pitch.semitones(s, e) for s, e in utts] if pitch is not None else []
+    tracks = [pitch.semitones(s, e) for s, e, _ in utts] if pitch is not None else []
     voiced = [t for t in tracks if len(t) >= 10]
     if not voiced:
         m.unjudged["pitch"] = "no clearly voiced agent speech"

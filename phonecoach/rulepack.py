@@ -17,7 +17,7 @@ from typing import Any
 
 from .errors import RulePackError
 from .safeio import finite, read_limited
-from .measures import MeasureSettings
+from .measure_settings import MeasureSettings
 from .textmatch import compile_phrase
 
 SEVERITIES = ("info", "minor", "major", "critical")

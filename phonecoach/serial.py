@@ -44,7 +44,8 @@ def measures_from_json(d: dict[str, Any] | None) -> Measures | None:
         if d.get(k) is not None:
             d[k] = [tuple(s) for s in d[k]]
     d["agent_utterance_levels"] = [tuple(x) for x in d.get("agent_utterance_levels") or []]
-    d["speech"] = {p: [tuple(s) for s in spans] for p, spans in (d.get("speech") or {}).items()}
+    for k in ("speech", "turns"):
+        d[k] = {p: [tuple(s) for s in spans] for p, spans in (d.get(k) or {}).items()}
     return Measures(**d)
 
 

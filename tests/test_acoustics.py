@@ -46,35 +46,6 @@ def test_busy_tone_is_not_ringback():
     assert len(ac.count_cadence(ac.tone_bursts(fr, (450.0,), min_len=0.2), 0.35, 0.35, tolerance=0.4)) >= 4
 
 
-@pytest.fixture(scope="module")
-def words(espeak):
-    return speak("请您稍等一下，我帮您查询一下", "agent")
-
-
-def test_speech_segments_edges(words):
-    d = len(words) / SR
-    x = place(d + 6, (1.0, words), (d + 4.0, cadence((450.0,), 1.0, 0.5, 1)))
-    segs = ac.speech_segments(ac.analyse_frames(x, SR))
-    assert len(segs) == 1  # the tone after it is not speech
-    assert segs[0][0] == pytest.approx(1.0, abs=0.15) and segs[0][1] == pytest.approx(1.0 + d, abs=0.15)
-
-
-def test_hold_music_and_tones_are_not_speech():
-    x = place(12.0, (0.0, hold_music(6.0)), (6.5, ringback(1)), (8.0, busy_tone(3.0)))
-    assert ac.speech_segments(ac.analyse_frames(x, SR)) == []
-
-
-def test_noise_is_not_speech_but_is_noise(words):
-    rng = np.random.default_rng(3)
-    burst = (rng.standard_normal(int(1.5 * SR)) * 0.05).astype(np.float32)
-    x = place(8.0, (0.5, words[: int(2 * SR)]), (5.0, burst))
-    fr = ac.analyse_frames(x, SR)
-    speech = ac.speech_segments(fr)
-    assert all(e <= 3.0 for _, e in speech)
-    noise = ac.noise_spans(fr, speech)
-    assert noise and noise[0][0] == pytest.approx(5.0, abs=0.1) and noise[-1][1] == pytest.approx(6.5, abs=0.1)
-
-
 def test_pitch_of_a_steady_and_a_gliding_voice():
     t = np.arange(3 * SR) / SR
     def voice(f0):
@@ -85,15 +56,6 @@ def test_pitch_of_a_steady_and_a_gliding_voice():
     assert np.median(flat) == pytest.approx(12 * np.log2(1.2), abs=0.2)
     assert np.percentile(flat, 90) - np.percentile(flat, 10) < 0.3
     assert np.percentile(glide, 90) - np.percentile(glide, 10) == pytest.approx(11.4, abs=1.0)
-
-
-def test_syllable_rate_tracks_speaking_speed(espeak):
-    text = "您好，星辰电信客服中心，我是八零二三号客服小王，请问有什么可以帮您？"
-    rates = []
-    for speed in (120, 350):
-        x = speak(text, "agent", speed=speed)
-        rates.append(ac.syllable_rate(x, SR, ac.speech_segments(ac.analyse_frames(x, SR))))
-    assert rates[1] > 1.8 * rates[0]
 
 
 def test_trailing_digital_silence():

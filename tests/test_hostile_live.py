@@ -121,9 +121,10 @@ def test_a_blocking_sink_does_not_hold_the_judge(pack, tmp_path, call_wav):
     t = threading.Thread(target=session.run, daemon=True)
     t.start()
     deadline = time.monotonic() + 60
-    while session.judge.heard < end - 0.2 and time.monotonic() < deadline:
+    heard = lambda: min(session.judge.heard, session.judge.hearing + 0.7)  # noqa: E731 - recognisers and listener
+    while heard() < end - 0.2 and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert session.judge.heard >= end - 0.2  # the judge heard the whole call while the sink was stuck
+    assert heard() >= end - 0.2  # the judge heard the whole call while the sink was stuck
     assert len(seen) == 1  # and the sink is still holding its first warning
     release.set()
     t.join(60)

@@ -48,7 +48,7 @@ def test_blocks_give_exactly_what_the_whole_recording_gives(echo_call, seed, ahe
     for p in audio.parties:
         fa, fb = whole.frames[p], blocks.frames[p]
         assert same(fa.db, fb.db) and same(fa.flatness, fb.flatness) and same(fa.peakiness, fb.peakiness)
-        assert same(fa.dtmf, fb.dtmf) and all(same(fa.tone[f], fb.tone[f]) for f in fa.tone)
+        assert all(same(fa.tone[f], fb.tone[f]) for f in fa.tone)
         assert same(whole.audio.parties[p], blocks.audio.parties[p])
         assert same(whole.last_loud[p], blocks.last_loud[p])
         assert same(whole.copies[p], blocks.copies[p])

@@ -3,7 +3,7 @@ the judge is fed finished and partial results the way the stream workers feed it
 import pytest
 
 from phonecoach.live.judge import LiveJudge
-from phonecoach.live.signal import SegmentEvent
+from phonecoach.speech_activity import Turn, TurnEvent
 from phonecoach.timeline import Utterance, Word
 
 
@@ -91,7 +91,15 @@ def test_pace_warning_from_finished_utterances(live):
 
 
 def seg(judge, party, kind, start, end, now, level=-20.0):
-    judge.on_segment(SegmentEvent(party, kind, start, end, level, now))
+    """The listener hears ``party``'s turn (still ``open``, or ``closed``) by audio time ``now``."""
+    judge.on_turns([TurnEvent(party, kind, Turn(start, end, end - start, level), now)], heard=now)
+
+
+def tick(judge, t, parties=("agent", "customer")):
+    """The recognisers of ``parties`` and the listener have heard up to ``t``."""
+    for p in parties:
+        judge.on_clock(p, t)
+    judge.on_turns([], heard=t)
 
 
 def test_interruption_from_segments(live):
@@ -112,13 +120,11 @@ def test_dead_air_and_hold_timers(live):
     seg(judge, "agent", "closed", 1.0, 3.0, 3.0)
     seg(judge, "customer", "closed", 3.5, 6.0, 6.0)
     for t in (7.0, 8.0, 9.1):
-        judge.on_clock("agent", t)
-        judge.on_clock("customer", t)
+        tick(judge, t)
     assert [w.rule for w in out] == ["voice.response"] and out[0].t_audio == pytest.approx(9.0)
     assert out[0].start == pytest.approx(6.0)  # the silence began when the customer stopped
     for t in (12.0, 16.1):
-        judge.on_clock("agent", t)
-        judge.on_clock("customer", t)
+        tick(judge, t)
     assert [w.rule for w in out][-2:] == ["hold.ask_permission", "hold.give_reason"]  # no request, no reason
     assert out[-1].t_audio == pytest.approx(16.0)
     assert out[-1].start == pytest.approx(6.0)  # the line went quiet at the customer's last word
@@ -130,8 +136,7 @@ def test_no_dead_air_warning_when_the_agent_asked_to_hold(live):
     seg(judge, "agent", "closed", 1.0, 3.0, 3.0)
     seg(judge, "customer", "closed", 3.5, 4.0, 4.0)
     for t in (6.0, 8.0):
-        judge.on_clock("agent", t)
-        judge.on_clock("customer", t)
+        tick(judge, t)
     assert "voice.response" not in [w.rule for w in out]
 
 
@@ -157,17 +162,31 @@ def test_message_rules_live_once_decided(live):
 
 
 def test_a_hold_is_judged_on_one_clock_when_the_agents_worker_runs_ahead(live):
-    """The agent's stream has already heard the hold end at 75 s while the customer's is still
+    """The agent's recogniser has already heard the hold end at 75 s while the listener is still
     at 5 s (a replay at full speed, or a loaded machine): the 70 s hold is still warned about,
-    at its times, once the customer's clock gets there."""
+    at its times, as the listener's clock gets there."""
     judge, out = live
     seg(judge, "agent", "closed", 1.0, 3.0, 3.0)
     seg(judge, "customer", "closed", 3.5, 5.0, 5.0)
-    seg(judge, "agent", "open", 75.0, 75.6, 75.6)  # the agent, back after the hold, heard early
+    judge.on_clock("agent", 78.0)
     assert not [w for w in out if w.rule.startswith("hold.")]
-    for t in range(6, 78):
-        judge.on_clock("customer", float(t))
+    for t in range(6, 75):
+        tick(judge, float(t), parties=("customer",))
+    seg(judge, "agent", "open", 75.0, 75.6, 75.6)  # the agent, back after the hold
     rules = {w.rule: w for w in out}
     assert rules["hold.duration"].t_audio == pytest.approx(65.0) and rules["hold.duration"].start == pytest.approx(5.0)
     assert rules["hold.ask_permission"].t_audio == pytest.approx(15.0)
     assert judge.holds == [(5.0, 75.0)]
+
+
+def test_dead_air_waits_for_the_agents_words_to_be_heard(live):
+    """The listener hears the silence after the customer before the agent's recogniser has
+    finished the utterance asking them to wait: no dead air is warned on a guess."""
+    judge, out = live
+    seg(judge, "agent", "closed", 1.0, 3.0, 3.0)
+    seg(judge, "customer", "closed", 3.5, 4.0, 4.0)
+    judge.on_turns([], heard=8.0)  # the agent's recogniser is still at 0 s
+    assert "voice.response" not in [w.rule for w in out]
+    said(judge, "agent", "请您稍等，我帮您查询一下，可以吗", 1.0, 3.0)
+    tick(judge, 8.0)
+    assert "voice.response" not in [w.rule for w in out]

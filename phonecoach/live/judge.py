@@ -7,7 +7,9 @@ timeline; the signal-based warnings use the same rules' thresholds:
   ``withdrawn`` when the final result arrives;
 - text rules (forbidden phrases, hold and transfer protocol, blunt refusals) when
   a final utterance settles them; opening rules when the opening window closes;
-- interruptions, dead air, hold timers and loudness from speech activity;
+- interruptions, dead air, hold timers and loudness from the turns the call's listener hears
+  (``on_turns``: the same speech tracker and turn logic ``score`` uses, in audio order, so a
+  replayed call's signal warnings fall at the moments of the file report's events);
 - pace from the last 30 s of the agent's finished utterances.
 
 Times: ``t_audio`` is the audio time at which the evidence was complete (end of the
@@ -26,13 +28,13 @@ import numpy as np
 
 from ..checks import Call, match
 from ..engine import judge_rule
-from ..events import derive_events
+from ..events import asked_to_wait, derive_events
 from ..measures import Measures
 from ..records import Warning, clock
 from ..rulepack import Rule, RulePack
 from ..textmatch import find_any, normalize
 from ..timeline import Timeline, Utterance
-from .signal import SegmentEvent
+from ..speech_activity import TurnEvent
 
 TEXT_CHECKS = {"phrase_never", "hold_step", "transfer_step", "if_then", "message_step"}
 PACE_WINDOW = 30.0  # seconds of agent speech the live pace is taken over
@@ -49,8 +51,10 @@ class LiveJudge:
         self.settings = pack.measures
         self.lock = threading.Lock()
         self.utterances: list[Utterance] = []
-        self.clock = {p: 0.0 for p in parties}
-        self.segments: dict[str, list[list[float]]] = {p: [] for p in parties}  # [start, end, open?]
+        self.clock = {p: 0.0 for p in parties}  # how far each party's recogniser has heard
+        self.hearing = 0.0  # how far the listener's speech trackers have heard (both lines)
+        self.dead: dict[str, float | None] = {}  # per line: dead since (hung up), as last heard
+        self.turns: dict[str, list[list]] = {p: [] for p in parties}  # [start, end, open?, level, speech]
         self.agent_levels: list[float] = []
         self.holds: list[tuple[float, float]] = []
         self.warned: set[tuple] = set()
@@ -94,6 +98,7 @@ class LiveJudge:
     # --- events from the stream workers ---------------------------------------------------------
 
     def on_clock(self, party: str, t: float) -> None:
+        """How far ``party``'s recogniser has heard."""
         with self.lock:
             self.clock[party] = max(self.clock[party], t)
             self._timers()
@@ -125,27 +130,40 @@ class LiveJudge:
                 self._pace(now)
             self._opening_rules()
 
-    def on_segment(self, ev: SegmentEvent) -> None:
+    def on_turns(self, events: list[TurnEvent], heard: float, dead: dict[str, float | None] | None = None) -> None:
+        """Turns opened, grown or closed, in audio order; the time both lines are heard to; since
+        when each line has been dead (digital silence or the exchange's tones: hung up)."""
         with self.lock:
-            segs = self.segments[ev.party]
-            if segs and segs[-1][2] and abs(segs[-1][0] - ev.start) < 1e-6:
-                segs[-1][1] = ev.end
-                segs[-1][2] = ev.kind == "open"
-            else:
-                segs.append([ev.start, ev.end, ev.kind == "open"])
-                if ev.party == self.agent and self._hold_start is not None and ev.start <= self.heard:
-                    self._long_hold(self.heard, ev.start)
-                    self._end_hold(ev.start)
-            self.clock[ev.party] = max(self.clock[ev.party], ev.now)
-            if ev.party == self.agent:
-                self._loud(ev)
-                if ev.kind == "closed" and ev.end - ev.start >= 0.5:
-                    self.agent_levels.append(ev.level_dbfs)
-            if self.two_party:
-                self._interruption()
-                if ev.party == "customer" and ev.kind == "closed":
-                    self._dead_air_from = max(ev.end, self._dead_air_from or 0.0)
+            self.dead = dead or {}
+            for ev in events:
+                self._turn(ev)
+                if self.two_party:
+                    self._interruption()
+            self.hearing = max(self.hearing, heard)
             self._timers()
+
+    def _turn(self, ev: TurnEvent) -> None:
+        turns, t = self.turns[ev.party], ev.turn
+        record = [t.start, t.end, ev.kind != "closed", t.level_dbfs, t.speech]
+        if turns and turns[-1][2] and abs(turns[-1][0] - t.start) < 1e-6:
+            turns[-1] = record
+        else:
+            turns.append(record)
+            if self._hold_start is not None and t.start >= self._hold_start:  # someone speaks: the hold is over
+                self._long_hold(t.start, t.start)
+                self._end_hold(t.start)
+        if ev.party == self.agent:
+            self._loud(record)
+            if ev.kind == "closed" and t.speech >= 0.5:
+                self.agent_levels.append(t.level_dbfs)
+        if ev.party == "customer" and ev.kind == "closed" and self.two_party:
+            agent_after = any(end > t.end or is_open for _, end, is_open, _, _ in self.turns[self.agent][-2:])
+            self._dead_air_from = None if agent_after else t.end
+        elif ev.party == "customer" and ev.kind == "open":
+            self._dead_air_from = None  # the customer speaks again: no one is waiting
+        elif ev.party == self.agent and ev.kind == "open" and self._dead_air_from is not None \
+                and t.start - self._dead_air_from < self.settings.dead_air_seconds:
+            self._dead_air_from = None  # the agent answered in time
 
     # --- text ---------------------------------------------------------------------------
 
@@ -258,88 +276,77 @@ class LiveJudge:
 
     # --- signal ---------------------------------------------------------------------------
 
-    def _loud(self, ev: SegmentEvent) -> None:
+    def _loud(self, turn: list) -> None:
+        """An agent turn louder than the ceiling, or far above the agent's typical level so far,
+        within its first half second of speech."""
         rule = self._loudness
-        if rule is None or ev.end - ev.start < 0.5:
+        start, end, _, level, speech = turn
+        if rule is None or speech < 0.5:
             return
         typical = float(np.median(self.agent_levels)) if len(self.agent_levels) >= 3 else None
-        over = ev.level_dbfs > float(rule.params["ceiling_dbfs"]) or (
-            typical is not None and ev.level_dbfs - typical > float(rule.params["max_rise_db"]))
-        if over:
-            self._emit(rule, ev.end, ev.now, f"{ev.level_dbfs:.1f} dBFS from {clock(ev.start)}", "signal",
-                       key=(rule.id, round(ev.start, 1)), start=ev.start)
+        over = level > float(rule.params["ceiling_dbfs"]) or (
+            typical is not None and level - typical > float(rule.params["max_rise_db"]))
+        if over:  # decided once half a second of it was heard: as near as the turn's record tells
+            self._emit(rule, end - (speech - 0.5), self.hearing, f"{level:.1f} dBFS from {clock(start)}", "signal",
+                       key=(rule.id, round(start, 1)), start=start)
 
     def _interruption(self) -> None:
+        """The agent's turn began inside the customer's and they overlap by the limit (as the
+        file's measure: a back-channel never lasts that long)."""
         rule = self._by_measure.get("interruptions")
-        agent, customer = self.segments[self.agent], self.segments["customer"]
+        agent, customer = self.turns[self.agent], self.turns["customer"]
         if rule is None or not agent or not customer:
             return
-        a_start, a_end, _ = agent[-1]
-        if a_end - a_start < self.settings.backchannel_max_seconds:
-            return
-        for c_start, c_end, c_open in reversed(customer):
+        a_start, a_end = agent[-1][0], agent[-1][1]
+        for c_start, c_end, c_open, _, _ in reversed(customer):
             if c_start < a_start and (c_open or c_end > a_start):
                 overlap = min(a_end, c_end) - a_start
                 if overlap >= self.settings.interrupt_min_overlap:
-                    self._emit(rule, a_start + self.settings.interrupt_min_overlap, self.heard,
+                    self._emit(rule, a_start + self.settings.interrupt_min_overlap, self.hearing,
                                f"talked over the customer from {clock(a_start)}", "signal",
                                key=(rule.id, round(a_start, 1)), start=a_start)
                 return
             if c_end <= a_start:
                 return
 
-    def _speech_between(self, a: float, b: float) -> bool:
-        return any(start < b and end > a for segs in self.segments.values() for start, end, _ in segs)
+    def _last_speech(self) -> float | None:
+        """End of the last speech heard (by anyone), or None before any."""
+        return max((turns[-1][1] for turns in self.turns.values() if turns), default=None)
 
-    def _speaking(self, t: float) -> bool:
-        """Someone is talking at audio time ``t``. A party's worker may have run seconds ahead of
-        the other's: what it heard after ``t`` does not count yet."""
-        for segs in self.segments.values():
-            for start, end, is_open in reversed(segs):
-                if start <= t:
-                    if is_open or end >= t - 1e-6:
-                        return True
-                    break
-        return False
-
-    def _last_speech(self, t: float) -> float | None:
-        """End of the last speech heard up to audio time ``t`` (by anyone)."""
-        ends = [min(end, t) for segs in self.segments.values() for start, end, _ in segs if start <= t]
-        return max(ends, default=None)
+    def _talking(self) -> bool:
+        return any(turns and turns[-1][2] for turns in self.turns.values())
 
     def _timers(self) -> None:
+        """Dead air and holds, on the listener's clock; a decision that depends on what the
+        agent said (asked the caller to wait?) also waits for the agent's recogniser to have
+        heard that far, so no thread running ahead or behind changes it."""
         if not self.two_party:
             return
-        t = self.heard
-        last = self._last_speech(t)
-        agent_spoke = any(start <= t for start, _, _ in self.segments[self.agent])
-        # dead air: the customer finished and nobody spoke for the limit (unless a hold was asked for)
+        t = min(self.hearing, self.clock.get(self.agent, 0.0))
         rule = self._by_measure.get("dead_air")
         if rule is not None and self._dead_air_from is not None:
             start = self._dead_air_from
             limit = start + self.settings.dead_air_seconds
-            if t >= limit:
+            left = self.dead.get("customer")
+            if left is not None and left <= limit:
+                self._dead_air_from = None  # the customer hung up: nobody is waiting
+            elif t >= limit:
                 self._dead_air_from = None
-                if not self._speech_between(start + 0.01, limit) and not self._hold_requested(start):
-                    self._emit(rule, limit, t, f"silent for {self.settings.dead_air_seconds:.0f} s after the "
-                               f"customer, from {clock(start)}", "signal", key=(rule.id, round(start, 1)), start=start)
-        # holds: both silent long enough after the agent has started talking
-        if self._hold_start is not None:  # the agent's worker may already have heard the hold end
-            back = min((start for start, _, _ in self.segments[self.agent] if start > self._hold_start),
-                       default=None)
-            if back is not None and back <= t:
-                self._long_hold(min(back, t), back)
-                self._end_hold(back)
-        if self._speaking(t) or last is None or not agent_spoke:
+                if not self._hold_requested(start):
+                    self._emit(rule, limit, self.hearing, f"silent for {self.settings.dead_air_seconds:.0f} s after "
+                               f"the customer, from {clock(start)}", "signal", key=(rule.id, round(start, 1)),
+                               start=start)
+        last = self._last_speech()
+        if last is None or not self.turns[self.agent] or self._talking():
             return
         if self._hold_start is None and t - last >= self.settings.hold_min_seconds:
             self._hold_start = last
             if not self._hold_requested(last):
                 for rule in self._unasked:
-                    self._emit(rule, last + self.settings.hold_min_seconds, t,
+                    self._emit(rule, last + self.settings.hold_min_seconds, self.hearing,
                                f"on hold from {clock(last)} without being asked", "signal",
                                key=(rule.id, round(last, 1)), start=last)
-        self._long_hold(t, t)
+        self._long_hold(self.hearing, t)
 
     def _long_hold(self, t: float, until: float) -> None:
         """The hold running since ``_hold_start`` (still on at ``until``) passed its limit."""
@@ -352,15 +359,7 @@ class LiveJudge:
                            start=self._hold_start)
 
     def _hold_requested(self, before: float) -> bool:
-        """The agent asked the caller to wait in the 30 s before ``before``."""
-        for u in reversed(self.utterances):
-            if u.speaker not in (self.agent, "unknown") or u.end is None:
-                continue
-            if u.end < before - 30.0:
-                break
-            if find_any(u.text, self.pack.events["hold_request"], self.pack.events["hold_request_unless"]):
-                return True
-        return False
+        return asked_to_wait(self.utterances, self.pack.events, before, (self.agent, "unknown"))
 
     def _end_hold(self, t: float) -> None:
         if self._hold_start is not None:

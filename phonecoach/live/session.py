@@ -1,9 +1,10 @@
 """A live session: sources -> one stream worker per party -> live judge -> sinks.
 
 Each worker re-chunks its party's audio into the same 0.2 s chunks the file path
-uses, feeds them to its Vosk recogniser (one shared Model) and to the cheap
-signal tracker, and writes them to the session folder as it goes: the audio
-(float WAV, flushed every second), the timeline and the warnings (JSON lines).
+uses, feeds them to its Vosk recogniser (one shared Model), hands every sample to the
+call's listener (its own thread: the same speech trackers and measures ``score`` runs,
+whose turns drive the signal warnings) and writes them to the session folder as it goes:
+the audio (float WAV, flushed every second), the timeline and the warnings (JSON lines).
 A crash loses at most the last second; the end of the call gives the same report
 ``phonecoach score`` gives on the recording.
 """
@@ -25,7 +26,7 @@ import soundfile as sf
 from ..audio import TARGET_SR
 from ..engine import CallReport, judge
 from ..errors import PhonecoachError
-from ..listening import CallListener
+from ..listening import CallListener, Heard
 from ..measures import measure_call
 from ..rulepack import RulePack
 from ..safeio import write_text_atomic
@@ -33,14 +34,13 @@ from ..timeline import Timeline, Utterance
 from ..transcribe import CHUNK_SECONDS, ChannelRecognizer, load_model
 from ..records import Warning
 from .judge import LiveJudge
-from .signal import PartySignal
 from .sources import Block
 
 FLUSH_SECONDS = 1.0
 # Vosk's PartialResult costs as much as a fifth of decoding when asked every chunk: ask every
 # other chunk (0.4 s), and only while the party is talking (or just stopped)
 PARTIAL_EVERY = 2
-PARTIAL_AFTER_SPEECH = 0.6  # seconds
+PARTIAL_AFTER_SPEECH = 1.5  # seconds (the listener hears a stretch ~0.7 s after the recogniser)
 
 
 @dataclass
@@ -53,10 +53,13 @@ class SessionResult:
 
 
 class StreamWorker(threading.Thread):
-    """One party: queue -> 0.2 s chunks -> recogniser + signal tracker -> judge; audio to disk."""
+    """One party: queue -> 0.2 s chunks -> recogniser -> judge; every sample to the listener and
+    to disk. ``talking()`` says whether the listener hears the party speak (partial results are
+    asked for only then)."""
 
     def __init__(self, party: str, q: "queue.Queue[Block | None]", model, judge: LiveJudge, folder: Path,
-                 partials: bool = True, heard: Callable[[str, np.ndarray], None] = lambda party, x: None) -> None:
+                 partials: bool = True, heard: Callable[[str, np.ndarray], None] = lambda party, x: None,
+                 talking: Callable[[], bool] = lambda: True) -> None:
         super().__init__(name=f"stream-{party}", daemon=True)
         self.party = party
         self.q = q
@@ -64,8 +67,7 @@ class StreamWorker(threading.Thread):
         self.partials = partials
         self.heard = heard  # every sample, gaps filled, to the session's call listener
         self.rec = ChannelRecognizer(model, party) if model is not None else None
-        self.signal = PartySignal(party, TARGET_SR, music_change_db=judge.settings.music_max_level_change_db,
-                                  music_window=judge.settings.music_window_seconds)
+        self._talking = talking
         self.wav_path = folder / f"{party}.wav"
         self.audio = sf.SoundFile(str(self.wav_path), "w", samplerate=TARGET_SR, channels=1, subtype="FLOAT")
         self.timeline_file = open(folder / f"{party}.timeline.jsonl", "x", encoding="utf-8")
@@ -128,7 +130,6 @@ class StreamWorker(threading.Thread):
             self._process(chunk)
 
     def _process(self, chunk: np.ndarray) -> None:
-        events = self.signal.update(chunk)
         if self.rec is not None:
             self._chunks += 1
             finals = self.rec.accept(chunk)
@@ -141,12 +142,7 @@ class StreamWorker(threading.Thread):
                 if text != self._last_partial:
                     self._last_partial = text
                     self.judge.on_partial(self.party, text, end, self.rec.audio_time)
-        for ev in events:
-            self.judge.on_segment(ev)
-        self.judge.on_clock(self.party, self.samples / TARGET_SR)
-
-    def _talking(self) -> bool:
-        return self.signal.talking or self.signal.now - self.signal.last_speech < PARTIAL_AFTER_SPEECH
+        self.judge.on_clock(self.party, (self.samples - len(self._buf)) / TARGET_SR)
 
     def _final(self, u: Utterance) -> None:
         self.timeline_file.write(json.dumps({"speaker": u.speaker, "text": u.text, "start": u.start,
@@ -158,8 +154,7 @@ class StreamWorker(threading.Thread):
         if self.rec is not None:
             for u in self.rec.finish():
                 self._final(u)
-        for ev in self.signal.flush():
-            self.judge.on_segment(ev)
+        self.judge.on_clock(self.party, self.samples / TARGET_SR)
 
 
 class LiveSession:
@@ -193,13 +188,16 @@ class LiveSession:
         self.judge = LiveJudge(pack, self.parties, self._outbox.put)
         # the measures follow the call in a thread of their own, off the recognisers' path, so
         # the end-of-call report only finishes what is left (the same listener ``score`` uses)
-        self.listener = CallListener(self.parties, TARGET_SR, str(folder))
+        self.listener = CallListener(self.parties, TARGET_SR, str(folder), settings=pack.measures,
+                                     on_turns=self.judge.on_turns, pitch_ready=lambda: not self.warm.is_alive())
         self._heard: "queue.SimpleQueue[tuple[str, np.ndarray] | None]" = queue.SimpleQueue()
         self._listening = threading.Thread(target=self._listen, name="listener", daemon=True)
         self.listen_cpu = 0.0
         self.listen_error: BaseException | None = None
+        self._heard_call: Heard | None = None  # the call as the listener heard it, once it is finished
         self.workers = {p: StreamWorker(p, self.queues[p], model, self.judge, folder, partials,
-                                        heard=lambda party, x: self._heard.put((party, x)))
+                                        heard=lambda party, x: self._heard.put((party, x)),
+                                        talking=self._talking_of(p))
                         for p in self.parties}
         for w in self.workers.values():
             w.until = seconds
@@ -209,6 +207,12 @@ class LiveSession:
         self.drain = 0.0
         self.report_seconds = 0.0  # from the last audio processed to the report made
         self._report_from = 0.0
+
+    def _talking_of(self, party: str) -> Callable[[], bool]:
+        """Whether the listener hears ``party`` speak, or did in the last moments (read from the
+        worker's thread: a stale answer only moves when partials start or stop)."""
+        tracker = self.listener.trackers[party]
+        return lambda: tracker.talking or tracker.now - tracker.last_speech_end < PARTIAL_AFTER_SPEECH
 
     def _listen(self) -> None:
         t0 = time.thread_time()
@@ -222,6 +226,15 @@ class LiveSession:
                 pass
         finally:
             self.listen_cpu = time.thread_time() - t0
+
+    def _finish_listening(self) -> None:
+        if self.listen_error is None:
+            t0 = time.thread_time()
+            try:
+                self._heard_call = self.listener.finish()
+            except BaseException as exc:  # noqa: BLE001 - reported with the report
+                self.listen_error = exc
+            self.listen_cpu += time.thread_time() - t0
 
     def _dispatch(self) -> None:
         while (w := self._outbox.get()) is not None:
@@ -274,7 +287,10 @@ class LiveSession:
                 w.join()
             self.elapsed = time.monotonic() - self.started
             self.drain = time.monotonic() - ended  # how far processing lagged behind the audio
+            self._report_from = time.monotonic()
             self._heard.put(None)
+            self._listening.join()
+            self._finish_listening()  # the last turns close: their warnings go out with the others
             self._outbox.put(None)
             self._dispatcher.join(timeout=10.0)  # a sink stuck writing must not hold the report
             try:
@@ -284,8 +300,6 @@ class LiveSession:
         errors = [f"{w.party}: {type(w.error).__name__}: {w.error}" for w in self.workers.values() if w.error]
         if errors:
             raise PhonecoachError("stream worker failed: " + "; ".join(errors))
-        self._report_from = time.monotonic()
-        self._listening.join()
         report = self.final_report()
         page_error = self.write_page(report)
         return SessionResult(report, list(self.judge.warnings), self.folder, self.stats(), page_error)
@@ -323,9 +337,9 @@ class LiveSession:
     def final_report(self) -> CallReport:
         """What ``phonecoach score`` gives on the recording: same timeline, same measures, same
         rules, from what the session heard (nothing is read back or computed again)."""
-        if self.listen_error is not None:
+        if self.listen_error is not None or self._heard_call is None:
             raise PhonecoachError(f"measuring the call failed: {type(self.listen_error).__name__}: {self.listen_error}")
-        heard = self.listener.finish()
+        heard = self._heard_call
         utts = [u for p in self.parties for u in _read_timeline(self.folder / f"{p}.timeline.jsonl", p)]
         timeline = Timeline(utts, speakers_separated="unknown" not in self.parties, duration=heard.audio.duration)
         notes = [f"live session; {len(self.judge.warnings)} warnings raised during the call"]

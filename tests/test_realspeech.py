@@ -1,0 +1,85 @@
+"""Real voices: calls assembled from recordings of real people speaking Mandarin, placed on two
+lines at known times, clean and through a telephone line (8 kHz G.711 µ-law, line noise at 15-20
+dB SNR, echo between the lines, hold music). The truth is where the clips were put."""
+import pytest
+
+from phonecoach.audio import load_call
+from phonecoach.live.session import LiveSession
+from phonecoach.live.sources import ReplaySource
+from phonecoach.measures import measure_call
+from phonecoach.timeline import Timeline
+
+from . import realspeech
+from .realspeech import CONDITIONS, brisk_call, far_call, frames_f1, random_call
+
+pytestmark = pytest.mark.skipif(realspeech.missing_reason() is not None, reason=realspeech.missing_reason() or "")
+CALLS = {"brisk": brisk_call, "far": far_call}
+
+
+@pytest.fixture(scope="module", params=[(c, k) for c in CALLS for k in CONDITIONS], ids=lambda p: f"{p[0]}-{p[1]}")
+def heard(request, tmp_path_factory):
+    """(the call, its recording, the file report's measures)."""
+    name, cond = request.param
+    call = CALLS[name]()
+    kw = CONDITIONS[cond]
+    path = call.write(tmp_path_factory.mktemp("real") / (f"{name}.wav" if kw else f"{name}.flac"), **kw)
+    return call, path, measure_call(load_call(path), Timeline([]))
+
+
+def test_each_party_is_heard_where_the_clips_were_put(heard):
+    call, path, m = heard
+    for party in ("agent", "customer"):
+        assert frames_f1(m.turns[party], call.truth.speech[party], m.duration) >= 0.9, party
+
+
+def test_rings_holds_talk_over_dead_air_and_who_hung_up(heard):
+    call, _, m = heard
+    t = call.truth
+    assert m.rings == t.rings
+    assert len(m.holds) == len(t.holds)
+    for (s, e), (ts, te) in zip(m.holds, t.holds):
+        assert s == pytest.approx(ts, abs=1.0) and e == pytest.approx(te, abs=1.0)
+    assert [round(s, 1) for s, _ in m.interruptions] == pytest.approx([s for s, _ in t.talkover], abs=0.5)
+    assert len(m.dead_air) == len(t.dead_air)
+    for (s, e), (ts, te) in zip(m.dead_air, t.dead_air):
+        assert s == pytest.approx(ts, abs=0.5) and e == pytest.approx(te, abs=0.5)
+    assert m.hangup_first == t.hangup_first
+
+
+def test_a_back_channel_is_not_talk_over(heard):
+    call, _, m = heard
+    for s, e in call.truth.backchannels:  # the agent's 0.5 s 哦 inside the customer's turn
+        assert not any(a <= e and b >= s for a, b in m.interruptions)
+
+
+def test_the_agents_voice_is_measured_on_its_turns(heard):
+    """Volume from each turn's speech (clips were put at -24 dBFS of active speech), pitch over
+    the voice: real voices, not fragments."""
+    call, _, m = heard
+    levels = [d for s, e, d in m.agent_utterance_levels]
+    assert len(levels) >= 0.8 * len([1 for s, e in call.truth.speech["agent"] if e - s >= 1.0])
+    assert m.agent_volume_dbfs == pytest.approx(-24.0, abs=3.0)
+    assert m.agent_pitch_range_semitones is not None and m.agent_pitch_range_semitones > 2.0
+
+
+def test_live_warnings_fall_at_the_file_reports_moments(heard, pack, tmp_path):
+    """Replayed at full speed, each talk-over, dead air and hold is warned within 0.5 s of where
+    the file report puts it, and nothing else of those kinds is warned."""
+    call, path, m = heard
+    got = []
+    LiveSession(pack, ReplaySource(str(path), speed=0.0), None, tmp_path / "s", got.append).run()
+    kinds = {"never.interrupt": m.interruptions, "voice.response": m.dead_air, "hold.ask_permission": m.holds}
+    for rule, events in kinds.items():
+        warned = sorted(w.start for w in got if w.rule == rule and w.status == "raised")
+        assert warned == pytest.approx([s for s, _ in events], abs=0.5), rule
+
+
+@pytest.mark.parametrize("seed", [101, 102, 103])
+def test_random_calls_nothing_was_tuned_on(seed, tmp_path):
+    """Calls drawn at random from the recordings, clean: speech, talk-over and holds as put."""
+    call = random_call(seed)
+    m = measure_call(load_call(call.write(tmp_path / "c.flac")), Timeline([]))
+    for party in ("agent", "customer"):
+        assert frames_f1(m.turns[party], call.truth.speech[party], m.duration) >= 0.9, party
+    assert [s for s, _ in m.interruptions] == pytest.approx([s for s, _ in call.truth.talkover], abs=0.5)
+    assert [s for s, _ in m.holds] == pytest.approx([s for s, _ in call.truth.holds], abs=1.0)
