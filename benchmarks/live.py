@@ -15,7 +15,8 @@
     with N replayed sessions at speed 1, one shared model: no dropped block, under 1 s
     behind at the end), beside the bare loop's ceiling (cores / its real-time factor) and
     the bare loop's own sustained count (N threads fed at real-time pace).
-(c) parts: CPU of what the live path adds to decoding, each part timed alone (agent stream).
+(c) parts: CPU of what the live path adds to decoding, each part timed alone (agent stream);
+    ``benchmarks/hearing.py cost`` measures the speech tracker on real voices.
 (d) latency: t_emit - t_audio per warning type, p50 and p95, over the bundled samples
     (signal warnings) and a Korean call with a forbidden word (phrase warnings).
 (e) memory: RSS over one long replayed session (default 30 minutes of audio).
@@ -83,12 +84,12 @@ def pipeline(path: Path, model_path: str | None, pack, speed: float = 0.0):
 
 def added_work(path: Path, model_path: str) -> dict[str, float]:
     """CPU seconds of what the pipeline adds to decoding, each part timed alone on the agent
-    channel: throttled partial results, the signal tracker, the judge, the session file."""
+    channel: throttled partial results, the speech tracker, the judge, the session file."""
     import soundfile as sf
 
     from phonecoach.live.judge import LiveJudge
     from phonecoach.live.session import PARTIAL_EVERY
-    from phonecoach.live.signal import PartySignal
+    from phonecoach.speech_activity import SpeechTracker
     from phonecoach.transcribe import ChannelRecognizer
 
     x = load_call(path).parties["agent"]
@@ -104,16 +105,15 @@ def added_work(path: Path, model_path: str) -> dict[str, float]:
             partial += time.thread_time() - t0
     out["partial results (at most)"] = partial
     t0 = time.thread_time()
-    sig = PartySignal("agent", 16000)
-    events = [e for c in chunks for e in sig.update(c)]
-    out["signal tracker"] = time.thread_time() - t0
+    tracker = SpeechTracker("agent")
+    events = [tracker.feed(c) for c in chunks] + [tracker.finish()]
+    out["speech tracker (Silero VAD, turns)"] = time.thread_time() - t0
     judge = LiveJudge(load_pack(), ["agent", "customer"], lambda w: None)
     t0 = time.thread_time()
-    for k, e in enumerate(events):
-        judge.on_segment(e)
-    for k in range(len(chunks)):
+    for k, step in enumerate(events):
+        judge.on_turns(step, k * CHUNK_SECONDS)
         judge.on_clock("agent", k * CHUNK_SECONDS)
-    out["judge (signal + clocks)"] = time.thread_time() - t0
+    out["judge (turns + clocks)"] = time.thread_time() - t0
     from phonecoach.listening import CallListener
 
     both = load_call(path).parties

