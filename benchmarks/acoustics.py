@@ -27,7 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from phonecoach.audio import CallAudio, load_call  # noqa: E402
 from phonecoach.measures import measure_call  # noqa: E402
+from phonecoach.process import tune_process  # noqa: E402
 from phonecoach.transcript import load_transcript  # noqa: E402
+
+tune_process()  # as the phonecoach command does
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 

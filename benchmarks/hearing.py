@@ -34,6 +34,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from phonecoach.process import tune_process  # noqa: E402
+
+tune_process()  # as the phonecoach command does
+
 from benchmarks.live import BIN, ko_model, long_call, timed  # noqa: E402
 
 MEASURE_CHILD = r"""

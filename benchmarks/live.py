@@ -39,6 +39,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from phonecoach.process import tune_process  # noqa: E402
+
+tune_process()  # as the phonecoach command does
+
 from phonecoach.audio import load_call  # noqa: E402
 from phonecoach.live.session import LiveSession  # noqa: E402
 from phonecoach.live.sources import ReplaySource  # noqa: E402

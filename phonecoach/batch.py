@@ -148,9 +148,11 @@ _WORKER: dict[str, Any] = {}
 
 def _worker_init(pack_path: str | None, model: str | None, use_reference: bool) -> None:
     """Once per worker process: the rule pack and the model, kept for every call it scores."""
+    from .process import tune_process
     from .rulepack import load_pack
     from .transcribe import load_model
 
+    tune_process()
     _WORKER["pack"] = load_pack(pack_path)
     _WORKER["model"] = model
     _WORKER["use_reference"] = use_reference

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
 from .events import CallEvents, Hold, asked_to_wait, is_agent, is_customer
-from .rulepack import Rule
+from .rulemodel import Rule
 from .textmatch import Match, find_any, search_pattern
 from .timeline import Timeline, Utterance
 

@@ -18,6 +18,7 @@ from .cli_common import EXIT_INPUT_ERROR, _err
 from .errors import PhonecoachError
 from .manifest import CallMeta, load_manifest
 from .models import DEFAULT_MODEL, KNOWN_MODELS, download_model, installed_models, models_dir
+from .process import tune_process
 from .pipeline import AUDIO_SUFFIXES, ScoreOptions, expand_inputs, score_call
 from .report import json_payload, render_terminal
 from .rulepack import DEFAULT_PACK, load_pack
@@ -55,6 +56,7 @@ def main() -> None:
       phonecoach score --transcript call.json
       phonecoach models download
     """
+    tune_process()
 
 
 @main.command()

@@ -14,7 +14,7 @@ from typing import Any
 
 from .checks import CALLBACK_PROMISED
 from .records import clock
-from .rulepack import RulePack
+from .rulemodel import RulePack
 from .store import CallRecord, Store
 
 CHECK = "callback_within"

@@ -10,7 +10,7 @@ from typing import Any
 
 from .checks import CHECKS, Call, Occurrence, Outcome, Status
 from .events import derive_events
-from .rulepack import Rule, RulePack
+from .rulemodel import Rule, RulePack
 from .timeline import Timeline
 
 NEEDS_REASON = {

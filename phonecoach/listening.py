@@ -22,9 +22,7 @@ the file's turns, at most a step and a window (0.7 s) behind the audio.
 """
 from __future__ import annotations
 
-import ctypes
 from dataclasses import dataclass
-from functools import cache
 from typing import Callable
 
 import numpy as np
@@ -42,19 +40,6 @@ LEAK_CORR = 0.6  # correlation of a leak window (cancelling, and the echo left a
 COPY_CORR = 0.5  # a raw line that copies the other this well is not a live line (hang-up)
 ECHO_BATCH = 5  # windows per pass (0.5 s of audio): how far the speech trackers lag the audio
 SILENCE_LEVEL = 1e-4  # |sample| at or under this is digital silence
-
-
-@cache
-def steady_heap() -> bool:
-    """Keep numpy's per-batch temporaries (0.1-2 MB, thousands per call) on the heap. glibc maps
-    each allocation over its 128 KB threshold afresh and faults its pages in on every use: the
-    listener measured 40 % more CPU (all of it system time) for it. Raised once per process
-    (to glibc's 32 MB maximum); elsewhere nothing changes."""
-    try:
-        libc = ctypes.CDLL(None)
-        return bool(libc.mallopt(-3, 32 << 20) and libc.mallopt(-1, 64 << 20))  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
-    except (OSError, AttributeError):
-        return False
 
 
 class _Samples:
@@ -175,7 +160,6 @@ class CallListener:
                  settings: MeasureSettings = MeasureSettings(),
                  on_turns: Callable[[list[sa.TurnEvent], float, dict[str, float | None]], None] | None = None,
                  pitch_ready: Callable[[], bool] = lambda: True) -> None:
-        steady_heap()
         assert sr == sa.SR, "the speech detector hears 16 kHz"
         self.sr, self.path, self.source_sr = sr, path, source_sr or sr
         self.parties = list(parties)

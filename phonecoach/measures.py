@@ -18,7 +18,7 @@ from .listening import Heard, listen
 from .measure_settings import BUSY, CADENCES, MeasureSettings
 from .speech_activity import spans_of
 from .records import clock
-from .textmatch import normalize
+from .text import spoken_chars
 from .timeline import Timeline
 
 Span = tuple[float, float]
@@ -270,7 +270,7 @@ def _words_in(timeline: Timeline, speaker: str, span: Span) -> int | None:
             and u.end is not None and ac.overlap((u.start, u.end), span) > 0]
     if not hits:
         return None
-    return sum(len(normalize(u.text).chars) for u in hits)
+    return sum(spoken_chars(u.text) for u in hits)
 
 
 def _interruptions(agent: list[Span], customer: list[Span], timeline: Timeline,
@@ -382,7 +382,7 @@ def _agent_noise(fr: ac.Frames, agent: list[Span], customer: list[Span], s: Meas
 def _text_pace(timeline: Timeline, agent_speech: list[Span] | None) -> tuple[float | None, str | None]:
     """Agent characters per minute of agent speaking time (utterance times, else the VAD's)."""
     utts = timeline.by("agent")
-    chars = sum(len(normalize(u.text).chars) for u in utts)
+    chars = sum(spoken_chars(u.text) for u in utts)
     if not utts or chars == 0:
         return None, None
     if all(u.duration for u in utts):

@@ -15,7 +15,7 @@ from .engine import CallReport, judge
 from .errors import ModelError
 from .measures import measure_call
 from .models import find_model
-from .rulepack import RulePack
+from .rulemodel import RulePack
 from .safeio import shown
 from .timeline import Timeline
 from .transcript import load_transcript

@@ -11,13 +11,14 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import RulePackError
 from .safeio import finite, read_limited
 from .measure_settings import MeasureSettings
+from .checks import CHECKS  # the checks declare their params
+from .rulemodel import Rule, RulePack
 from .textmatch import compile_phrase
 
 SEVERITIES = ("info", "minor", "major", "critical")
@@ -38,43 +39,6 @@ EVENT_DEFAULTS: dict[str, list[str]] = {
     "colleague_absent_unless": [],
     "message_decline": [],  # the caller wants no message taken
 }
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One phone rule: what it checks, where it comes from, how to fix it."""
-
-    id: str
-    title: str
-    source: str  # the training document's words
-    severity: str
-    weight: float  # share of the score
-    check: str  # name of the generic check that judges it
-    message: str  # what went wrong, shown on failure
-    fix: str  # one sentence telling the agent what to do instead
-    speaker: str = "agent"
-    phrases: tuple[str, ...] = ()
-    patterns: tuple[str, ...] = ()  # regular expressions on normalised text
-    unless: tuple[str, ...] = ()  # exceptions: a phrase match overlapping one is ignored
-    params: dict[str, Any] = field(default_factory=dict)
-    needs: tuple[str, ...] = ()  # what the rule cannot be judged without
-    line: int = 0  # where the rule starts in its file
-
-
-@dataclass(frozen=True)
-class RulePack:
-    name: str
-    language: str
-    path: str
-    events: dict[str, tuple[str, ...]]
-    rules: tuple[Rule, ...]
-    measures: MeasureSettings = MeasureSettings()
-
-    def get(self, rule_id: str) -> Rule:
-        for r in self.rules:
-            if r.id == rule_id:
-                return r
-        raise KeyError(rule_id)
 
 
 class _Locator:
@@ -180,7 +144,7 @@ def _is_str_list(value: Any) -> bool:
 
 
 def _parse_rule(r: Any, i: int, fail) -> Rule:
-    from .checks import CHECKS  # the checks declare their params
+
 
     if not isinstance(r, dict):
         fail("each [[rule]] must be a table", i)

@@ -34,7 +34,7 @@ state is kept only while it helps, measured on real voices through telephone lin
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 

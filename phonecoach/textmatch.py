@@ -25,6 +25,7 @@ characters; ``[X]`` marks characters that must be written exactly so.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -34,9 +35,9 @@ import regex
 from rapidfuzz.distance import Levenshtein
 
 from .errors import RulePackError
+from .text import FILLERS
 
 MAX_GAP = 16  # characters allowed between the parts of an ``A…B`` phrase
-FILLERS = frozenset("嗯呃啊额哎唉噢哦")
 _DIGITS = dict(zip("0123456789", "零一二三四五六七八九"))
 _GAP_SPLIT = re.compile(r"…+|\.{3,}")
 
@@ -94,13 +95,19 @@ def _fuzz(py: str) -> str:
 
 
 _CODES: dict[str, str] = {}
+_CODES_LOCK = threading.Lock()  # live sessions normalise text on several threads at once
 
 
 def _code(syllable: str) -> str:
-    """One private-use character per syllable, so syllable runs are strings rapidfuzz can align."""
+    """One private-use character per syllable, so syllable runs are strings rapidfuzz can align.
+    Codes are handed out under a lock: two threads meeting a new syllable at once must not give
+    two syllables one code (a cached match would then be wrong)."""
     c = _CODES.get(syllable)
     if c is None:
-        c = _CODES[syllable] = chr(0xF0000 + len(_CODES))
+        with _CODES_LOCK:
+            c = _CODES.get(syllable)
+            if c is None:
+                c = _CODES[syllable] = chr(0xF0000 + len(_CODES))
     return c
 
 

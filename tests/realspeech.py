@@ -102,8 +102,8 @@ def _truth(built: BuiltCall, rings: int | None, hangup_first: str | None,
             continue
         over = [(cs, ce) for cs, ce in speech[C] if cs < s < ce]
         if over:
-            (target := truth.backchannels if e - s < backchannel_max else truth.talkover).append(
-                (s, min(e, over[0][1])))
+            kind = truth.backchannels if e - s < backchannel_max else truth.talkover
+            kind.append((s, min(e, over[0][1])))
     everything = sorted((s, e) for _, s, e in turns)
     reach = everything[0][1]
     for s, e in everything[1:]:

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from phonecoach import acoustics as ac
-from phonecoach.synth import SR, busy_tone, cadence, hold_music, ringback, speak
+from phonecoach.synth import SR, busy_tone, ringback
 
 
 def place(total: float, *parts):

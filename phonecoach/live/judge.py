@@ -31,8 +31,8 @@ from ..engine import judge_rule
 from ..events import asked_to_wait, derive_events
 from ..measures import Measures
 from ..records import Warning, clock
-from ..rulepack import Rule, RulePack
-from ..textmatch import find_any, normalize
+from ..rulemodel import Rule, RulePack
+from ..text import spoken_chars
 from ..timeline import Timeline, Utterance
 from ..speech_activity import TurnEvent
 
@@ -268,7 +268,7 @@ class LiveJudge:
                 break
         if rule is None or secs < PACE_MIN_SPEECH:
             return
-        cpm = 60.0 * sum(len(normalize(u.text).chars) for u in recent) / secs
+        cpm = 60.0 * sum(spoken_chars(u.text) for u in recent) / secs
         out = not (float(rule.params["min"]) <= cpm <= float(rule.params["max"]))
         if out and not self._pace_out:
             self._emit(rule, utts[-1].end or now, now, f"{cpm:.0f} 字/分", "text")
@@ -371,7 +371,7 @@ def _phrase_end(u: Utterance, end_char: int, default: float) -> float:
     """End time of the word holding normalised character ``end_char - 1`` of ``u``."""
     seen = 0
     for word in u.words:
-        seen += len(normalize(word.text).chars)
+        seen += spoken_chars(word.text)
         if seen >= end_char:
             return word.end
     return u.end if u.end is not None else default

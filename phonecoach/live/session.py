@@ -28,7 +28,7 @@ from ..engine import CallReport, judge
 from ..errors import PhonecoachError
 from ..listening import CallListener, Heard
 from ..measures import measure_call
-from ..rulepack import RulePack
+from ..rulemodel import RulePack
 from ..safeio import write_text_atomic
 from ..timeline import Timeline, Utterance
 from ..transcribe import CHUNK_SECONDS, ChannelRecognizer, load_model
