@@ -25,10 +25,10 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from phonecoach.audio import CallAudio, load_call  # noqa: E402
-from phonecoach.measures import measure_call  # noqa: E402
-from phonecoach.process import tune_process  # noqa: E402
-from phonecoach.transcript import load_transcript  # noqa: E402
+from phonecoach.core.process import tune_process  # noqa: E402
+from phonecoach.hearing.measures import measure_call  # noqa: E402
+from phonecoach.inputs.audio import CallAudio, load_call  # noqa: E402
+from phonecoach.inputs.transcript import load_transcript  # noqa: E402
 
 tune_process()  # as the phonecoach command does
 

@@ -65,8 +65,8 @@ def _bare(files: list[str], model_path: str, det: bool) -> None:
     import vosk
 
     vosk.SetLogLevel(-1)
-    from phonecoach.audio import load_call, to_pcm16
-    from phonecoach.transcribe import ChannelRecognizer, load_model
+    from phonecoach.inputs.audio import load_call, to_pcm16
+    from phonecoach.inputs.transcribe import ChannelRecognizer, load_model
 
     model = load_model(model_path) if det else vosk.Model(model_path)
     for f in files:
@@ -84,7 +84,7 @@ def _bare(files: list[str], model_path: str, det: bool) -> None:
 def rescore_speed(db: Path, n: int, d: Path) -> float:
     """Copies of the stored calls up to ``n`` (as distinct audio), then a rescore with a new
     pack version: calls per second."""
-    from phonecoach.store import Store
+    from phonecoach.archive.store import Store
 
     store = Store(db)
     calls = list(store.calls(errors=False))

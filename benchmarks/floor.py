@@ -74,8 +74,8 @@ def pct(xs: list[float], q: float) -> float:
 
 
 def live_run(url: str, sessions: int, seconds: float, rate: float) -> None:
-    from phonecoach.live.publish import RedisPublisher
-    from phonecoach.records import Warning
+    from phonecoach.core.alerts import Warning
+    from phonecoach.sinks.publish import RedisPublisher
 
     port = free_port()
     floor = subprocess.Popen([str(BIN / "phonecoach"), "floor", "--redis", url, "--floor", "bench", "--serve",
@@ -152,7 +152,7 @@ def shift_memory(url: str, sessions: int, rate: float, hours: float, keep_hours:
     """Redis memory after ``hours`` of the same traffic, XADDed at simulated times with the cap."""
     import redis
 
-    from phonecoach.live.publish import stream_key
+    from phonecoach.sinks.publish import stream_key
 
     client = redis.Redis.from_url(url)
     key = stream_key(f"shift{keep_hours}")

@@ -34,7 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from phonecoach.process import tune_process  # noqa: E402
+from phonecoach.core.process import tune_process  # noqa: E402
 
 tune_process()  # as the phonecoach command does
 
@@ -42,9 +42,9 @@ from benchmarks.live import BIN, ko_model, long_call, timed  # noqa: E402
 
 MEASURE_CHILD = r"""
 import json, sys
-from phonecoach.audio import load_call
-from phonecoach.measures import measure_call
-from phonecoach.timeline import Timeline
+from phonecoach.inputs.audio import load_call
+from phonecoach.hearing.measures import measure_call
+from phonecoach.core.timeline import Timeline
 out = {}
 for path in sys.argv[1:]:
     m = measure_call(load_call(path), Timeline([]))
@@ -128,10 +128,10 @@ def accuracy(before: str | None, n_random: int) -> None:
 def cost() -> None:
     import vosk
 
-    from phonecoach.audio import load_call
-    from phonecoach.listening import CallListener
-    from phonecoach.speech_activity import SpeechTracker
-    from phonecoach.transcribe import CHUNK_SECONDS, load_model
+    from phonecoach.hearing.listener import CallListener
+    from phonecoach.hearing.speech import SpeechTracker
+    from phonecoach.inputs.audio import load_call
+    from phonecoach.inputs.transcribe import CHUNK_SECONDS, load_model
     from tests import realspeech as rs
 
     if rs.missing_reason():

@@ -18,9 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from phonecoach.engine import judge  # noqa: E402
-from phonecoach.rulepack import load_pack  # noqa: E402
-from phonecoach.timeline import Timeline, Utterance  # noqa: E402
+from phonecoach.core.timeline import Timeline, Utterance  # noqa: E402
+from phonecoach.judging.engine import judge  # noqa: E402
+from phonecoach.judging.rulepack import load_pack  # noqa: E402
 
 SET = ROOT / "tests" / "data" / "judgement_set.jsonl"
 SPEAKERS = {"A": "agent", "C": "customer"}

@@ -39,15 +39,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from phonecoach.process import tune_process  # noqa: E402
+from phonecoach.core.process import tune_process  # noqa: E402
 
 tune_process()  # as the phonecoach command does
 
-from phonecoach.audio import load_call  # noqa: E402
+from phonecoach.inputs.audio import load_call  # noqa: E402
+from phonecoach.inputs.transcribe import CHUNK_SECONDS, load_model  # noqa: E402
+from phonecoach.judging.rulepack import load_pack  # noqa: E402
 from phonecoach.live.session import LiveSession  # noqa: E402
 from phonecoach.live.sources import ReplaySource  # noqa: E402
-from phonecoach.rulepack import load_pack  # noqa: E402
-from phonecoach.transcribe import CHUNK_SECONDS, load_model  # noqa: E402
 
 SAMPLES = ROOT / "samples"
 
@@ -91,10 +91,10 @@ def added_work(path: Path, model_path: str) -> dict[str, float]:
     channel: throttled partial results, the speech tracker, the judge, the session file."""
     import soundfile as sf
 
+    from phonecoach.hearing.speech import SpeechTracker
+    from phonecoach.inputs.transcribe import ChannelRecognizer
     from phonecoach.live.judge import LiveJudge
     from phonecoach.live.session import PARTIAL_EVERY
-    from phonecoach.speech_activity import SpeechTracker
-    from phonecoach.transcribe import ChannelRecognizer
 
     x = load_call(path).parties["agent"]
     n = int(CHUNK_SECONDS * 16000)
@@ -118,11 +118,11 @@ def added_work(path: Path, model_path: str) -> dict[str, float]:
         judge.on_turns(step, k * CHUNK_SECONDS)
         judge.on_clock("agent", k * CHUNK_SECONDS)
     out["judge (turns + clocks)"] = time.thread_time() - t0
-    from phonecoach.listening import CallListener
+    from phonecoach.hearing.listener import CallListener
 
     both = load_call(path).parties
     listener = CallListener(list(both), 16000)
-    from phonecoach.acoustics import pitch_semitones
+    from phonecoach.hearing.acoustics import pitch_semitones
 
     # librosa's import and JIT, once per process: not the steady cost
     pitch_semitones(0.1 * np.sin(2 * np.pi * 150 * np.arange(48000) / 16000).astype(np.float32), 16000)
@@ -171,7 +171,7 @@ def _bare(call: str, model_path: str, threaded: bool = True, det: bool = False) 
     vosk.SetLogLevel(-1)
     x, sr = sf.read(call, dtype="int16", always_2d=True)
     if det:
-        from phonecoach.transcribe import ChannelRecognizer, load_model
+        from phonecoach.inputs.transcribe import ChannelRecognizer, load_model
 
         model = load_model(model_path)
     else:
@@ -338,9 +338,9 @@ def streams(max_streams: int, rtf: float | None, first: int = 2, seconds: float 
 
 def korean_phrase_call(d: Path) -> tuple[Path, Path]:
     """A Korean call and a rule pack forbidding a word the model hears in it (see tests)."""
-    from phonecoach.rulepack import DEFAULT_PACK
-    from phonecoach.synth import Hangup, Pause, Turn, build_call
-    from phonecoach.transcribe import transcribe_call
+    from phonecoach.inputs.synth import Hangup, Pause, Turn, build_call
+    from phonecoach.inputs.transcribe import transcribe_call
+    from phonecoach.judging.rulepack import DEFAULT_PACK
 
     turns = []
     for i in range(6):

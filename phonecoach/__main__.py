@@ -1,4 +1,4 @@
 """``python -m phonecoach``: the same as the ``phonecoach`` command."""
-from .cli import main
+from .cli.main import main
 
 main()

@@ -10,15 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .audio import CallAudio, load_call
-from .engine import CallReport, judge
-from .errors import ModelError
-from .measures import measure_call
-from .models import find_model
-from .rulemodel import RulePack
-from .safeio import shown
-from .timeline import Timeline
-from .transcript import load_transcript
+from .core.errors import ModelError
+from .core.safeio import shown
+from .core.timeline import Timeline
+from .hearing.measures import measure_call
+from .inputs.audio import CallAudio, load_call
+from .inputs.models import find_model
+from .inputs.transcript import load_transcript
+from .judging.engine import CallReport, judge
+from .judging.model import RulePack
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3")
 SIDECAR_SUFFIXES = (".transcript.json", ".transcript.txt")
@@ -80,7 +80,7 @@ def score_call(pack: RulePack, audio_path: Path | None, transcript_path: Path | 
 
 def _recognise(audio: CallAudio, opts: ScoreOptions, notes: list[str],
                progress: Callable[[float], None] | None) -> Timeline:
-    from .transcribe import transcribe_call
+    from .inputs.transcribe import transcribe_call
 
     try:
         model = find_model(opts.model)

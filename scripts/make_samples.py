@@ -16,8 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from phonecoach.synth import (Hangup, Overlay, Pause, Tone, Turn, build_call, chewing_noise,  # noqa: E402
-                              ringback)
+from phonecoach.inputs.synth import Hangup, Overlay, Pause, Tone, Turn, build_call, chewing_noise, ringback  # noqa: E402
 
 A, C = "agent", "customer"
 

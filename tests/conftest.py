@@ -13,7 +13,7 @@ SAMPLES = ROOT / "samples"
 
 @pytest.fixture(scope="session")
 def pack():
-    from phonecoach.rulepack import load_pack
+    from phonecoach.judging.rulepack import load_pack
 
     return load_pack()
 

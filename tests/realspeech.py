@@ -18,9 +18,19 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from phonecoach.audio import resample
-from phonecoach.synth import (SR, BuiltCall, Hangup, Pause, Tone, Turn, build_call, ringback, speech_level,
-                              telephone)
+from phonecoach.inputs.audio import resample
+from phonecoach.inputs.synth import (
+    SR,
+    BuiltCall,
+    Hangup,
+    Pause,
+    Tone,
+    Turn,
+    build_call,
+    ringback,
+    speech_level,
+    telephone,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDER = Path(os.environ.get("PHONECOACH_REALSPEECH", ROOT.parent / "shared" / "realspeech"))

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from phonecoach import acoustics as ac
-from phonecoach.synth import SR, busy_tone, ringback
+from phonecoach.hearing import acoustics as ac
+from phonecoach.inputs.synth import SR, busy_tone, ringback
 
 
 def place(total: float, *parts):
@@ -78,7 +78,7 @@ def test_long_signal_frames_in_bounded_blocks():
 
 
 def test_voice_contour_follows_level_and_pitch_only_where_the_line_speaks():
-    from phonecoach.acoustics import voice_contour
+    from phonecoach.hearing.acoustics import voice_contour
 
     sr = 16000
     t = np.arange(6 * sr) / sr

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from phonecoach.audio import TARGET_SR, load_call
-from phonecoach.errors import AudioError
-from phonecoach.synth import speak
+from phonecoach.core.errors import AudioError
+from phonecoach.inputs.audio import TARGET_SR, load_call
+from phonecoach.inputs.synth import speak
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +15,7 @@ def speech(espeak):
 
 def stereo_file(path, speech, sr, fmt=None, subtype=None):
     """Speech on the left channel only, the right channel silent."""
-    from phonecoach.audio import resample
+    from phonecoach.inputs.audio import resample
 
     left = resample(speech, TARGET_SR, sr)
     x = np.stack([left, np.zeros_like(left)], axis=1)

@@ -15,8 +15,8 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-from phonecoach.cli import main
-from phonecoach.store import Store
+from phonecoach.archive.store import Store
+from phonecoach.cli.main import main
 
 from .conftest import SAMPLES
 
@@ -142,7 +142,7 @@ def test_rescore_after_a_rule_change_changes_only_that_rule_and_runs_no_recognis
 
 
 def rescore_without_recogniser(db: Path, rules: Path) -> "subprocess.CompletedProcess[str]":
-    code = ("import sys; from phonecoach.cli import main; sys.argv = ['phonecoach', 'batch', '--rescore', "
+    code = ("import sys; from phonecoach.cli.main import main; sys.argv = ['phonecoach', 'batch', '--rescore', "
             f"'--store', {str(db)!r}, '--rules', {str(rules)!r}]\n"
             "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
             "assert 'vosk' not in sys.modules, 'the recogniser was loaded'")
@@ -157,7 +157,7 @@ def test_exports_read_back_equal(tmp_path, fmt):
     db = tmp_path / "r.db"
     batch(str(tmp_path / "arch"), "--store", str(db), "--quiet", "--agent-pattern", "{agent}_{date}_{id}.wav")
     store = Store(db)
-    from phonecoach.views import call_object, selected, table
+    from phonecoach.archive.views import call_object, selected, table
 
     calls = selected(store)
     if fmt == "jsonl":

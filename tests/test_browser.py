@@ -8,7 +8,7 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from phonecoach.cli import main
+from phonecoach.cli.main import main
 
 from .conftest import SAMPLES
 from .test_callpage import HOSTILE, dashboard_store

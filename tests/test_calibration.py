@@ -5,8 +5,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from phonecoach.calibration import Label, Pair, figures, load_labels
-from phonecoach.cli import main
+from phonecoach.archive.calibration import Label, Pair, figures, load_labels
+from phonecoach.cli.main import main
 
 from .test_batch import archive, batch
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import soundfile as sf
 from click.testing import CliRunner
 
-from phonecoach.audio import load_call
-from phonecoach.callpage import call_page
-from phonecoach.cli import main
+from phonecoach.cli.main import main
+from phonecoach.inputs.audio import load_call
+from phonecoach.sinks.callpage import call_page
 
 from .conftest import SAMPLES
 from .test_batch import archive, batch

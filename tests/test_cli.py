@@ -5,7 +5,7 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from phonecoach.cli import main
+from phonecoach.cli.main import main
 
 from .conftest import SAMPLES
 

@@ -12,10 +12,10 @@ import urllib.request
 import pytest
 from click.testing import CliRunner
 
-from phonecoach.cli import main
-from phonecoach.floor import FloorState, FloorView
-from phonecoach.live.publish import RedisPublisher, stream_key
-from phonecoach.records import Warning
+from phonecoach.cli.main import main
+from phonecoach.core.alerts import Warning
+from phonecoach.sinks.floor import FloorState, FloorView
+from phonecoach.sinks.publish import RedisPublisher, stream_key
 
 from .test_live_replay import signal_call  # noqa: F401 - the fixture
 

@@ -12,11 +12,11 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-from phonecoach import models
-from phonecoach.cli import main
+from phonecoach.cli.main import main
+from phonecoach.core.errors import ModelError, RulePackError
+from phonecoach.inputs import models
+from phonecoach.judging.rulepack import load_pack
 from tests.loopback import Loopback
-from phonecoach.errors import ModelError, RulePackError
-from phonecoach.rulepack import load_pack
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_TR = ROOT / "samples" / "good_call.transcript.json"
@@ -111,8 +111,8 @@ def test_control_codes_in_a_transcript_are_shown_not_obeyed(tmp_path):
 
 
 def test_exception_said_twice_still_keeps_a_real_refusal(pack):
-    from phonecoach.engine import judge
-    from phonecoach.timeline import Timeline, Utterance
+    from phonecoach.core.timeline import Timeline, Utterance
+    from phonecoach.judging.engine import judge
 
     tl = Timeline([Utterance("agent", "您放心，我不会不管您的，我不会不管您的"), Utterance("customer", "好"),
                    Utterance("agent", "我不会不管您的，但是这个我不管")])

@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from phonecoach.errors import PhonecoachError
-from phonecoach.live import feed as feed_mod
+from phonecoach.core.errors import PhonecoachError
+from phonecoach.inputs.synth import Pause, Turn, build_call
 from phonecoach.live import session as session_mod
 from phonecoach.live.session import LiveSession, new_session_folder
 from phonecoach.live.sources import Block, SourceStats, make_queues
-from phonecoach.synth import Pause, Turn, build_call
+from phonecoach.sinks import feed as feed_mod
 
 A, C = "agent", "customer"
 SR = 16000

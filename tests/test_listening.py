@@ -5,10 +5,10 @@ path it fixes early is the recorder's real one."""
 import numpy as np
 import pytest
 
-from phonecoach.audio import CallAudio
-from phonecoach.listening import CallListener, listen
-from phonecoach.measures import measure_call
-from phonecoach.synth import SR, build_call
+from phonecoach.hearing.listener import CallListener, listen
+from phonecoach.hearing.measures import measure_call
+from phonecoach.inputs.audio import CallAudio
+from phonecoach.inputs.synth import SR, build_call
 
 from .test_measures import ITEMS, timeline_of, with_echo
 

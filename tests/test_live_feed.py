@@ -6,8 +6,8 @@ import urllib.request
 
 import pytest
 
-from phonecoach.live.feed import WarningFeed
 from phonecoach.live.judge import Warning
+from phonecoach.sinks.feed import WarningFeed
 
 
 def warning(rule="never.shift_blame", t=5.0):

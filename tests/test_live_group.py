@@ -6,9 +6,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from phonecoach.cli import main
+from phonecoach.cli.main import main
+from phonecoach.inputs.transcribe import load_model
 from phonecoach.live.group import load_sessions
-from phonecoach.transcribe import load_model
 
 from .conftest import SAMPLES
 

@@ -2,9 +2,9 @@
 the judge is fed finished and partial results the way the stream workers feed it)."""
 import pytest
 
+from phonecoach.core.timeline import Utterance, Word
+from phonecoach.hearing.speech import Turn, TurnEvent
 from phonecoach.live.judge import LiveJudge
-from phonecoach.speech_activity import Turn, TurnEvent
-from phonecoach.timeline import Utterance, Word
 
 
 @pytest.fixture

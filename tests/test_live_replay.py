@@ -12,10 +12,10 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-from phonecoach.cli import main
+from phonecoach.cli.main import main
+from phonecoach.inputs.synth import Hangup, Pause, Turn, build_call
 from phonecoach.live.session import LiveSession
 from phonecoach.live.sources import ReplaySource
-from phonecoach.synth import Hangup, Pause, Turn, build_call
 
 A, C = "agent", "customer"
 
@@ -143,9 +143,9 @@ def korean_call(tmp_path):
 @pytest.fixture(scope="module")
 def ko_setup(tmp_path_factory, ko_model, espeak):
     """A Korean call, and a rule pack that forbids a word the model hears in the agent's 3rd turn."""
-    from phonecoach.audio import load_call
-    from phonecoach.rulepack import DEFAULT_PACK, load_pack
-    from phonecoach.transcribe import transcribe_call
+    from phonecoach.inputs.audio import load_call
+    from phonecoach.inputs.transcribe import transcribe_call
+    from phonecoach.judging.rulepack import DEFAULT_PACK, load_pack
 
     d = tmp_path_factory.mktemp("ko")
     path, call = korean_call(d)

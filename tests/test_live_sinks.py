@@ -5,7 +5,7 @@ import json
 from rich.console import Console
 
 from phonecoach.live.judge import Warning
-from phonecoach.live.sinks import JsonlSink, SoundCue, TerminalView
+from phonecoach.sinks.live_alerts import JsonlSink, SoundCue, TerminalView
 
 
 def w(status="raised"):

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from phonecoach.audio import CallAudio, load_call, resample
-from phonecoach.measures import MeasureSettings, measure_call
-from phonecoach.synth import SR, Hangup, Overlay, Pause, Tone, Turn, build_call, chewing_noise, ringback, tone
-from phonecoach.timeline import Timeline, Utterance
+from phonecoach.core.timeline import Timeline, Utterance
+from phonecoach.hearing.measures import MeasureSettings, measure_call
+from phonecoach.inputs.audio import CallAudio, load_call, resample
+from phonecoach.inputs.synth import SR, Hangup, Overlay, Pause, Tone, Turn, build_call, chewing_noise, ringback, tone
 
 A, C = "agent", "customer"
 
@@ -54,8 +54,8 @@ def timeline_of(built):
 def unannounced(m, built):
     """The dead air the rule counts: the measure lists every wait after the customer, and the
     wait the agent announced (请您稍等…可以吗 before the hold) is excused."""
-    from phonecoach.events import asked_to_wait
-    from phonecoach.rulepack import load_pack
+    from phonecoach.judging.events import asked_to_wait
+    from phonecoach.judging.rulepack import load_pack
 
     tl = timeline_of(built)
     return [d for d in m.dead_air if not asked_to_wait(tl.utterances, load_pack().events, d[0])]

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from phonecoach.cli import main
+from phonecoach.cli.main import main
+from phonecoach.core.errors import ModelError
+from phonecoach.inputs.models import DEFAULT_MODEL, download_model, find_model, models_dir
 from tests.loopback import Loopback
-from phonecoach.errors import ModelError
-from phonecoach.models import DEFAULT_MODEL, download_model, find_model, models_dir
 
 
 def make_zip(entries: dict[str, bytes], stored=False) -> bytes:

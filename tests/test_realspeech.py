@@ -3,11 +3,11 @@ lines at known times, clean and through a telephone line (8 kHz G.711 µ-law, li
 dB SNR, echo between the lines, hold music). The truth is where the clips were put."""
 import pytest
 
-from phonecoach.audio import load_call
+from phonecoach.core.timeline import Timeline
+from phonecoach.hearing.measures import measure_call
+from phonecoach.inputs.audio import load_call
 from phonecoach.live.session import LiveSession
 from phonecoach.live.sources import ReplaySource
-from phonecoach.measures import measure_call
-from phonecoach.timeline import Timeline
 
 from . import realspeech
 from .realspeech import CONDITIONS, brisk_call, far_call, frames_f1, random_call

@@ -3,8 +3,8 @@ import re
 
 import pytest
 
-from phonecoach.errors import RulePackError
-from phonecoach.rulepack import DEFAULT_PACK, load_pack
+from phonecoach.core.errors import RulePackError
+from phonecoach.judging.rulepack import DEFAULT_PACK, load_pack
 
 ISSUE_RULES = {"answer.greeting", "answer.name", "answer.offer_help", "answer.apology_after_wait",
                "hold.ask_permission", "hold.thank_consent", "hold.give_reason", "hold.thank_after",
@@ -99,8 +99,8 @@ def test_missing_rule_file(tmp_path):
 
 def test_adding_a_rule_is_one_toml_entry(tmp_path, pack):
     """A new forbidden phrase rule needs no code: one entry and it judges calls."""
-    from phonecoach.engine import judge
-    from phonecoach.timeline import Timeline, Utterance
+    from phonecoach.core.timeline import Timeline, Utterance
+    from phonecoach.judging.engine import judge
 
     extra = DEFAULT_PACK.read_text(encoding="utf-8") + '''
 [[rule]]

@@ -2,9 +2,9 @@
 mislead, hold steps in order inside merged turns, message-taking rules, honest reasons."""
 import pytest
 
-from phonecoach.engine import judge
-from phonecoach.measures import Measures
-from phonecoach.timeline import Timeline, Utterance
+from phonecoach.core.timeline import Timeline, Utterance
+from phonecoach.hearing.measures import Measures
+from phonecoach.judging.engine import judge
 
 OPEN = ("A", "您好，我是客服小陈，请问有什么可以帮您？")
 

@@ -6,8 +6,8 @@ homophones, traditional characters).
 """
 import pytest
 
-from phonecoach.engine import judge
-from phonecoach.timeline import Timeline, Utterance
+from phonecoach.core.timeline import Timeline, Utterance
+from phonecoach.judging.engine import judge
 
 
 def score(pack, turns, ring_seconds=None, separated=True):
@@ -243,7 +243,7 @@ def test_score_is_weighted_share_of_judged_rules(pack):
 # --- rules on the acoustic measures ---------------------------------------------------------
 
 def judge_measures(pack, **values):
-    from phonecoach.measures import Measures
+    from phonecoach.hearing.measures import Measures
 
     m = Measures(duration=60.0, stereo=True, **values)
     tl = Timeline([Utterance("agent", "您好，我是小陈，请问有什么可以帮您", 0.0, 3.0)])

@@ -2,10 +2,20 @@
 import numpy as np
 import pytest
 
-from phonecoach import acoustics as ac
-from phonecoach.measure_settings import MeasureSettings
-from phonecoach.speech_activity import SpeechTracker
-from phonecoach.synth import SR, broadband_music, busy_tone, cadence, hold_music, melody_music, ringback, speak, tone
+from phonecoach.core.settings import MeasureSettings
+from phonecoach.hearing import acoustics as ac
+from phonecoach.hearing.speech import SpeechTracker
+from phonecoach.inputs.synth import (
+    SR,
+    broadband_music,
+    busy_tone,
+    cadence,
+    hold_music,
+    melody_music,
+    ringback,
+    speak,
+    tone,
+)
 
 from . import realspeech
 from .test_acoustics import place

@@ -1,7 +1,7 @@
 """Phrase matching must survive what ASR and transcribers do to Chinese text."""
 import pytest
 
-from phonecoach.textmatch import compile_phrase, find, find_any, normalize, search_pattern
+from phonecoach.judging.textmatch import compile_phrase, find, find_any, normalize, search_pattern
 
 
 @pytest.mark.parametrize("text", [

@@ -7,9 +7,9 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-from phonecoach.audio import TARGET_SR, load_call, resample
-from phonecoach.cli import main
-from phonecoach.transcribe import ChannelRecognizer, load_model, transcribe_call
+from phonecoach.cli.main import main
+from phonecoach.inputs.audio import TARGET_SR, load_call, resample
+from phonecoach.inputs.transcribe import ChannelRecognizer, load_model, transcribe_call
 
 from .conftest import SAMPLES
 
@@ -145,7 +145,7 @@ def test_same_audio_gives_the_same_words_every_time_and_beside_other_calls(ko_mo
 
 
 def test_dither_is_turned_off_in_a_view_and_the_model_is_untouched(tmp_path):
-    from phonecoach.transcribe import _without_dither
+    from phonecoach.inputs.transcribe import _without_dither
 
     (tmp_path / "am").mkdir()
     (tmp_path / "am" / "final.mdl").write_bytes(b"x")

@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from phonecoach.errors import TranscriptError
-from phonecoach.transcript import load_transcript
+from phonecoach.core.errors import TranscriptError
+from phonecoach.inputs.transcript import load_transcript
 
 
 def test_json_turns_with_times(tmp_path):

@@ -15,8 +15,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import PhonecoachError
-from ..safeio import read_limited, shown
+from ..core.errors import PhonecoachError
+from ..core.safeio import read_limited, shown
 from .session import LiveSession, SessionResult
 
 NAME = re.compile(r"^[\w.-]{1,64}$")  # a session name is also its folder's name

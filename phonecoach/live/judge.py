@@ -26,15 +26,15 @@ from typing import Callable
 
 import numpy as np
 
-from ..checks import Call, match
-from ..engine import judge_rule
-from ..events import asked_to_wait, derive_events
-from ..measures import Measures
-from ..records import Warning, clock
-from ..rulemodel import Rule, RulePack
-from ..text import spoken_chars
-from ..timeline import Timeline, Utterance
-from ..speech_activity import TurnEvent
+from ..core.alerts import Warning, clock
+from ..core.text import spoken_chars
+from ..core.timeline import Timeline, Utterance
+from ..hearing.measures import Measures
+from ..hearing.speech import TurnEvent
+from ..judging.checks import Call, match
+from ..judging.engine import judge_rule
+from ..judging.events import asked_to_wait, derive_events
+from ..judging.model import Rule, RulePack
 
 TEXT_CHECKS = {"phrase_never", "hold_step", "transfer_step", "if_then", "message_step"}
 PACE_WINDOW = 30.0  # seconds of agent speech the live pace is taken over

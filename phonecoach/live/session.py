@@ -23,16 +23,16 @@ from typing import Callable
 import numpy as np
 import soundfile as sf
 
-from ..audio import TARGET_SR
-from ..engine import CallReport, judge
-from ..errors import PhonecoachError
-from ..listening import CallListener, Heard
-from ..measures import measure_call
-from ..rulemodel import RulePack
-from ..safeio import write_text_atomic
-from ..timeline import Timeline, Utterance
-from ..transcribe import CHUNK_SECONDS, ChannelRecognizer, load_model
-from ..records import Warning
+from ..core.alerts import Warning
+from ..core.errors import PhonecoachError
+from ..core.safeio import write_text_atomic
+from ..core.timeline import Timeline, Utterance
+from ..hearing.listener import CallListener, Heard
+from ..hearing.measures import measure_call
+from ..inputs.audio import TARGET_SR
+from ..inputs.transcribe import CHUNK_SECONDS, ChannelRecognizer, load_model
+from ..judging.engine import CallReport, judge
+from ..judging.model import RulePack
 from .judge import LiveJudge
 from .sources import Block
 
@@ -308,7 +308,7 @@ class LiveSession:
         """report.html beside report.json: the call to listen through, with its findings. Made
         after the JSON (a script waiting for report.json does not wait for the MP3) from the
         session's own recordings; a failure here is reported and loses nothing else."""
-        from ..callpage import write_call_page
+        from ..sinks.callpage import write_call_page
 
         try:
             parties = {p: sf.read(str(self.folder / f"{p}.wav"), dtype="float32")[0] for p in self.parties}
@@ -362,8 +362,8 @@ def _warm_up() -> threading.Thread:
     mid-call they hold the GIL and stall every stream of the process (dropped blocks with
     four sessions on two cores)."""
     def run() -> None:
-        from ..acoustics import pitch_semitones
-        from ..textmatch import find_any, word_boundaries
+        from ..hearing.acoustics import pitch_semitones
+        from ..judging.textmatch import find_any, word_boundaries
 
         word_boundaries("您好我是客服小王")
         find_any("您好，我是客服小王，请问有什么可以帮您", ("有什么可以帮您", "与我无关"))

@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..audio import TARGET_SR, load_call
+from ..inputs.audio import TARGET_SR, load_call
 
 BLOCK_SECONDS = 0.1  # what a source delivers at a time
 STALL_SECONDS = 0.5  # no callback for this long = the device is gone

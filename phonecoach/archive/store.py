@@ -1,0 +1,204 @@
+"""The results store: one SQLite file a QA team keeps for weeks.
+
+A call is keyed by what decides its verdict: the audio's content (sha256), the rule pack's
+version (the sha256 of its file) and the speech model. So a re-run skips what is done, a
+renamed or moved file is not scored twice, a rule change gives new rows beside the old ones
+(``--rescore`` re-judges the stored timelines and measures without the recogniser), and a
+run killed at any moment resumes where it stopped: each call is saved in one transaction,
+in WAL mode, so a call is either stored whole or not at all.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..core.errors import PhonecoachError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS calls (
+    key TEXT PRIMARY KEY,             -- sha256 / pack / model
+    sha256 TEXT NOT NULL,
+    pack TEXT NOT NULL,
+    model TEXT NOT NULL,
+    file TEXT NOT NULL,
+    agent TEXT,
+    call_id TEXT,
+    started_at TEXT,
+    caller TEXT,
+    meta TEXT NOT NULL DEFAULT '{}',  -- the manifest's other columns, JSON
+    score REAL,
+    duration REAL,
+    error TEXT,                       -- one line; NULL when scored
+    timeline TEXT,                    -- lossless JSON (serial.py)
+    measures TEXT,
+    report TEXT,                      -- the report as 'score --json' gives it
+    scored_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS calls_sha ON calls(sha256);
+CREATE INDEX IF NOT EXISTS calls_agent ON calls(agent);
+CREATE TABLE IF NOT EXISTS rule_results (
+    key TEXT NOT NULL REFERENCES calls(key) ON DELETE CASCADE,
+    rule TEXT NOT NULL,
+    status TEXT NOT NULL,             -- pass | fail | not_applicable
+    severity TEXT,
+    start REAL,
+    evidence TEXT,
+    PRIMARY KEY (key, rule)
+);
+CREATE TABLE IF NOT EXISTS seen (       -- content hashes of files already read, by size and mtime
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    sha256 TEXT NOT NULL
+);
+"""
+
+
+@dataclass
+class CallRecord:
+    """One call's row and its rule results, as a worker sends it to the writer."""
+
+    sha256: str
+    pack: str
+    model: str
+    file: str
+    agent: str | None = None
+    call_id: str | None = None
+    started_at: str | None = None
+    caller: str | None = None
+    meta: dict[str, str] = field(default_factory=dict)
+    score: float | None = None
+    duration: float | None = None
+    error: str | None = None
+    timeline: dict | None = None
+    measures: dict | None = None
+    report: dict | None = None
+
+    @property
+    def key(self) -> str:
+        return call_key(self.sha256, self.pack, self.model)
+
+
+def call_key(sha256: str, pack: str, model: str) -> str:
+    return f"{sha256}/{pack}/{model}"
+
+
+def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+class Store:
+    """The SQLite store. One writer at a time (the batch's main process); readers any time."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        if self.path.exists() and not self.path.is_file():
+            raise PhonecoachError("not a regular file: cannot be a results store", self.path)
+        try:
+            self.db = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")  # WAL: a crash never corrupts; power loss may undo the last calls
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise PhonecoachError(f"not a phonecoach results store ({exc})", self.path) from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- hashing -------------------------------------------------------------------------
+
+    def sha256_of(self, path: Path) -> str:
+        """The file's content hash, read again only if its size or mtime changed."""
+        st = path.stat()
+        row = self.db.execute("SELECT size, mtime_ns, sha256 FROM seen WHERE path = ?", (str(path.resolve()),)).fetchone()
+        if row and row[0] == st.st_size and row[1] == st.st_mtime_ns:
+            return row[2]
+        digest = file_sha256(path)
+        self.db.execute("INSERT OR REPLACE INTO seen VALUES (?, ?, ?, ?)",
+                        (str(path.resolve()), st.st_size, st.st_mtime_ns, digest))
+        return digest
+
+    # -- writing -------------------------------------------------------------------------
+
+    def has(self, sha256: str, pack: str, model: str) -> bool:
+        return self.db.execute("SELECT 1 FROM calls WHERE key = ?", (call_key(sha256, pack, model),)).fetchone() is not None
+
+    def save(self, r: CallRecord) -> None:
+        """The call and its rule results, in one transaction (whole or not at all)."""
+        rules = (r.report or {}).get("rules", [])
+        with _transaction(self.db):
+            self.db.execute("DELETE FROM rule_results WHERE key = ?", (r.key,))
+            self.db.execute(
+                "INSERT OR REPLACE INTO calls VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (r.key, r.sha256, r.pack, r.model, r.file, r.agent, r.call_id, r.started_at, r.caller,
+                 _json(r.meta or {}), r.score, r.duration, r.error, _json(r.timeline), _json(r.measures),
+                 _json(r.report), time.strftime("%Y-%m-%dT%H:%M:%S")))
+            self.db.executemany("INSERT INTO rule_results VALUES (?,?,?,?,?,?)",
+                                [(r.key, x["rule"], x["status"], x.get("severity"), x.get("start"),
+                                  x.get("evidence")) for x in rules])
+
+    # -- reading -------------------------------------------------------------------------
+
+    def calls(self, pack: str | None = None, model: str | None = None, errors: bool = True) -> Iterator[CallRecord]:
+        sql, args = "SELECT * FROM calls WHERE 1=1", []
+        if pack is not None:
+            sql, args = sql + " AND pack = ?", args + [pack]
+        if model is not None:
+            sql, args = sql + " AND model = ?", args + [model]
+        if not errors:
+            sql += " AND error IS NULL"
+        cur = self.db.execute(sql + " ORDER BY file, key", args)
+        names = [c[0] for c in cur.description]
+        for row in cur:
+            d = dict(zip(names, row))
+            yield CallRecord(d["sha256"], d["pack"], d["model"], d["file"], d["agent"], d["call_id"],
+                             d["started_at"], d["caller"], json.loads(d["meta"] or "{}"), d["score"], d["duration"],
+                             d["error"], _load(d["timeline"]), _load(d["measures"]), _load(d["report"]))
+
+    def latest_pack(self) -> tuple[str, str] | None:
+        """(pack, model) of the most recently scored calls: what views show by default."""
+        row = self.db.execute("SELECT pack, model FROM calls ORDER BY scored_at DESC, rowid DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else None
+
+
+class _transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind, exc, tb) -> None:
+        self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+def _json(x: Any) -> str | None:
+    return None if x is None else json.dumps(x, ensure_ascii=False, allow_nan=False)
+
+
+def _load(s: str | None) -> Any:
+    return None if s is None else json.loads(s)
+
+
+def pack_version(path: Path) -> str:
+    """The rule pack's version: the first 16 hex digits of its file's sha256."""
+    return file_sha256(Path(path))[:16]
+
+
+def model_id(model_path: str | None) -> str:
+    """The model's name as the store keys it (its folder name), or how the words were had."""
+    if not model_path:
+        return "reference-transcript"
+    p = Path(model_path).resolve()
+    return p.name if p.name != "model" else f"{p.parent.name}/{p.name}"  # a package's model/ folder
+

@@ -1,0 +1,52 @@
+"""``phonecoach floor``: the supervisor's view of every live session on a floor (added in cli.py)."""
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from .common import _err
+
+
+@click.command()
+@click.option("--redis", "redis_url", required=True, metavar="URL",
+              help="The floor's Redis: redis://[:PASSWORD@]HOST:6379/0 (rediss:// for TLS).")
+@click.option("--floor", "floor_name", default="default", show_default=True, help="The floor's name (as agents publish it).")
+@click.option("--serve", default="127.0.0.1:8766", show_default=True, metavar="HOST:PORT")
+@click.option("--token", help="Required on any address but 127.0.0.1: pages and feeds need ?token=.")
+@click.option("--tls-cert", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="Serve HTTPS.")
+@click.option("--tls-key", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--keep-hours", type=click.FloatRange(min=0.01), default=24.0, show_default=True,
+              help="Trim the floor's stream to this many hours.")
+def floor(redis_url, floor_name, serve, token, tls_cert, tls_key, keep_hours) -> None:
+    """Every agent on the floor, their warnings and running score, live.
+
+    Agents run 'phonecoach live ... --publish URL --floor NAME'; this reads the same Redis
+    stream, shows the shift so far and follows it. /agents gives the floor as JSON,
+    /events every change as Server-Sent Events.
+
+    \b
+    Examples:
+      phonecoach floor --redis redis://127.0.0.1:6379/0
+      phonecoach floor --redis redis://:pw@floor-redis:6379/0 --floor 3F --serve 0.0.0.0:8766 --token s3cret \\
+          --tls-cert floor.pem --tls-key floor.key
+    """
+    from ..sinks.floor import FloorView
+
+    host, _, port = serve.rpartition(":")
+    try:
+        view = FloorView(redis_url, floor_name, host or "127.0.0.1", int(port), token, tls_cert, tls_key, keep_hours)
+        view.start()
+    except (ValueError, OSError, RuntimeError) as exc:
+        _err(None, f"--serve {serve}: {exc}")
+        sys.exit(2)
+    click.echo(f"phonecoach: floor {floor_name} at {view.address}/" + (f"?token={token}" if token else ""), err=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    while not stop.wait(0.5):
+        pass
+    view.stop()

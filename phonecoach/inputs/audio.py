@@ -1,0 +1,129 @@
+"""Audio in: any common file becomes 16 kHz float channels, one per party.
+
+soundfile (libsndfile) reads WAV, FLAC, OGG and MP3 without ffmpeg; soxr resamples.
+Stereo call recordings carry agent and customer on separate channels; which one
+is the agent is a setting, because recorders disagree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Literal
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from ..core.errors import AudioError
+from ..core.safeio import check_regular, shown
+
+TARGET_SR = 16000  # Hz: what Vosk models and the measures expect
+ChannelSide = Literal["left", "right"]
+
+
+@dataclass
+class CallAudio:
+    """A decoded call at ``sr`` Hz: ``parties`` maps speaker -> float32 mono signal in [-1, 1]."""
+
+    path: str
+    sr: int
+    source_sr: int
+    parties: dict[str, np.ndarray]
+
+    @property
+    def stereo(self) -> bool:
+        return "agent" in self.parties and "customer" in self.parties
+
+    @property
+    def duration(self) -> float:
+        return max(len(x) for x in self.parties.values()) / self.sr
+
+
+def load_call(path: str | Path, agent_channel: ChannelSide = "left", sr: int = TARGET_SR) -> CallAudio:
+    """Read a call recording and split it into parties.
+
+    Stereo: ``agent_channel`` is the agent, the other channel the customer.
+    Mono: one ``unknown`` party (agent and customer mixed).
+    Raises AudioError with a one-line reason for anything unreadable.
+    """
+    data, source_sr = read_audio(path)
+    channels = [resample(data[:, i], source_sr, sr) for i in range(min(2, data.shape[1]))]
+    if len(channels) == 1:
+        parties = {"unknown": channels[0]}
+    else:
+        left, right = channels
+        agent, customer = (left, right) if agent_channel == "left" else (right, left)
+        parties = {"agent": agent, "customer": customer}
+    return CallAudio(path=str(path), sr=sr, source_sr=source_sr, parties=parties)
+
+
+def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
+    """Decode a file to float32 frames x channels, with clear errors for bad input."""
+    p = Path(path)
+    check_regular(p, AudioError, "an audio file")
+    if p.stat().st_size == 0:
+        raise AudioError("file is empty", shown(p))
+    try:
+        with open(p, "rb") as f:  # a file object: libsndfile cannot open non-UTF-8 names itself
+            data, source_sr = sf.read(f, dtype="float32", always_2d=True)
+    except OSError as exc:
+        raise AudioError(f"cannot read it: {exc.strerror or exc}", shown(p)) from None
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        reason = str(exc).split(":")[-1].strip() or "unreadable"
+        raise AudioError(f"not a readable audio file (WAV, FLAC, OGG or MP3): {reason}", shown(p)) from None
+    except MemoryError:
+        raise AudioError("too long to decode in memory", shown(p)) from None
+    if data.shape[0] == 0:
+        raise AudioError("audio has no samples", shown(p))
+    if not np.all(np.isfinite(data)):
+        data = np.nan_to_num(data, nan=0.0, posinf=1.0, neginf=-1.0)
+    return data, int(source_sr)
+
+
+def resample(x: np.ndarray, source_sr: int, sr: int) -> np.ndarray:
+    """Resample one channel to ``sr`` Hz (no-op when already there)."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    if source_sr == sr:
+        return x
+    return soxr.resample(x, source_sr, sr).astype(np.float32, copy=False)
+
+
+def to_pcm16(x: np.ndarray) -> bytes:
+    """Float [-1, 1] -> little-endian int16 bytes, what Vosk accepts."""
+    return (np.clip(x, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+
+
+def chunks(x: np.ndarray, size: int) -> Iterator[np.ndarray]:
+    """Consecutive blocks of ``size`` samples (the last may be shorter)."""
+    for i in range(0, len(x), size):
+        yield x[i : i + size]
+
+
+
+VOICE_KBPS = 24  # speech stays clear; a 30-minute call is 5.4 MB of MP3 (7.2 MB once in base64)
+
+
+def encode_voice(parties: dict[str, np.ndarray], sr: int = TARGET_SR, source_sr: int | None = None) -> tuple[bytes, str]:
+    """The call as a small MP3 for listening, both parties mixed as on the phone, and its MIME type.
+
+    MP3 plays in every browser, phones included (Ogg Opus does not everywhere), and at a
+    constant bitrate a player seeks to the second a finding names. libsndfile encodes it,
+    at 8 kHz when the recording was telephone-band (``source_sr`` <= 8000: nothing above
+    4 kHz to keep, and LAME takes half the time), else at 16 kHz. libsndfile maps
+    ``compression_level`` 0..1 onto the format's bitrates: 64..8 kbps at 8 kHz (MPEG-2.5),
+    160..8 kbps at 16 kHz (MPEG-2).
+    """
+    import io
+
+    n = max(len(x) for x in parties.values())
+    mix = np.zeros(n, np.float32)
+    for x in parties.values():
+        mix[: len(x)] += x
+    np.clip(mix, -1.0, 1.0, out=mix)
+    rate, top = sr, 160
+    if source_sr is not None and source_sr <= 8000 < sr:
+        mix, rate, top = resample(mix, sr, 8000), 8000, 64
+    buf = io.BytesIO()
+    level = min(1.0, max(0.0, (top - VOICE_KBPS) / (top - 8)))
+    sf.write(buf, mix, rate, format="MP3", subtype="MPEG_LAYER_III", compression_level=level, bitrate_mode="CONSTANT")
+    return buf.getvalue(), "audio/mpeg"

@@ -1,0 +1,48 @@
+"""What a rule pack is, as plain records: the rules and the pack that holds them.
+
+Below the checks and the loader both: a check reads a ``Rule``, the loader builds them and asks
+the checks which parameters each takes, and neither needs the other to know what a rule is.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core.settings import MeasureSettings
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One phone rule: what it checks, where it comes from, how to fix it."""
+
+    id: str
+    title: str
+    source: str  # the training document's words
+    severity: str
+    weight: float  # share of the score
+    check: str  # name of the generic check that judges it
+    message: str  # what went wrong, shown on failure
+    fix: str  # one sentence telling the agent what to do instead
+    speaker: str = "agent"
+    phrases: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()  # regular expressions on normalised text
+    unless: tuple[str, ...] = ()  # exceptions: a phrase match overlapping one is ignored
+    params: dict[str, Any] = field(default_factory=dict)
+    needs: tuple[str, ...] = ()  # what the rule cannot be judged without
+    line: int = 0  # where the rule starts in its file
+
+
+@dataclass(frozen=True)
+class RulePack:
+    name: str
+    language: str
+    path: str
+    events: dict[str, tuple[str, ...]]
+    rules: tuple[Rule, ...]
+    measures: MeasureSettings = MeasureSettings()
+
+    def get(self, rule_id: str) -> Rule:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(rule_id)

@@ -1,0 +1,191 @@
+"""A scored call as one HTML page an agent can listen through.
+
+A sink: it takes the report as ``score --json`` gives it (so a file score, a live session's
+report.json and a stored call all render the same way) and the call's audio, and writes one
+self-contained file: the verdict, a timeline of the call, the transcript with each finding
+in place, and the audio embedded as a small MP3. Anything with a time carries
+``data-start`` (seconds) and the page's script plays the call from there when clicked;
+findings carry ``data-rule``. Every piece of text goes through Jinja's autoescape.
+"""
+from __future__ import annotations
+
+import base64
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..core.safeio import write_text_atomic
+from .templating import render
+
+SPEAKERS = {"agent": "Agent", "customer": "Customer", "unknown": "Speaker"}
+SEVERITY_ORDER = {"critical": 0, "major": 1, "minor": 2}
+
+
+@dataclass
+class Mark:
+    """Something on the timeline: a lane, a span and what to say about it."""
+
+    lane: str
+    start: float
+    end: float
+    label: str
+    kind: str  # what it is, for the page's style: speech, ring, hold, talk-over, dead-air, hangup, finding
+    rule: str = ""
+
+
+@dataclass
+class Line:
+    """One utterance of the transcript, cut into plain and highlighted pieces."""
+
+    speaker: str
+    start: float | None
+    end: float | None
+    pieces: list[tuple[str, dict[str, Any] | None]]  # (text, the finding it shows, if any)
+    notes: list[dict[str, Any]] = field(default_factory=list)
+
+    def hits(self) -> list[dict[str, Any]]:
+        """The findings marked inside this line's text."""
+        return [f for _, f in self.pieces if f is not None]
+
+
+def call_page(report: dict[str, Any], parties: dict[str, np.ndarray] | None = None, sr: int = 16000,
+              *, source_sr: int | None = None, clip: tuple[bytes, str] | None = None, title: str | None = None,
+              facts: dict[str, str] | None = None) -> str:
+    """The page's HTML. ``parties`` (speaker -> samples) embeds the audio (``clip``, if the
+    caller encoded it already, else ``encode_voice``) and draws the agent's level and pitch;
+    without it the page still shows the verdict, timeline and transcript."""
+    from ..hearing.acoustics import voice_contour
+    from ..inputs.audio import encode_voice
+
+    rules = report.get("rules", [])
+    broken = sorted((r for r in rules if r["status"] == "fail"),
+                    key=lambda r: (SEVERITY_ORDER.get(r.get("severity", ""), 9), _first(r) or 0.0))
+    measures = report.get("measures") or {}
+    utterances = report.get("utterances", [])
+    duration = measures.get("duration") or max([u["end"] or 0 for u in utterances] + [1.0])
+    audio = None
+    contour: list[tuple[float, float, float | None]] = []
+    if parties:
+        data, mime = clip if clip is not None else encode_voice(parties, sr, source_sr)
+        audio = {"mime": mime, "b64": base64.b64encode(data).decode("ascii")}
+        agent = parties.get("agent", parties.get("unknown"))
+        if agent is not None:
+            who = "agent" if "agent" in parties else "unknown"
+            spans = [(s["start"], s["end"]) for s in (measures.get("speech") or {}).get(who) or []] or \
+                [(u["start"], u["end"]) for u in utterances if u["speaker"] == who and u["start"] is not None]
+            contour = voice_contour(agent, sr, spans)
+    return render("call.html.j2",
+        title=title or Path(report.get("file", "call")).name, file=report.get("file", ""), facts=facts or {},
+        score=report.get("score"), notes=report.get("notes", []), broken=broken,
+        kept=[r for r in rules if r["status"] == "pass"],
+        unjudged=[r for r in rules if r["status"] == "not_applicable"],
+        lines=transcript_lines(utterances, broken), marks=timeline_marks(measures, utterances, broken),
+        lanes=LANES, duration=float(duration), contour=_contour_paths(contour, float(duration)),
+        audio=audio, speakers=SPEAKERS, nonce=secrets.token_urlsafe(16))
+
+
+def write_call_page(path: Path, report: dict[str, Any], parties: dict[str, np.ndarray] | None = None,
+                    sr: int = 16000, **kw: Any) -> None:
+    write_text_atomic(path, call_page(report, parties, sr, **kw))
+
+
+def _first(r: dict[str, Any]) -> float | None:
+    starts = [o["start"] for o in r.get("occurrences", []) if o.get("start") is not None]
+    return min(starts) if starts else r.get("start")
+
+
+# -- transcript ------------------------------------------------------------------------------
+
+def transcript_lines(utterances: list[dict[str, Any]], broken: list[dict[str, Any]]) -> list[Line]:
+    """Each utterance, with a matched phrase marked where it was said and every other timed
+    finding noted under the utterance it happened in (or the last one before it)."""
+    lines = [Line(u["speaker"], u.get("start"), u.get("end"), [(u["text"], None)]) for u in utterances]
+    for r in broken:
+        for o in r.get("occurrences", []):
+            if o.get("start") is None:
+                continue
+            finding = {"rule": r["rule"], "title": r.get("title", r["rule"]), "fix": r.get("fix", ""),
+                       "message": r.get("message", ""), "start": o["start"], "severity": r.get("severity", "")}
+            i = _line_at(lines, o["start"], o.get("text"))
+            if i is None:
+                continue
+            span = o.get("span")
+            if span and o.get("text") == utterances[i]["text"] and _mark(lines[i], span, finding):
+                continue
+            lines[i].notes.append(finding)
+    return lines
+
+
+def _line_at(lines: list[Line], t: float, text: str | None) -> int | None:
+    timed = [i for i, ln in enumerate(lines) if ln.start is not None]
+    inside = [i for i in timed if lines[i].start - 0.05 <= t <= (lines[i].end or lines[i].start) + 0.05]
+    for i in inside:
+        if text is not None and "".join(p for p, _ in lines[i].pieces) == text:
+            return i
+    if inside:
+        return inside[0]
+    before = [i for i in timed if lines[i].start <= t]
+    return before[-1] if before else (timed[0] if timed else None)
+
+
+def _mark(line: Line, span: list[int], finding: dict[str, Any]) -> bool:
+    """Cut the plain piece holding characters ``span`` of the utterance into before / phrase / after."""
+    a, b = int(span[0]), int(span[1])
+    pos = 0
+    for k, (text, f) in enumerate(line.pieces):
+        if f is None and pos <= a and b <= pos + len(text) and a < b:
+            cut = [(text[: a - pos], None), (text[a - pos: b - pos], finding), (text[b - pos:], None)]
+            line.pieces[k: k + 1] = [c for c in cut if c[0]]
+            return True
+        pos += len(text)
+    return False
+
+
+# -- timeline --------------------------------------------------------------------------------
+
+LANES = (("ring", "Rings"), ("agent", "Agent"), ("customer", "Customer"), ("event", "Holds, talk-over, dead air"),
+         ("finding", "Findings"))
+
+
+def timeline_marks(measures: dict[str, Any], utterances: list[dict[str, Any]],
+                   broken: list[dict[str, Any]]) -> list[Mark]:
+    marks: list[Mark] = []
+    speech = measures.get("turns") or measures.get("speech") or {}  # turns: a breath does not split a bar
+    for who in ("agent", "customer", "unknown"):
+        spans = speech.get(who) or [{"start": u["start"], "end": u["end"]} for u in utterances
+                                    if u["speaker"] == who and u.get("start") is not None]
+        lane = "customer" if who == "customer" else "agent"
+        marks += [Mark(lane, s["start"], s["end"], f"{SPEAKERS[who]} speaking", "speech") for s in spans]
+    for key, lane, label in (("ring_spans", "ring", "ring"), ("holds", "event", "hold"),
+                             ("interruptions", "event", "talk-over"), ("dead_air", "event", "dead air")):
+        marks += [Mark(lane, s["start"], s["end"], label, label.replace(" ", "-")) for s in measures.get(key) or []]
+    if measures.get("hangup_first") and measures.get("duration"):
+        end = float(measures["duration"])
+        marks.append(Mark("event", max(0.0, end - 0.5), end, f"{SPEAKERS.get(measures['hangup_first'], '?')} hung up first", "hangup"))
+    at: dict[float, Mark] = {}
+    for r in broken:  # most severe first: a moment several rules name shows the worst, lists all
+        for o in r.get("occurrences", []):
+            if o.get("start") is None:
+                continue
+            title = r.get("title", r["rule"])
+            if o["start"] in at:
+                at[o["start"]].label += f"; {title}"
+            else:  # a finding is a moment to jump to: drawn at its start, whatever the span it covers
+                at[o["start"]] = Mark("finding", o["start"], o["start"], title, "finding", r["rule"])
+    return marks + sorted(at.values(), key=lambda m: m.start)
+
+
+def _contour_paths(contour: list[tuple[float, float, float | None]], duration: float) -> dict[str, Any]:
+    """SVG polyline points (x 0..1000, y 0..60) for the level (-60..0 dBFS) and pitch (70..400 Hz)."""
+    def x(t: float) -> float:
+        return round(1000.0 * t / max(duration, 1e-6), 1)
+
+    level = " ".join(f"{x(t)},{round(60 * (1 - (max(-60.0, min(0.0, d)) + 60) / 60), 1)}" for t, d, _ in contour)
+    pitch = " ".join(f"{x(t)},{round(60 * (1 - (min(400.0, h) - 70) / 330), 1)}" for t, _, h in contour if h)
+    hz = [h for _, _, h in contour if h]
+    db = [d for _, d, _ in contour]
+    return {"level": level, "pitch": pitch, "median_hz": round(float(np.median(hz))) if hz else None,
+            "median_db": round(float(np.median(db)), 1) if db else None}
