@@ -74,7 +74,7 @@ def pct(xs: list[float], q: float) -> float:
 
 
 def live_run(url: str, sessions: int, seconds: float, rate: float) -> None:
-    from phonecoach.core.alerts import Warning
+    from phonecoach.core.alerts import LiveWarning
     from phonecoach.sinks.publish import RedisPublisher
 
     port = free_port()
@@ -126,7 +126,7 @@ def live_run(url: str, sessions: int, seconds: float, rate: float) -> None:
         delay = t0 + t - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-        pubs[i](Warning(f"rule{rng.randrange(30)}", "msg", "fix", "major", t, t, "证据 evidence"))
+        pubs[i](LiveWarning(f"rule{rng.randrange(30)}", "msg", "fix", "major", t, t, "证据 evidence"))
     time.sleep(max(0.0, t0 + seconds - time.monotonic()))
     cpu = cpu_seconds(floor.pid) - cpu0
     wall = time.monotonic() - t0

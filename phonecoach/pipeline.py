@@ -5,7 +5,6 @@ way whichever way it arrived.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -22,7 +21,6 @@ from .judging.model import RulePack
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3")
 SIDECAR_SUFFIXES = (".transcript.json", ".transcript.txt")
-RING_PERIOD = 5.0  # seconds per ring when only the ring time is known (China: 1 s on, 4 s off)
 
 
 @dataclass
@@ -53,15 +51,18 @@ def sidecar_transcript(audio_path: Path) -> Path | None:
     return None
 
 
-def rings_from_seconds(seconds: float | None) -> int | None:
-    return None if seconds is None else int(math.ceil(max(0.0, seconds) / RING_PERIOD - 1e-9))
-
-
 def score_call(pack: RulePack, audio_path: Path | None, transcript_path: Path | None,
                opts: ScoreOptions, progress: Callable[[float], None] | None = None) -> CallReport:
     """Judge one call. Raises PhonecoachError (one line) for unusable input."""
+    audio = load_call(audio_path, opts.agent_channel) if audio_path else None
+    return score_audio(pack, audio, audio_path, transcript_path, opts, progress)
+
+
+def score_audio(pack: RulePack, audio: CallAudio | None, audio_path: Path | None, transcript_path: Path | None,
+                opts: ScoreOptions, progress: Callable[[float], None] | None = None) -> CallReport:
+    """``score_call`` on audio already read (``audio_path`` is where it came from): a page that
+    embeds the call does not decode it twice."""
     notes: list[str] = []
-    audio: CallAudio | None = load_call(audio_path, opts.agent_channel) if audio_path else None
     if transcript_path is not None:
         timeline = load_transcript(transcript_path)
         if audio is not None:
@@ -72,10 +73,9 @@ def score_call(pack: RulePack, audio_path: Path | None, transcript_path: Path | 
         timeline = _recognise(audio, opts, notes, progress)
     if opts.ring_seconds is not None:
         timeline.ring_seconds = opts.ring_seconds
-    rings = rings_from_seconds(timeline.ring_seconds)  # metadata wins over the ringback heard
     measures = measure_call(audio, timeline, pack.measures)
     source = shown(audio_path or transcript_path)
-    return judge(pack, timeline, source=source, measures=measures, rings=rings, notes=notes)
+    return judge(pack, timeline, source, measures, notes=notes)
 
 
 def _recognise(audio: CallAudio, opts: ScoreOptions, notes: list[str],

@@ -4,6 +4,7 @@ import base64
 import io
 import json
 import re
+from dataclasses import replace
 from html import unescape
 from pathlib import Path
 
@@ -11,7 +12,10 @@ import soundfile as sf
 from click.testing import CliRunner
 
 from phonecoach.cli.main import main
+from phonecoach.core.verdict import CallReport, Occurrence
 from phonecoach.inputs.audio import load_call
+from phonecoach.judging.rulepack import load_pack
+from phonecoach.pipeline import ScoreOptions, score_call
 from phonecoach.sinks.callpage import call_page
 
 from .conftest import SAMPLES
@@ -20,10 +24,9 @@ from .test_batch import archive, batch
 HOSTILE = ['<script>window.__pwned = 1</script>', '<img src=x onerror="window.__pwned = 2">', '"><svg onload=alert(1)>']
 
 
-def scored(name: str) -> dict:
-    r = CliRunner().invoke(main, ["score", str(SAMPLES / f"{name}.flac"), "--json"])
-    assert r.exit_code == 0, r.output
-    return json.loads(r.stdout)
+def scored(name: str) -> CallReport:
+    """The sample as 'phonecoach score' judges it (no model here: its reference transcript)."""
+    return score_call(load_pack(), SAMPLES / f"{name}.flac", None, ScoreOptions())
 
 
 def test_every_broken_rule_is_shown_with_its_fix_and_moments(tmp_path):
@@ -31,7 +34,7 @@ def test_every_broken_rule_is_shown_with_its_fix_and_moments(tmp_path):
     r = CliRunner().invoke(main, ["report", str(SAMPLES / "blame_call.flac"), "-o", str(out)])
     assert r.exit_code == 0, r.output
     page = out.read_text(encoding="utf-8")
-    report = scored("blame_call")
+    report = scored("blame_call").to_dict()
     broken = [x for x in report["rules"] if x["status"] == "fail"]
     assert len(re.findall(r'<article class="finding', page)) == len(broken) > 3
     for rule in broken:
@@ -52,7 +55,7 @@ def test_every_broken_rule_is_shown_with_its_fix_and_moments(tmp_path):
 
 def test_the_audio_is_embedded_at_a_voice_bitrate_and_lasts_the_call(tmp_path):
     call = load_call(SAMPLES / "hold_call.flac")
-    page = call_page(scored("hold_call"), call.parties, call.sr)
+    page = call_page(scored("hold_call"), call)
     data = re.search(r'<script id="audio-data" type="application/octet-stream" data-mime="audio/mpeg">([^<]+)</script>',
                      page)
     mp3 = base64.b64decode(data.group(1))
@@ -71,12 +74,11 @@ def test_a_page_without_audio_still_shows_the_verdict(tmp_path):
 
 def test_transcript_and_evidence_html_is_text(tmp_path):
     report = scored("blame_call")
-    for u, bad in zip(report["utterances"], HOSTILE * 3):
-        u["text"] = bad + u["text"]
-    report["rules"][0]["evidence"] = HOSTILE[1]
-    report["rules"][0]["status"] = "fail"
-    report["notes"].append(HOSTILE[2])
-    report["file"] = HOSTILE[0] + ".wav"
+    said = [replace(u, text=bad + u.text) for u, bad in zip(report.timeline.utterances, HOSTILE * 3)]
+    first = report.results[0]
+    shown_as = replace(first, status="fail", occurrences=(Occurrence(None, None, HOSTILE[1]),))
+    report = replace(report, source=HOSTILE[0] + ".wav", notes=report.notes + [HOSTILE[2]],
+                     timeline=replace(report.timeline, utterances=said), results=[shown_as] + report.results[1:])
     page = call_page(report)
     for bad in HOSTILE:
         assert bad not in page

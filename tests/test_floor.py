@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from phonecoach.cli.main import main
-from phonecoach.core.alerts import Warning
+from phonecoach.core.alerts import LiveWarning
 from phonecoach.sinks.floor import FloorState, FloorView
 from phonecoach.sinks.publish import RedisPublisher, stream_key
 
@@ -99,7 +99,7 @@ def test_floor_state_follows_a_call_from_start_to_end():
     entry = lambda kind, data, at=100.0: {"kind": kind, "session": "wang", "at": str(at),  # noqa: E731
                                           "data": json.dumps(data)}
     state.apply("1-0", entry("start", {"name": "wang"}))
-    w = Warning("never.shift_blame", "msg", "fix", "critical", 5.0, 5.2, "与我无关").to_dict()
+    w = LiveWarning("never.shift_blame", "msg", "fix", "critical", 5.0, 5.2, "与我无关").to_dict()
     change = state.apply("2-0", entry("warning", w, 105.0))
     assert change["agent"]["on_call"] and change["agent"]["warnings"] == 1
     state.apply("3-0", entry("score", {"score": 88.5}))
@@ -169,7 +169,7 @@ def test_publisher_buffers_while_redis_is_away_and_counts_what_it_drops(tmp_path
     pub = RedisPublisher(server.url, "zhao", {"a": 1.0, "b": 1.0}, "test", buffer=5)
     pub.start({"name": "zhao"})
     for i in range(9):
-        pub(Warning("a", f"m{i}", "fix", "minor", float(i), float(i)))
+        pub(LiveWarning("a", f"m{i}", "fix", "minor", float(i), float(i)))
     server.start()
     try:
         st = pub.close(timeout=20)
@@ -208,7 +208,7 @@ def test_warning_words_with_html_show_as_text_on_the_floor_page(redis_server, fl
 
     pub = RedisPublisher(redis_server.url, "<b>zhou</b>", {"never.shift_blame": 5.0}, "test")
     pub.start({"name": "<b>zhou</b>"})
-    pub(Warning("never.shift_blame", "msg", "fix", "critical", 3.0, 3.1, '<img src=x onerror="window.__pwned=1">'))
+    pub(LiveWarning("never.shift_blame", "msg", "fix", "critical", 3.0, 3.1, '<img src=x onerror="window.__pwned=1">'))
     assert pub.close()["sent"] == 3
     wait(lambda: get_json(floor_view.address + "/agents"))
     opts = webdriver.ChromeOptions()

@@ -6,12 +6,12 @@ import urllib.request
 
 import pytest
 
-from phonecoach.live.judge import Warning
+from phonecoach.core.alerts import LiveWarning
 from phonecoach.sinks.feed import WarningFeed
 
 
 def warning(rule="never.shift_blame", t=5.0):
-    return Warning(rule, "msg", "fix", "critical", t, t + 0.2, "与我无关")
+    return LiveWarning(rule, "msg", "fix", "critical", t, t + 0.2, "与我无关")
 
 
 @pytest.fixture

@@ -4,12 +4,12 @@ import json
 
 from rich.console import Console
 
-from phonecoach.live.judge import Warning
+from phonecoach.core.alerts import LiveWarning
 from phonecoach.sinks.live_alerts import JsonlSink, SoundCue, TerminalView
 
 
 def w(status="raised"):
-    return Warning("never.shift_blame", "The agent pushed responsibility away.", "Own the problem.", "critical",
+    return LiveWarning("never.shift_blame", "The agent pushed responsibility away.", "Own the problem.", "critical",
                    12.34, 12.5, "与我无关", "agent", status, "phrase")
 
 

@@ -11,11 +11,9 @@ from phonecoach.judging.engine import judge
 
 
 def score(pack, turns, ring_seconds=None, separated=True):
-    from phonecoach.pipeline import rings_from_seconds
-
     tl = Timeline([Utterance("agent" if s == "A" else "customer" if s == "C" else "unknown", t) for s, t in turns],
-                  speakers_separated=separated)
-    rep = judge(pack, tl, "test", rings=rings_from_seconds(ring_seconds))
+                  speakers_separated=separated, ring_seconds=ring_seconds)
+    rep = judge(pack, tl, "test")
     return {r.rule.id: r for r in rep.results}, rep
 
 
@@ -229,7 +227,7 @@ def test_mono_marks_two_party_rules_not_applicable(pack):
     assert results["hold.thank_consent"].status == "not_applicable"
     assert "mono" in results["hold.thank_consent"].detail
     assert results["answer.greeting"].status == "pass"
-    assert any("mono" in n for n in rep.notes)
+    assert any("mono" in n for n in rep.all_notes)
 
 
 def test_score_is_weighted_share_of_judged_rules(pack):

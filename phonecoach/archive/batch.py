@@ -15,14 +15,15 @@ import re
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from ..core.errors import PhonecoachError
 from ..core.safeio import read_limited, shown
-from ..pipeline import AUDIO_SUFFIXES, ScoreOptions, rings_from_seconds
+from ..core.verdict import CallReport
+from ..pipeline import AUDIO_SUFFIXES, ScoreOptions
 from .store import CallRecord, Store
 
 IDENTITY = ("agent", "call_id", "started_at", "caller")  # manifest / pattern fields the store has columns for
@@ -161,9 +162,9 @@ def _worker_init(pack_path: str | None, model: str | None, use_reference: bool) 
 
 
 def score_job(path: str, ring_seconds: float | None, agent_channel: str) -> dict[str, Any]:
-    """In a worker: one call, start to end. Errors come back as their one line."""
+    """In a worker: one call, start to end: its report (typed records, pickled back to the
+    writer). Errors come back as their one line."""
     from ..pipeline import score_call
-    from .serial import measures_to_json, timeline_to_json
 
     opts = ScoreOptions(model=_WORKER["model"], agent_channel=agent_channel, ring_seconds=ring_seconds,
                         use_reference=_WORKER["use_reference"])
@@ -172,9 +173,7 @@ def score_job(path: str, ring_seconds: float | None, agent_channel: str) -> dict
         report = score_call(_WORKER["pack"], Path(path), None, opts)
     except Exception as exc:  # noqa: BLE001 - stored with the call, the batch goes on
         return {"error": one_line(exc, path), "cpu": time.process_time() - t0}
-    return {"score": report.score, "duration": report.timeline.duration, "report": report.to_dict(),
-            "timeline": timeline_to_json(report.timeline), "measures": measures_to_json(report.measures),
-            "cpu": time.process_time() - t0}
+    return {"report": report, "cpu": time.process_time() - t0}
 
 
 def one_line(exc: BaseException, path: str | Path) -> str:
@@ -208,7 +207,7 @@ class Progress:
 @dataclass
 class BatchOptions:
     pack_path: str | None
-    pack: str  # version
+    pack_version: str  # the rule pack's version (pack_version of its file)
     model_path: str | None
     model: str  # id
     workers: int = max(1, os.cpu_count() or 1)
@@ -237,7 +236,7 @@ def run_batch(store: Store, jobs: list[Job], opts: BatchOptions,
             failures.append(rec)
             on_progress(progress, rec)
             continue
-        if store.has(job.sha256, opts.pack, opts.model) or any(j.sha256 == job.sha256 for j in todo):
+        if store.has(job.sha256, opts.pack_version, opts.model) or any(j.sha256 == job.sha256 for j in todo):
             progress.skipped += 1  # done before, or the same audio under another name
             continue
         todo.append(job)
@@ -315,10 +314,11 @@ def _result(fut, job: Job) -> dict[str, Any]:
 def _record(job: Job, opts: BatchOptions, result: dict[str, Any]) -> CallRecord:
     ident = {k: job.get(k) for k in IDENTITY}
     extra = {k: v for k, v in job.meta.items() if k not in IDENTITY}
-    return CallRecord(sha256=job.sha256, pack=opts.pack, model=opts.model, file=str(job.path), meta=extra,
-                      score=result.get("score"), duration=result.get("duration"), error=result.get("error"),
-                      timeline=result.get("timeline"), measures=result.get("measures"), report=result.get("report"),
-                      **ident)
+    report: CallReport | None = result.get("report")
+    return CallRecord(sha256=job.sha256, pack_version=opts.pack_version, model=opts.model, file=str(job.path), meta=extra,
+                      duration=report.timeline.duration if report else None, error=result.get("error"),
+                      timeline=report.timeline if report else None, measures=report.measures if report else None,
+                      report=report, **ident)
 
 
 def _float(x: str | None) -> float | None:
@@ -327,26 +327,23 @@ def _float(x: str | None) -> float | None:
 
 # -- judging again ---------------------------------------------------------------------------
 
-def rescore(store: Store, pack_path: str | None, pack: str, model: str | None = None,
+def rescore(store: Store, pack_path: str | None, pack_version: str, model: str | None = None,
             on_call: Callable[[CallRecord], None] = lambda r: None) -> int:
     """Judge the stored timelines and measures with the rule pack at ``pack_path``: no audio,
-    no recogniser. Calls already judged with this pack are left alone. Returns how many."""
+    no recogniser, the same judgement as the first time. Calls already judged with this pack
+    are left alone. Returns how many."""
     from ..judging.engine import judge
     from ..judging.rulepack import load_pack
-    from .serial import measures_from_json, timeline_from_json
 
-    rules = load_pack(pack_path)
+    pack = load_pack(pack_path)
     done = 0
     for old in list(store.calls(model=model, errors=False)):
-        if old.pack == pack or store.has(old.sha256, pack, old.model) or old.timeline is None:
+        if old.pack_version == pack_version or store.has(old.sha256, pack_version, old.model) or old.timeline is None:
             continue
-        timeline = timeline_from_json(old.timeline)
-        notes = [n for n in (old.report or {}).get("notes", []) if not n.startswith("mono recording:")]
-        report = judge(rules, timeline, source=(old.report or {}).get("file", old.file),
-                       measures=measures_from_json(old.measures), rings=rings_from_seconds(timeline.ring_seconds),
-                       notes=notes)
-        new = CallRecord(old.sha256, pack, old.model, old.file, old.agent, old.call_id, old.started_at, old.caller,
-                         old.meta, report.score, old.duration, None, old.timeline, old.measures, report.to_dict())
+        was = old.report
+        report = judge(pack, old.timeline, was.source if was else old.file, old.measures,
+                       notes=was.notes if was else None)
+        new = replace(old, pack_version=pack_version, error=None, report=report)
         store.save(new)
         on_call(new)
         done += 1

@@ -79,12 +79,12 @@ def pair_up(labels: list[Label], calls: list[CallRecord]) -> tuple[list[Pair], l
         c = by_id.get(lab.call) or by_file.get(lab.call)
         if c is None and len(by_name.get(Path(lab.call).name, [])) == 1:
             c = by_name[Path(lab.call).name][0]
-        rule = next((r for r in (c.report or {}).get("rules", []) if r["rule"] == lab.rule), None) if c else None
-        if rule is None:
+        result = c.report.result(lab.rule) if c and c.report else None
+        if result is None:
             missing.append(lab)
             continue
-        evidence = rule.get("evidence") or rule.get("detail") or ""
-        pairs.append(Pair(lab, c.file, rule["status"], evidence))
+        evidence = (result.occurrences[0].evidence if result.occurrences else "") or result.detail
+        pairs.append(Pair(lab, c.file, result.status, evidence))
     return pairs, missing
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from ..core.measured import Measures
 from ..core.timeline import Timeline, Utterance, Word
-from ..hearing.measures import Measures
 
 _SPAN_LISTS = ("ring_spans", "holds", "interruptions", "dead_air", "agent_noise")
 
@@ -44,6 +44,7 @@ def measures_from_json(d: dict[str, Any] | None) -> Measures | None:
         if d.get(k) is not None:
             d[k] = [tuple(s) for s in d[k]]
     d["agent_utterance_levels"] = [tuple(x) for x in d.get("agent_utterance_levels") or []]
+    d["agent_contour"] = [tuple(x) for x in d.get("agent_contour") or []]
     for k in ("speech", "turns"):
         d[k] = {p: [tuple(s) for s in spans] for p, spans in (d.get(k) or {}).items()}
     return Measures(**d)

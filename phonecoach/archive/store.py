@@ -18,6 +18,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..core.errors import PhonecoachError
+from ..core.measured import Measures
+from ..core.timeline import Timeline
+from ..core.verdict import CallReport, RuleResult
+from .serial import measures_from_json, measures_to_json, timeline_from_json, timeline_to_json
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -61,10 +65,10 @@ CREATE TABLE IF NOT EXISTS seen (       -- content hashes of files already read,
 
 @dataclass
 class CallRecord:
-    """One call's row and its rule results, as a worker sends it to the writer."""
+    """One stored call: who and when, and its verdict as typed records (JSON only in SQLite)."""
 
     sha256: str
-    pack: str
+    pack_version: str  # the rule pack's version (the sha256 of its file, cut short)
     model: str
     file: str
     agent: str | None = None
@@ -72,20 +76,23 @@ class CallRecord:
     started_at: str | None = None
     caller: str | None = None
     meta: dict[str, str] = field(default_factory=dict)
-    score: float | None = None
     duration: float | None = None
     error: str | None = None
-    timeline: dict | None = None
-    measures: dict | None = None
-    report: dict | None = None
+    timeline: Timeline | None = None  # lossless: a rescore judges it again
+    measures: Measures | None = None
+    report: CallReport | None = None
 
     @property
     def key(self) -> str:
-        return call_key(self.sha256, self.pack, self.model)
+        return call_key(self.sha256, self.pack_version, self.model)
+
+    @property
+    def score(self) -> float | None:
+        return self.report.score if self.report is not None else None
 
 
-def call_key(sha256: str, pack: str, model: str) -> str:
-    return f"{sha256}/{pack}/{model}"
+def call_key(sha256: str, pack_version: str, model: str) -> str:
+    return f"{sha256}/{pack_version}/{model}"
 
 
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
@@ -130,29 +137,33 @@ class Store:
 
     # -- writing -------------------------------------------------------------------------
 
-    def has(self, sha256: str, pack: str, model: str) -> bool:
-        return self.db.execute("SELECT 1 FROM calls WHERE key = ?", (call_key(sha256, pack, model),)).fetchone() is not None
+    def has(self, sha256: str, pack_version: str, model: str) -> bool:
+        return self.db.execute("SELECT 1 FROM calls WHERE key = ?",
+                               (call_key(sha256, pack_version, model),)).fetchone() is not None
 
     def save(self, r: CallRecord) -> None:
         """The call and its rule results, in one transaction (whole or not at all)."""
-        rules = (r.report or {}).get("rules", [])
+        results = r.report.results if r.report is not None else []
         with _transaction(self.db):
             self.db.execute("DELETE FROM rule_results WHERE key = ?", (r.key,))
             self.db.execute(
                 "INSERT OR REPLACE INTO calls VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (r.key, r.sha256, r.pack, r.model, r.file, r.agent, r.call_id, r.started_at, r.caller,
-                 _json(r.meta or {}), r.score, r.duration, r.error, _json(r.timeline), _json(r.measures),
-                 _json(r.report), time.strftime("%Y-%m-%dT%H:%M:%S")))
+                (r.key, r.sha256, r.pack_version, r.model, r.file, r.agent, r.call_id, r.started_at, r.caller,
+                 _json(r.meta or {}), r.score, r.duration, r.error,
+                 _json(timeline_to_json(r.timeline) if r.timeline is not None else None),
+                 _json(measures_to_json(r.measures)),
+                 _json(r.report.to_dict() if r.report is not None else None), time.strftime("%Y-%m-%dT%H:%M:%S")))
             self.db.executemany("INSERT INTO rule_results VALUES (?,?,?,?,?,?)",
-                                [(r.key, x["rule"], x["status"], x.get("severity"), x.get("start"),
-                                  x.get("evidence")) for x in rules])
+                                [(r.key, x.rule.id, x.status, x.rule.severity, _first(x, "start"), _first(x, "evidence"))
+                                 for x in results])
 
     # -- reading -------------------------------------------------------------------------
 
-    def calls(self, pack: str | None = None, model: str | None = None, errors: bool = True) -> Iterator[CallRecord]:
+    def calls(self, pack_version: str | None = None, model: str | None = None,
+              errors: bool = True) -> Iterator[CallRecord]:
         sql, args = "SELECT * FROM calls WHERE 1=1", []
-        if pack is not None:
-            sql, args = sql + " AND pack = ?", args + [pack]
+        if pack_version is not None:
+            sql, args = sql + " AND pack = ?", args + [pack_version]
         if model is not None:
             sql, args = sql + " AND model = ?", args + [model]
         if not errors:
@@ -161,12 +172,16 @@ class Store:
         names = [c[0] for c in cur.description]
         for row in cur:
             d = dict(zip(names, row))
+            timeline = timeline_from_json(_load(d["timeline"])) if d["timeline"] else None
+            measures = measures_from_json(_load(d["measures"]))
+            report = _load(d["report"])
             yield CallRecord(d["sha256"], d["pack"], d["model"], d["file"], d["agent"], d["call_id"],
-                             d["started_at"], d["caller"], json.loads(d["meta"] or "{}"), d["score"], d["duration"],
-                             d["error"], _load(d["timeline"]), _load(d["measures"]), _load(d["report"]))
+                             d["started_at"], d["caller"], json.loads(d["meta"] or "{}"), d["duration"], d["error"],
+                             timeline, measures,
+                             CallReport.from_dict(report, timeline or Timeline(), measures) if report else None)
 
     def latest_pack(self) -> tuple[str, str] | None:
-        """(pack, model) of the most recently scored calls: what views show by default."""
+        """(pack version, model) of the most recently scored calls: what views show by default."""
         row = self.db.execute("SELECT pack, model FROM calls ORDER BY scored_at DESC, rowid DESC LIMIT 1").fetchone()
         return (row[0], row[1]) if row else None
 
@@ -180,6 +195,12 @@ class _transaction:
 
     def __exit__(self, kind, exc, tb) -> None:
         self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+def _first(result: RuleResult, field_name: str) -> Any:
+    """A field of a result's first occurrence (where a rule was kept or broken)."""
+    value = getattr(result.occurrences[0], field_name) if result.occurrences else None
+    return round(value, 2) if isinstance(value, float) else value
 
 
 def _json(x: Any) -> str | None:

@@ -14,23 +14,24 @@ from typing import Any, Callable, Iterable
 
 from ..core.errors import PhonecoachError
 from ..core.safeio import atomic_path
+from ..core.verdict import RuleResult
 from .store import CallRecord, Store
 
 TABLES = ("calls", "rules", "agents")
 
 
-def selected(store: Store, pack: str | None = None, model: str | None = None) -> list[CallRecord]:
+def selected(store: Store, pack_version: str | None = None, model: str | None = None) -> list[CallRecord]:
     """The calls of one rule-pack version and model: the latest scored, unless named."""
-    if pack is None or model is None:
+    if pack_version is None or model is None:
         latest = store.latest_pack()
         if latest is None:
             return []
-        pack, model = pack or latest[0], model or latest[1]
-    return list(store.calls(pack=pack, model=model))
+        pack_version, model = pack_version or latest[0], model or latest[1]
+    return list(store.calls(pack_version=pack_version, model=model))
 
 
-def _rules(c: CallRecord) -> list[dict[str, Any]]:
-    return (c.report or {}).get("rules", [])
+def _results(c: CallRecord) -> list[RuleResult]:
+    return c.report.results if c.report is not None else []
 
 
 def agent_rows(calls: list[CallRecord]) -> list[dict[str, Any]]:
@@ -41,8 +42,8 @@ def agent_rows(calls: list[CallRecord]) -> list[dict[str, Any]]:
     rows = []
     for agent, cs in sorted(by.items()):
         scored = [c.score for c in cs if c.score is not None]
-        judged = [r for c in cs for r in _rules(c) if r["status"] != "not_applicable"]
-        kept = sum(r["status"] == "pass" for r in judged)
+        judged = [r for c in cs for r in _results(c) if r.status != "not_applicable"]
+        kept = sum(r.status == "pass" for r in judged)
         rows.append({"agent": agent, "calls": len(cs), "errors": sum(c.error is not None for c in cs),
                      "mean_score": round(sum(scored) / len(scored), 1) if scored else None,
                      "pass_rate": round(kept / len(judged), 3) if judged else None,
@@ -55,9 +56,9 @@ def rule_rows(calls: list[CallRecord]) -> list[dict[str, Any]]:
     by: dict[str, dict[str, int]] = defaultdict(lambda: {"pass": 0, "fail": 0, "not_applicable": 0})
     severity: dict[str, str] = {}
     for c in calls:
-        for r in _rules(c):
-            by[r["rule"]][r["status"]] += 1
-            severity[r["rule"]] = r.get("severity", "")
+        for r in _results(c):
+            by[r.rule.id][r.status] += 1
+            severity[r.rule.id] = r.rule.severity
     rows = []
     for rule, n in sorted(by.items()):
         judged = n["pass"] + n["fail"]
@@ -69,7 +70,7 @@ def rule_rows(calls: list[CallRecord]) -> list[dict[str, Any]]:
 def worst_calls(calls: list[CallRecord], n: int = 10) -> list[dict[str, Any]]:
     scored = sorted((c for c in calls if c.score is not None), key=lambda c: (c.score, c.file))
     return [{"file": c.file, "agent": c.agent, "score": c.score,
-             "broken": [r["rule"] for r in _rules(c) if r["status"] == "fail"]} for c in scored[:n]]
+             "broken": [r.rule.id for r in _results(c) if r.status == "fail"]} for c in scored[:n]]
 
 
 def by_week(calls: list[CallRecord], value: Callable[[CallRecord], float | None]) -> dict[str, list[float]]:
@@ -94,24 +95,31 @@ def trend_rows(calls: list[CallRecord]) -> list[dict[str, Any]]:
 def call_object(c: CallRecord) -> dict[str, Any]:
     """One stored call as scripts read it: the shape of ``export --format jsonl``."""
     return {"file": c.file, "sha256": c.sha256, "agent": c.agent, "call_id": c.call_id, "started_at": c.started_at,
-            "caller": c.caller, "score": c.score, "duration": c.duration, "rules": _rules(c),
-            "measures": (c.report or {}).get("measures"), "error": c.error, "metadata": dict(c.meta),
-            "pack": c.pack, "model": c.model}
+            "caller": c.caller, "score": c.score, "duration": c.duration,
+            "rules": [r.to_dict() for r in _results(c)],
+            "measures": c.measures.to_dict() if c.measures is not None else None, "error": c.error,
+            "metadata": dict(c.meta),
+            "pack": c.pack_version, "model": c.model}
 
 
 def table(calls: list[CallRecord], name: str) -> list[dict[str, Any]]:
     if name == "calls":
         return [{"file": c.file, "sha256": c.sha256, "agent": c.agent, "call_id": c.call_id,
                  "started_at": c.started_at, "caller": c.caller, "score": c.score, "duration": c.duration,
-                 "error": c.error, "pack": c.pack, "model": c.model, "metadata": json.dumps(c.meta, ensure_ascii=False)}
+                 "error": c.error, "pack": c.pack_version, "model": c.model, "metadata": json.dumps(c.meta, ensure_ascii=False)}
                 for c in calls]
     if name == "rules":
-        return [{"file": c.file, "sha256": c.sha256, "agent": c.agent, "rule": r["rule"], "status": r["status"],
-                 "severity": r.get("severity"), "start": r.get("start"), "evidence": r.get("evidence")}
-                for c in calls for r in _rules(c)]
+        return [{"file": c.file, "sha256": c.sha256, "agent": c.agent, "rule": r.rule.id, "status": r.status,
+                 "severity": r.rule.severity, **_where(r)} for c in calls for r in _results(c)]
     if name == "agents":
         return agent_rows(calls)
     raise PhonecoachError(f"no table {name!r}: choose one of {', '.join(TABLES)}")
+
+
+def _where(r: RuleResult) -> dict[str, Any]:
+    """The first moment a rule was kept or broken, as the exports show it."""
+    first = r.to_dict()
+    return {"start": first["start"], "evidence": first["evidence"]}
 
 
 def write_rows(rows: Iterable[dict[str, Any]], path: Path, fmt: str, columns: list[str] | None = None) -> None:

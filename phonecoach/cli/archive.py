@@ -62,17 +62,17 @@ def batch(inputs, store_path, workers, model, rules_path, agent_channel, agent_p
     try:
         pack_file = Path(rules_path) if rules_path else DEFAULT_PACK
         load_pack(pack_file)  # refuse a broken pack before any work
-        pack = pack_version(pack_file)
+        version = pack_version(pack_file)
         store = Store(store_path)
     except PhonecoachError as exc:
         _err(err, str(exc))
         sys.exit(EXIT_INPUT_ERROR)
     if rescore:
         t0 = time.monotonic()
-        n = rescore_calls(store, str(pack_file), pack, model_id(str(model)) if model else None)
-        for m in sorted({c.model for c in store.calls(pack=pack)}):
-            judge_across_calls(store, load_pack(pack_file), pack, m)
-        click.echo(f"phonecoach: re-judged {n} stored calls with {pack_file.name} ({pack}) in "
+        n = rescore_calls(store, str(pack_file), version, model_id(str(model)) if model else None)
+        for m in sorted({c.model for c in store.calls(pack_version=version)}):
+            judge_across_calls(store, load_pack(pack_file), version, m)
+        click.echo(f"phonecoach: re-judged {n} stored calls with {pack_file.name} ({version}) in "
                    f"{time.monotonic() - t0:.1f} s, no recogniser", err=True)
         return
     try:
@@ -88,7 +88,7 @@ def batch(inputs, store_path, workers, model, rules_path, agent_channel, agent_p
     except PhonecoachError as exc:
         _err(err, str(exc))
         sys.exit(EXIT_INPUT_ERROR)
-    opts = BatchOptions(str(pack_file.resolve()), pack, str(Path(model_path).resolve()) if model_path else None,
+    opts = BatchOptions(str(pack_file.resolve()), version, str(Path(model_path).resolve()) if model_path else None,
                         model_id(model_path), workers, agent_channel, use_reference)
     bar = None
     if not quiet and progress_fmt == "bar":
@@ -114,7 +114,7 @@ def batch(inputs, store_path, workers, model, rules_path, agent_channel, agent_p
         if dask_address:
             client, submit = dask_submitter(dask_address, opts)
         progress, failures = run_batch(store, jobs, opts, on_progress, submit=submit)
-        judge_across_calls(store, load_pack(pack_file), pack, opts.model)  # a new call may keep an old promise
+        judge_across_calls(store, load_pack(pack_file), version, opts.model)  # a new call may keep an old promise
     except PhonecoachError as exc:
         _err(err, str(exc))
         sys.exit(EXIT_INPUT_ERROR)

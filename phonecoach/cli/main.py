@@ -17,10 +17,11 @@ from .. import __version__
 from ..core.errors import PhonecoachError
 from ..core.process import tune_process
 from ..core.safeio import shown
+from ..inputs.audio import load_call
 from ..inputs.manifest import CallMeta, load_manifest
 from ..inputs.models import DEFAULT_MODEL, KNOWN_MODELS, download_model, installed_models, models_dir
 from ..judging.rulepack import DEFAULT_PACK, load_pack
-from ..pipeline import AUDIO_SUFFIXES, ScoreOptions, expand_inputs, score_call
+from ..pipeline import AUDIO_SUFFIXES, ScoreOptions, expand_inputs, score_audio
 from ..sinks.terminal import json_payload, render_terminal
 from .common import EXIT_INPUT_ERROR, _err
 
@@ -119,8 +120,9 @@ def score(calls: tuple[Path, ...], transcript: Path | None, model: Path | None, 
             m = meta.get(Path(audio_path or tr).name, CallMeta())
             call_opts = replace(opts, ring_seconds=opts.ring_seconds if opts.ring_seconds is not None else m.ring_seconds,
                                 agent_channel=m.agent_channel or opts.agent_channel)
-            report = score_call(pack, audio_path, tr, call_opts,
-                                progress=lambda f, k=k: bar.update(task, completed=k + f))
+            audio = load_call(audio_path, call_opts.agent_channel) if audio_path is not None else None
+            report = score_audio(pack, audio, audio_path, tr, call_opts,
+                                 progress=lambda f, k=k: bar.update(task, completed=k + f))
         except Exception as exc:  # noqa: BLE001 — one bad file never loses the others' results
             failed = True
             name = shown(audio_path or tr)
@@ -135,7 +137,9 @@ def score(calls: tuple[Path, ...], transcript: Path | None, model: Path | None, 
         if html_dir is not None:
             page = _page_path(html_dir, Path(audio_path or tr), pages)
             try:
-                call_page_from_audio(report.to_dict(), audio_path, page, call_opts.agent_channel)
+                from ..sinks.callpage import write_call_page
+
+                write_call_page(page, report, audio)
             except (PhonecoachError, OSError) as exc:
                 failed = True
                 _err(err, f"{shown(page)}: could not write the replay page: {exc}")
@@ -546,7 +550,7 @@ def rules_check(file: Path) -> None:
 
 from .archive import batch, calibrate, export, summary  # noqa: E402 - they use the helpers above
 from .floor import floor  # noqa: E402
-from .report import call_page_from_audio, report  # noqa: E402
+from .report import report  # noqa: E402
 
 for _command in (batch, summary, export, calibrate, report, floor):
     main.add_command(_command)

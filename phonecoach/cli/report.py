@@ -9,18 +9,18 @@ from rich.console import Console
 
 from ..core.errors import PhonecoachError
 from ..core.safeio import shown
+from ..core.verdict import CallReport
 from .common import EXIT_INPUT_ERROR, _err
 
 
-def call_page_from_audio(report: dict, audio_path: Path | None, out: Path, agent_channel: str = "left",
+def call_page_from_audio(report: CallReport, audio_path: Path | None, out: Path, agent_channel: str = "left",
                          facts: dict[str, str] | None = None) -> None:
-    """Write ``out`` for a report, with the call's audio when there is a readable file."""
+    """Write ``out`` for a stored call's report, with its audio when the file is still there."""
     from ..inputs.audio import load_call
     from ..sinks.callpage import write_call_page
 
     audio = load_call(audio_path, agent_channel) if audio_path is not None else None
-    write_call_page(out, report, audio.parties if audio else None, audio.sr if audio else 16000,
-                    source_sr=audio.source_sr if audio else None, facts=facts)
+    write_call_page(out, report, audio, facts=facts)
 
 
 def _score_with_page(pack, call: Path | None, transcript: Path | None, opts, out: Path) -> None:
@@ -29,15 +29,14 @@ def _score_with_page(pack, call: Path | None, transcript: Path | None, opts, out
     from concurrent.futures import ThreadPoolExecutor
 
     from ..inputs.audio import encode_voice, load_call
-    from ..pipeline import score_call
+    from ..pipeline import score_audio
     from ..sinks.callpage import write_call_page
 
-    audio = load_call(call, opts.agent_channel) if call is not None else None
+    audio = load_call(call, opts.agent_channel) if call is not None else None  # read once, for both
     with ThreadPoolExecutor(1) as pool:
         clip = pool.submit(encode_voice, audio.parties, audio.sr, audio.source_sr) if audio else None
-        result = score_call(pack, call, transcript, opts)
-        write_call_page(out, result.to_dict(), audio.parties if audio else None, audio.sr if audio else 16000,
-                        clip=clip.result() if clip else None)
+        result = score_audio(pack, audio, call, transcript, opts)
+        write_call_page(out, result, audio, clip=clip.result() if clip else None)
 
 
 @click.command()

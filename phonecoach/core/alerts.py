@@ -1,7 +1,5 @@
-"""Plain records shared by analysers and sinks: time formatting and the live warning.
-
-They import nothing of phonecoach's, so the measures, the live judge and every sink
-(terminal, JSON lines, feed) can use them without importing each other.
+"""The live warning: one plain record the live judge raises and every live sink (terminal, JSON
+lines, beep, feed, floor) and the session's warnings.jsonl take, without importing each other.
 """
 from __future__ import annotations
 
@@ -9,16 +7,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 
-def clock(t: float | None) -> str:
-    """Seconds -> m:ss.s, the form a player's seek bar understands."""
-    if t is None:
-        return ""
-    m, s = divmod(max(0.0, t), 60.0)
-    return f"{int(m)}:{s:04.1f}"
-
-
 @dataclass(frozen=True)
-class Warning:
+class LiveWarning:
     """One live warning. Times are seconds of call audio.
 
     ``t_audio``: when the evidence was complete (end of the phrase, the moment an

@@ -13,6 +13,14 @@ from typing import Iterable, Literal
 Speaker = Literal["agent", "customer", "unknown"]
 
 
+def clock(t: float | None) -> str:
+    """Seconds -> m:ss.s, the form a player's seek bar understands."""
+    if t is None:
+        return ""
+    m, s = divmod(max(0.0, t), 60.0)
+    return f"{int(m)}:{s:04.1f}"
+
+
 @dataclass(frozen=True)
 class Word:
     """One recognised word."""

@@ -376,6 +376,25 @@ class PitchStream:
                                             hop_length=self.hop, trough_threshold=0.1, center=False))
             self._tail = self._tail[self.batch * self.hop:]
 
+    def contour(self, speech: list[Span], *, step: float = 0.5) -> list[tuple[float, float, float | None]]:
+        """The line's level (dBFS) and pitch (Hz, None if unvoiced) every ``step`` seconds of its
+        speech, for drawing, not judging: the median of each step's frames that sound."""
+        if not speech or not len(self.f0):
+            return []
+        t = np.arange(len(self.f0)) * self.hop / self.sr
+        inside = spans_mask(speech, len(self.f0), self.hop / self.sr) & (self.rms > 1e-4)
+        per = max(1, int(round(step * self.sr / self.hop)))
+        out = []
+        for i in range(0, len(self.f0), per):
+            sel = inside[i:i + per]
+            if not sel.any():
+                continue
+            r, f = self.rms[i:i + per][sel], self.f0[i:i + per][sel]
+            voiced = f[(f > self.fmin * 1.05) & (f < self.fmax * 0.95)]
+            out.append((round(float(t[i]), 2), round(float(20 * np.log10(np.median(r))), 1),
+                        round(float(np.median(voiced)), 1) if len(voiced) else None))
+        return out
+
     def semitones(self, start: float, end: float) -> np.ndarray:
         """F0 of the clearly voiced frames centred in ``start``..``end`` s, in semitones re 100 Hz,
         YIN's octave errors folded back to within half an octave of the stretch's median."""

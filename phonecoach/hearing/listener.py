@@ -127,6 +127,7 @@ class Heard:
     """A call's acoustic features, as ``measures`` reads them."""
 
     audio: CallAudio  # the lines with the other party's leak cancelled
+    recorded: CallAudio  # the lines as they came (to listen to)
     speech: dict[str, list[ac.Span]]  # per line: speech segments
     turns: dict[str, list[sa.Turn]]  # per line: its speech bridged over its own short pauses
     frames: dict[str, ac.Frames]
@@ -332,10 +333,11 @@ class CallListener:
         copies = {p: _mask(self.found[p], self.sr, len(frames[p])) for p in self.parties} if self.stereo else {}
         parties = {p: self._cleaned(p, 0, self.raw[p].n) for p in self.parties}
         audio = CallAudio(self.path, self.sr, self.source_sr, parties)
+        recorded = CallAudio(self.path, self.sr, self.source_sr, {p: r.data for p, r in self.raw.items()})
         pitch = self.lines[self.voice].pitch if self.voice else None
         speech = {p: list(t.segments) for p, t in self.trackers.items()}
         turns = {p: list(t.turns) for p, t in self.trackers.items()}
-        return Heard(audio, speech, turns, frames, echo, copies, pitch, last_loud)
+        return Heard(audio, recorded, speech, turns, frames, echo, copies, pitch, last_loud)
 
     def _finish_tracking(self) -> None:
         events = [e for t in self.trackers.values() for e in t.finish()]

@@ -9,31 +9,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Callable
 
 from ..core.timeline import Timeline, Utterance
+from ..core.verdict import Occurrence, Status
 from .events import CallEvents, Hold, asked_to_wait, is_agent, is_customer
 from .model import Rule
 from .textmatch import Match, find_any, search_pattern
 
-Status = Literal["pass", "fail", "not_applicable"]
 EVIDENCE_CHARS = 60
-
-
-@dataclass(frozen=True)
-class Occurrence:
-    """Where a rule was kept or broken: time span and the words that show it.
-
-    For a phrase match, ``evidence`` is the words that matched, ``phrase`` the rule
-    phrase they matched and ``span`` their offsets in ``text`` (the utterance), so a
-    report can highlight exactly those words."""
-
-    start: float | None
-    end: float | None
-    evidence: str
-    phrase: str = ""
-    span: tuple[int, int] | None = None
-    text: str = ""  # the utterance the span points into
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.settings import MeasureSettings
+from ..core.verdict import RuleInfo
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,11 @@ class Rule:
     params: dict[str, Any] = field(default_factory=dict)
     needs: tuple[str, ...] = ()  # what the rule cannot be judged without
     line: int = 0  # where the rule starts in its file
+
+    @property
+    def info(self) -> RuleInfo:
+        """What a verdict keeps of this rule."""
+        return RuleInfo(self.id, self.title, self.source, self.severity, self.weight, self.message, self.fix)
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,9 @@ from typing import Callable
 
 import numpy as np
 
-from ..core.alerts import Warning, clock
+from ..core.alerts import LiveWarning
 from ..core.text import spoken_chars
-from ..core.timeline import Timeline, Utterance
+from ..core.timeline import Timeline, Utterance, clock
 from ..hearing.measures import Measures
 from ..hearing.speech import TurnEvent
 from ..judging.checks import Call, match
@@ -42,9 +42,9 @@ PACE_MIN_SPEECH = 8.0  # judge pace only after this much agent speech
 
 
 class LiveJudge:
-    """Consumes stream events (thread-safe), emits ``Warning``s through ``emit``."""
+    """Consumes stream events (thread-safe), emits ``LiveWarning``s through ``emit``."""
 
-    def __init__(self, pack: RulePack, parties: list[str], emit: Callable[[Warning], None]) -> None:
+    def __init__(self, pack: RulePack, parties: list[str], emit: Callable[[LiveWarning], None]) -> None:
         self.pack = pack
         self.parties = parties
         self.emit_cb = emit
@@ -58,8 +58,8 @@ class LiveJudge:
         self.agent_levels: list[float] = []
         self.holds: list[tuple[float, float]] = []
         self.warned: set[tuple] = set()
-        self.pending: dict[tuple[str, str], Warning] = {}
-        self.warnings: list[Warning] = []
+        self.pending: dict[tuple[str, str], LiveWarning] = {}
+        self.warnings: list[LiveWarning] = []
         self._hold_start: float | None = None
         self._dead_air_from: float | None = None
         self._opening_done: set[str] = set()
@@ -81,12 +81,12 @@ class LiveJudge:
         return min(self.clock.values()) if self.clock else 0.0
 
     def _emit(self, rule: Rule, t_audio: float, t_emit: float, evidence: str, kind: str, key: tuple | None = None,
-              status: str = "raised", party: str = "agent", start: float | None = None) -> Warning | None:
+              status: str = "raised", party: str = "agent", start: float | None = None) -> LiveWarning | None:
         if key is not None:
             if key in self.warned:
                 return None
             self.warned.add(key)
-        w = Warning(rule.id, rule.message, rule.fix, rule.severity, t_audio, max(t_emit, t_audio), evidence, party,
+        w = LiveWarning(rule.id, rule.message, rule.fix, rule.severity, t_audio, max(t_emit, t_audio), evidence, party,
                     status, kind, start=start)
         self.warnings.append(w)
         self.emit_cb(w)
@@ -105,11 +105,11 @@ class LiveJudge:
             self._opening_rules()
 
     def on_partial(self, party: str, text: str, t_word_end: float | None, now: float) -> None:
-        """``now``: how far this party's stream has been heard (the warning's t_emit)."""
+        """``now``: how far this party's stream has been heard (the warning's t_emit). Depends on
+        this party's stream only (with ``settle``): raised at once, whichever party runs ahead."""
         if not text or party not in (self.agent, "unknown"):
             return
         with self.lock:
-            self.clock[party] = max(self.clock[party], now)
             for rule in self.pack.rules:
                 if rule.check != "phrase_never" or rule.speaker == "customer" or (party, rule.id) in self.pending:
                     continue
@@ -120,11 +120,23 @@ class LiveJudge:
                         self.pending[(party, rule.id)] = w
 
     def on_final(self, u: Utterance, now: float) -> None:
+        """A final result, in audio order: settles the party's partial warnings, then judges."""
+        self.settle(u, now)
+        self.take_final(u, now)
+
+    def settle(self, u: Utterance, now: float) -> None:
+        """Confirm or withdraw what ``u.speaker``'s partials raised: a function of that party's
+        own stream only, so it may run as soon as the final arrives, before the other party's
+        stream has caught up (``take_final`` must wait for that)."""
+        with self.lock:
+            self._settle_partials(u, now)
+
+    def take_final(self, u: Utterance, now: float) -> None:
+        """Judge the call with ``u`` in it; called in audio order across parties."""
         with self.lock:
             self.clock[u.speaker] = max(self.clock.get(u.speaker, 0.0), now)
             self.utterances.append(u)
             self.utterances.sort(key=lambda x: x.start or 0.0)
-            self._settle_partials(u, now)
             self._text_rules(now)
             if u.speaker in (self.agent, "unknown"):
                 self._pace(now)
@@ -178,10 +190,10 @@ class LiveJudge:
             m = match(rule, u.text)
             if m:
                 self.warned.add((rid, round(u.start or 0.0, 1)))  # the text pass must not raise it again
-                settled = Warning(w.rule, w.message, w.fix, w.severity, _phrase_end(u, m.end, w.t_audio),
+                settled = LiveWarning(w.rule, w.message, w.fix, w.severity, _phrase_end(u, m.end, w.t_audio),
                                   w.t_emit, m.evidence, party, "confirmed", "phrase", now, u.start)
             else:
-                settled = Warning(w.rule, w.message, w.fix, w.severity, w.t_audio, w.t_emit, w.evidence, party,
+                settled = LiveWarning(w.rule, w.message, w.fix, w.severity, w.t_audio, w.t_emit, w.evidence, party,
                                   "withdrawn", "phrase", now)
             self.warnings.append(settled)
             self.emit_cb(settled)

@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 import soundfile as sf
 
-from ..core.alerts import Warning
+from ..core.alerts import LiveWarning
 from ..core.errors import PhonecoachError
 from ..core.safeio import write_text_atomic
 from ..core.timeline import Timeline, Utterance
@@ -33,33 +33,58 @@ from ..inputs.audio import TARGET_SR
 from ..inputs.transcribe import CHUNK_SECONDS, ChannelRecognizer, load_model
 from ..judging.engine import CallReport, judge
 from ..judging.model import RulePack
+from .inorder import LISTENER, InOrder
 from .judge import LiveJudge
 from .sources import Block
 
 FLUSH_SECONDS = 1.0
 # Vosk's PartialResult costs as much as a fifth of decoding when asked every chunk: ask every
-# other chunk (0.4 s), and only while the party is talking (or just stopped)
+# other chunk (0.4 s), and only while the party's line carries sound (or just did)
 PARTIAL_EVERY = 2
-PARTIAL_AFTER_SPEECH = 1.5  # seconds (the listener hears a stretch ~0.7 s after the recogniser)
+PARTIAL_AFTER_SOUND = 1.5  # seconds
 
 
 @dataclass
 class SessionResult:
     report: CallReport
-    warnings: list[Warning]
+    warnings: list[LiveWarning]
     folder: Path
     stats: dict = field(default_factory=dict)
     page_error: str | None = None  # report.html could not be written (everything else was)
 
 
+class SoundGate:
+    """Whether a line carries sound now or did in the last ``PARTIAL_AFTER_SOUND`` seconds: a
+    chunk more than ``RISE_DB`` over the line's own floor (which follows the quietest chunks,
+    rising 1 dB a second so a louder line noise becomes the floor). Cheap and deliberately
+    generous: a false "sound" costs one partial result, a missed one a late warning."""
+
+    RISE_DB = 10.0
+    FLOOR_RISE_PER_SECOND = 1.0
+    LOWEST_DBFS = -75.0  # digital silence and dither sit at the floor, not far below it
+
+    def __init__(self) -> None:
+        self.floor = self.LOWEST_DBFS  # until the line shows its own (a noisy line: 1 dB a second)
+        self.last_sound = -np.inf
+
+    def sounding(self, chunk: np.ndarray, t_end: float) -> bool:
+        level = 10.0 * np.log10(float(np.mean(np.square(chunk, dtype=np.float64))) + 1e-12)
+        rise = self.FLOOR_RISE_PER_SECOND * len(chunk) / TARGET_SR
+        self.floor = min(level, self.floor + rise)
+        if level > max(self.floor, self.LOWEST_DBFS) + self.RISE_DB:
+            self.last_sound = t_end
+        return t_end - self.last_sound < PARTIAL_AFTER_SOUND
+
+
 class StreamWorker(threading.Thread):
     """One party: queue -> 0.2 s chunks -> recogniser -> judge; every sample to the listener and
-    to disk. ``talking()`` says whether the listener hears the party speak (partial results are
-    asked for only then)."""
+    to disk. Partial results are asked for only while the line carries sound (``SoundGate``: a
+    function of this line's audio, so which partials a call gives never depends on another
+    thread's progress)."""
 
-    def __init__(self, party: str, q: "queue.Queue[Block | None]", model, judge: LiveJudge, folder: Path,
-                 partials: bool = True, heard: Callable[[str, np.ndarray], None] = lambda party, x: None,
-                 talking: Callable[[], bool] = lambda: True) -> None:
+    def __init__(self, party: str, q: "queue.Queue[Block | None]", model, judge: LiveJudge | InOrder,
+                 folder: Path, partials: bool = True,
+                 heard: Callable[[str, np.ndarray], None] = lambda party, x: None) -> None:
         super().__init__(name=f"stream-{party}", daemon=True)
         self.party = party
         self.q = q
@@ -67,10 +92,11 @@ class StreamWorker(threading.Thread):
         self.partials = partials
         self.heard = heard  # every sample, gaps filled, to the session's call listener
         self.rec = ChannelRecognizer(model, party) if model is not None else None
-        self._talking = talking
+        self._gate = SoundGate()
         self.wav_path = folder / f"{party}.wav"
         self.audio = sf.SoundFile(str(self.wav_path), "w", samplerate=TARGET_SR, channels=1, subtype="FLOAT")
-        self.timeline_file = open(folder / f"{party}.timeline.jsonl", "x", encoding="utf-8")
+        self.timeline_file = open(folder / f"{party}.timeline.jsonl", "x", encoding="utf-8")  # for a crash
+        self.utterances: list[Utterance] = []  # what the recogniser said, with word times, for the report
         self.samples = 0
         self.gaps = 0  # dropped blocks (a full queue) filled with silence
         self.gap_seconds = 0.0
@@ -135,9 +161,10 @@ class StreamWorker(threading.Thread):
             finals = self.rec.accept(chunk)
             for u in finals:
                 self._final(u)
+            sounding = self._gate.sounding(chunk, self.rec.audio_time)
             if finals:
                 self._last_partial = ""
-            elif self.partials and self._chunks % PARTIAL_EVERY == 0 and self._talking():
+            elif self.partials and self._chunks % PARTIAL_EVERY == 0 and sounding:
                 text, end = self.rec.partial()
                 if text != self._last_partial:
                     self._last_partial = text
@@ -145,6 +172,7 @@ class StreamWorker(threading.Thread):
         self.judge.on_clock(self.party, (self.samples - len(self._buf)) / TARGET_SR)
 
     def _final(self, u: Utterance) -> None:
+        self.utterances.append(u)
         self.timeline_file.write(json.dumps({"speaker": u.speaker, "text": u.text, "start": u.start,
                                              "end": u.end}, ensure_ascii=False) + "\n")
         self.timeline_file.flush()
@@ -167,7 +195,7 @@ class LiveSession:
     fails is reported once and dropped, the others go on."""
 
     def __init__(self, pack: RulePack, source, model_path: str | None, folder: Path,
-                 on_warning: Callable[[Warning], None] | list[Callable[[Warning], None]] = lambda w: None,
+                 on_warning: Callable[[LiveWarning], None] | list[Callable[[LiveWarning], None]] = lambda w: None,
                  partials: bool = True,
                  seconds: float | None = None, on_event: Callable[[str], None] = lambda msg: None) -> None:
         self.pack = pack
@@ -182,22 +210,22 @@ class LiveSession:
         self.warm = _warm_up()  # joined by those who must not start before it (several sessions)
         model = load_model(model_path) if model_path else None
         self.warnings_file = open(folder / "warnings.jsonl", "x", encoding="utf-8")
-        self._outbox: "queue.SimpleQueue[Warning | None]" = queue.SimpleQueue()
+        self._outbox: "queue.SimpleQueue[LiveWarning | None]" = queue.SimpleQueue()
         self._dispatcher = threading.Thread(target=self._dispatch, name="warnings", daemon=True)
         self.sink_errors: list[str] = []
         self.judge = LiveJudge(pack, self.parties, self._outbox.put)
+        self.inorder = InOrder(self.judge, self.parties)  # the judge's events in audio order
         # the measures follow the call in a thread of their own, off the recognisers' path, so
         # the end-of-call report only finishes what is left (the same listener ``score`` uses)
         self.listener = CallListener(self.parties, TARGET_SR, str(folder), settings=pack.measures,
-                                     on_turns=self.judge.on_turns, pitch_ready=lambda: not self.warm.is_alive())
+                                     on_turns=self.inorder.on_turns, pitch_ready=lambda: not self.warm.is_alive())
         self._heard: "queue.SimpleQueue[tuple[str, np.ndarray] | None]" = queue.SimpleQueue()
         self._listening = threading.Thread(target=self._listen, name="listener", daemon=True)
         self.listen_cpu = 0.0
         self.listen_error: BaseException | None = None
         self._heard_call: Heard | None = None  # the call as the listener heard it, once it is finished
-        self.workers = {p: StreamWorker(p, self.queues[p], model, self.judge, folder, partials,
-                                        heard=lambda party, x: self._heard.put((party, x)),
-                                        talking=self._talking_of(p))
+        self.workers = {p: StreamWorker(p, self.queues[p], model, self.inorder, folder, partials,
+                                        heard=lambda party, x: self._heard.put((party, x)))
                         for p in self.parties}
         for w in self.workers.values():
             w.until = seconds
@@ -208,12 +236,6 @@ class LiveSession:
         self.report_seconds = 0.0  # from the last audio processed to the report made
         self._report_from = 0.0
 
-    def _talking_of(self, party: str) -> Callable[[], bool]:
-        """Whether the listener hears ``party`` speak, or did in the last moments (read from the
-        worker's thread: a stale answer only moves when partials start or stop)."""
-        tracker = self.listener.trackers[party]
-        return lambda: tracker.talking or tracker.now - tracker.last_speech_end < PARTIAL_AFTER_SPEECH
-
     def _listen(self) -> None:
         t0 = time.thread_time()
         try:
@@ -222,6 +244,7 @@ class LiveSession:
                     self.listener.push(*item)
         except BaseException as exc:  # noqa: BLE001 - reported with the report, the call goes on
             self.listen_error = exc
+            self.inorder.done(LISTENER)  # the judge stops waiting for turns that will not come
             while self._heard.get() is not None:  # keep draining: the workers never block on it
                 pass
         finally:
@@ -261,7 +284,7 @@ class LiveSession:
     def _should_end(self) -> bool:
         if self._stop.is_set() or self.source.done.is_set():
             return True
-        if self.seconds is not None and self.judge.heard >= self.seconds:
+        if self.seconds is not None and self.inorder.heard >= self.seconds:
             return True
         return any(not w.is_alive() for w in self.workers.values())  # a worker died: end, keep what we have
 
@@ -285,12 +308,14 @@ class LiveSession:
                     q.put(None)  # after every block already queued
             for w in self.workers.values():
                 w.join()
+                self.inorder.done(w.party)
             self.elapsed = time.monotonic() - self.started
             self.drain = time.monotonic() - ended  # how far processing lagged behind the audio
             self._report_from = time.monotonic()
             self._heard.put(None)
             self._listening.join()
             self._finish_listening()  # the last turns close: their warnings go out with the others
+            self.inorder.close()
             self._outbox.put(None)
             self._dispatcher.join(timeout=10.0)  # a sink stuck writing must not hold the report
             try:
@@ -307,13 +332,13 @@ class LiveSession:
     def write_page(self, report: CallReport) -> str | None:
         """report.html beside report.json: the call to listen through, with its findings. Made
         after the JSON (a script waiting for report.json does not wait for the MP3) from the
-        session's own recordings; a failure here is reported and loses nothing else."""
+        audio the listener holds (nothing is read back); a failure here is reported and loses
+        nothing else."""
         from ..sinks.callpage import write_call_page
 
         try:
-            parties = {p: sf.read(str(self.folder / f"{p}.wav"), dtype="float32")[0] for p in self.parties}
-            write_call_page(self.folder / "report.html", report.to_dict(), parties, TARGET_SR,
-                            title=f"{self.folder.name} (live session)")
+            recorded = self._heard_call.recorded if self._heard_call is not None else None
+            write_call_page(self.folder / "report.html", report, recorded, title=f"{self.folder.name} (live session)")
         except Exception as exc:  # noqa: BLE001 - the JSON report, audio and timeline are already saved
             return f"{self.folder / 'report.html'}: not written: {type(exc).__name__}: {exc}"
         return None
@@ -340,7 +365,7 @@ class LiveSession:
         if self.listen_error is not None or self._heard_call is None:
             raise PhonecoachError(f"measuring the call failed: {type(self.listen_error).__name__}: {self.listen_error}")
         heard = self._heard_call
-        utts = [u for p in self.parties for u in _read_timeline(self.folder / f"{p}.timeline.jsonl", p)]
+        utts = [u for w in self.workers.values() for u in w.utterances]  # with their word times
         timeline = Timeline(utts, speakers_separated="unknown" not in self.parties, duration=heard.audio.duration)
         notes = [f"live session; {len(self.judge.warnings)} warnings raised during the call"]
         for w in self.workers.values():
@@ -348,7 +373,7 @@ class LiveSession:
                 notes.append(f"{w.party}: {w.gaps} dropped stretch{'es' * (w.gaps > 1)} of audio "
                              f"({w.gap_seconds:.1f} s) filled with silence to keep both parties on one clock")
         measures = measure_call(heard.audio, timeline, self.pack.measures, heard=heard)
-        report = judge(self.pack, timeline, source=str(self.folder), measures=measures, notes=notes)
+        report = judge(self.pack, timeline, str(self.folder), measures, notes=notes)
         self.report_seconds = time.monotonic() - self._report_from
         write_text_atomic(self.folder / "report.json",
                           json.dumps({**report.to_dict(), "session": self.stats()}, ensure_ascii=False, indent=1))
@@ -386,16 +411,6 @@ def _since_process_start(t: float | None) -> float | None:
     except (OSError, ValueError, IndexError, AttributeError):
         return None
     return round(age - (time.monotonic() - t), 2)
-
-
-def _read_timeline(path: Path, party: str) -> list[Utterance]:
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        d = json.loads(line)
-        out.append(Utterance(party, d["text"], d["start"], d["end"]))
-    return out
 
 
 def _claim_folder(folder: Path) -> None:

@@ -1,8 +1,7 @@
 """A scored call as one HTML page an agent can listen through.
 
-A sink: it takes the report as ``score --json`` gives it (so a file score, a live session's
-report.json and a stored call all render the same way) and the call's audio, and writes one
-self-contained file: the verdict, a timeline of the call, the transcript with each finding
+A sink: it takes a call's report (a file score, a live session's, a stored call's: the same
+typed record, rendered the same way) and the call's audio, and writes one self-contained file: the verdict, a timeline of the call, the transcript with each finding
 in place, and the audio embedded as a small MP3. Anything with a time carries
 ``data-start`` (seconds) and the page's script plays the call from there when clicked;
 findings carry ``data-rule``. Every piece of text goes through Jinja's autoescape.
@@ -18,6 +17,8 @@ from typing import Any
 import numpy as np
 
 from ..core.safeio import write_text_atomic
+from ..core.verdict import CallReport
+from ..inputs.audio import CallAudio
 from .templating import render
 
 SPEAKERS = {"agent": "Agent", "customer": "Customer", "unknown": "Speaker"}
@@ -51,32 +52,28 @@ class Line:
         return [f for _, f in self.pieces if f is not None]
 
 
-def call_page(report: dict[str, Any], parties: dict[str, np.ndarray] | None = None, sr: int = 16000,
-              *, source_sr: int | None = None, clip: tuple[bytes, str] | None = None, title: str | None = None,
-              facts: dict[str, str] | None = None) -> str:
-    """The page's HTML. ``parties`` (speaker -> samples) embeds the audio (``clip``, if the
-    caller encoded it already, else ``encode_voice``) and draws the agent's level and pitch;
-    without it the page still shows the verdict, timeline and transcript."""
-    from ..hearing.acoustics import voice_contour
+def call_page(call: CallReport, audio: CallAudio | None = None, *, clip: tuple[bytes, str] | None = None,
+              title: str | None = None, facts: dict[str, str] | None = None) -> str:
+    """The page's HTML. ``audio`` embeds the call (``clip``, if the caller encoded it already,
+    else ``encode_voice``); the agent's level and pitch are drawn from the measures (the
+    listener's own pitch track), or from the audio for a report that has none; without audio
+    the page still shows the verdict, timeline and transcript."""
     from ..inputs.audio import encode_voice
 
+    report = call.to_dict()  # the template's context is made here, at the sink
     rules = report.get("rules", [])
     broken = sorted((r for r in rules if r["status"] == "fail"),
                     key=lambda r: (SEVERITY_ORDER.get(r.get("severity", ""), 9), _first(r) or 0.0))
     measures = report.get("measures") or {}
     utterances = report.get("utterances", [])
     duration = measures.get("duration") or max([u["end"] or 0 for u in utterances] + [1.0])
-    audio = None
-    contour: list[tuple[float, float, float | None]] = []
-    if parties:
-        data, mime = clip if clip is not None else encode_voice(parties, sr, source_sr)
-        audio = {"mime": mime, "b64": base64.b64encode(data).decode("ascii")}
-        agent = parties.get("agent", parties.get("unknown"))
-        if agent is not None:
-            who = "agent" if "agent" in parties else "unknown"
-            spans = [(s["start"], s["end"]) for s in (measures.get("speech") or {}).get(who) or []] or \
-                [(u["start"], u["end"]) for u in utterances if u["speaker"] == who and u["start"] is not None]
-            contour = voice_contour(agent, sr, spans)
+    embedded = None
+    contour = list(call.measures.agent_contour) if call.measures is not None else []
+    if audio is not None and audio.parties:
+        data, mime = clip if clip is not None else encode_voice(audio.parties, audio.sr, audio.source_sr)
+        embedded = {"mime": mime, "b64": base64.b64encode(data).decode("ascii")}
+        if not contour:
+            contour = _contour_from_audio(audio, measures, utterances)
     return render("call.html.j2",
         title=title or Path(report.get("file", "call")).name, file=report.get("file", ""), facts=facts or {},
         score=report.get("score"), notes=report.get("notes", []), broken=broken,
@@ -84,12 +81,25 @@ def call_page(report: dict[str, Any], parties: dict[str, np.ndarray] | None = No
         unjudged=[r for r in rules if r["status"] == "not_applicable"],
         lines=transcript_lines(utterances, broken), marks=timeline_marks(measures, utterances, broken),
         lanes=LANES, duration=float(duration), contour=_contour_paths(contour, float(duration)),
-        audio=audio, speakers=SPEAKERS, nonce=secrets.token_urlsafe(16))
+        audio=embedded, speakers=SPEAKERS, nonce=secrets.token_urlsafe(16))
 
 
-def write_call_page(path: Path, report: dict[str, Any], parties: dict[str, np.ndarray] | None = None,
-                    sr: int = 16000, **kw: Any) -> None:
-    write_text_atomic(path, call_page(report, parties, sr, **kw))
+def write_call_page(path: Path, call: CallReport, audio: CallAudio | None = None, **kw: Any) -> None:
+    write_text_atomic(path, call_page(call, audio, **kw))
+
+
+def _contour_from_audio(audio: CallAudio, measures: dict[str, Any],
+                        utterances: list[dict[str, Any]]) -> list[tuple[float, float, float | None]]:
+    """The agent's level and pitch from the audio, for a report whose measures carry none (a
+    transcript scored without the listener, a store written before they did)."""
+    from ..hearing.acoustics import voice_contour
+
+    who = "agent" if "agent" in audio.parties else "unknown"
+    if who not in audio.parties:
+        return []
+    spans = [(s["start"], s["end"]) for s in (measures.get("speech") or {}).get(who) or []] or \
+        [(u["start"], u["end"]) for u in utterances if u["speaker"] == who and u["start"] is not None]
+    return voice_contour(audio.parties[who], audio.sr, spans)
 
 
 def _first(r: dict[str, Any]) -> float | None:

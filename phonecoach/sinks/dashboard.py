@@ -15,8 +15,8 @@ from typing import Callable
 
 from ..archive.store import CallRecord
 from ..archive.views import agent_rows, by_week, rule_rows, trend_rows
-from ..core.alerts import clock
 from ..core.safeio import write_text_atomic
+from ..core.timeline import clock
 from .templating import render
 
 UNKNOWN_AGENT = "(unknown)"
@@ -35,10 +35,10 @@ def weekly(calls: list[CallRecord], value: Callable[[CallRecord], float | None])
 
 def _rule_kept(rule: str) -> Callable[[CallRecord], float | None]:
     def kept(c: CallRecord) -> float | None:
-        for r in (c.report or {}).get("rules", []):
-            if r["rule"] == rule and r["status"] != "not_applicable":
-                return 1.0 if r["status"] == "pass" else 0.0
-        return None
+        r = c.report.result(rule) if c.report is not None else None
+        if r is None or r.status == "not_applicable":
+            return None
+        return 1.0 if r.status == "pass" else 0.0
     return kept
 
 
@@ -58,7 +58,7 @@ def dashboard_page(calls: list[CallRecord], links: dict[str, str], *, title: str
         a["trend"] = weekly(mine, lambda c: c.score)
         a["spark"] = spark(a["trend"], 0, 100)
     rules = rule_rows(scored)
-    titles = {r["rule"]: r.get("title", r["rule"]) for c in scored for r in (c.report or {}).get("rules", [])}
+    titles = {r.rule.id: r.rule.title for c in scored if c.report is not None for r in c.report.results}
     for r in rules:
         r["title"] = titles.get(r["rule"], r["rule"])
         r["trend"] = weekly(scored, _rule_kept(r["rule"]))
@@ -66,10 +66,10 @@ def dashboard_page(calls: list[CallRecord], links: dict[str, str], *, title: str
     rules.sort(key=lambda r: (r["pass_rate"] if r["pass_rate"] is not None else 2, r["rule"]))
     rows = []
     for c in sorted(calls, key=lambda c: (c.score is None, c.score if c.score is not None else 0, c.file)):
-        broken = [r for r in (c.report or {}).get("rules", []) if r["status"] == "fail"]
+        broken = [r.rule.id for r in (c.report.results if c.report is not None else []) if r.status == "fail"]
         rows.append({"file": c.file, "name": Path(c.file).name, "agent": c.agent or UNKNOWN_AGENT, "score": c.score,
                      "started_at": c.started_at or "", "duration": clock(c.duration) if c.duration else "",
-                     "error": c.error, "broken": [r["rule"] for r in broken], "link": links.get(c.key)})
+                     "error": c.error, "broken": broken, "link": links.get(c.key)})
     means = [c.score for c in scored if c.score is not None]
     return render("dashboard.html.j2",
         title=title, agents=agents, rules=rules, calls=rows, trend=trend_rows(scored),

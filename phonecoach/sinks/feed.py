@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 from pathlib import Path
 
-from ..core.alerts import Warning
+from ..core.alerts import LiveWarning
 from .web import Hub, WebServer, sse
 
 PAGE = """<!doctype html><meta charset="utf-8"><title>phonecoach — live warnings</title>
@@ -87,5 +87,5 @@ class WarningFeed:
         self.hub.close_soon()
         self.server.stop()
 
-    def __call__(self, w: Warning) -> None:
+    def __call__(self, w: LiveWarning) -> None:
         self.hub.publish({**w.to_dict(), "session": self.session})

@@ -9,8 +9,9 @@ from typing import Callable, TextIO
 
 import numpy as np
 
-from ..core.alerts import Warning, clock
+from ..core.alerts import LiveWarning
 from ..core.safeio import printable
+from ..core.timeline import clock
 
 
 class JsonlSink:
@@ -22,7 +23,7 @@ class JsonlSink:
         self.lock = threading.Lock()
         self.session = session
 
-    def __call__(self, w: Warning) -> None:
+    def __call__(self, w: LiveWarning) -> None:
         record = w.to_dict() if self.session is None else {"session": self.session, **w.to_dict()}
         with self.lock:
             self.stream.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -38,12 +39,12 @@ class TerminalView:
 
         self.console = console or Console(stderr=True)
         self.prefix = f"{session} " if session else ""  # several sessions share one terminal
-        self.warnings: deque[Warning] = deque(maxlen=8)
+        self.warnings: deque[LiveWarning] = deque(maxlen=8)
         self.lines: deque[str] = deque(maxlen=6)
         self.lock = threading.Lock()
         self.live = None
 
-    def __call__(self, w: Warning) -> None:
+    def __call__(self, w: LiveWarning) -> None:
         with self.lock:
             self.warnings.append(w)
         if self.live is None:
@@ -90,7 +91,7 @@ class SoundCue:
         self.device = device
         self._play = play
 
-    def __call__(self, w: Warning) -> None:
+    def __call__(self, w: LiveWarning) -> None:
         if w.status != "raised":
             return
         try:

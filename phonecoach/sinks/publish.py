@@ -18,7 +18,8 @@ import time
 from collections import deque
 from typing import Any
 
-from ..core.alerts import Warning
+from ..core.alerts import LiveWarning
+from ..core.verdict import weighted_score
 
 STREAM_PREFIX = "phonecoach:floor:"
 BUFFER = 10_000  # entries held while Redis is away (a session makes a few hundred an hour)
@@ -59,7 +60,7 @@ class RedisPublisher:
         self._put("start", info)
         self._thread.start()
 
-    def __call__(self, w: Warning) -> None:
+    def __call__(self, w: LiveWarning) -> None:
         before = set(self.broken)
         if w.status == "withdrawn":
             self.broken.discard(w.rule)
@@ -71,8 +72,9 @@ class RedisPublisher:
             self.score()
 
     def running_score(self) -> float:
-        total = sum(self.weights.values()) or 1.0
-        return round(100.0 * (1.0 - sum(self.weights.get(r, 1.0) for r in self.broken) / total), 1)
+        """The report's score if the call ended now with every rule not yet broken kept."""
+        score = weighted_score((w, "fail" if r in self.broken else "pass") for r, w in self.weights.items())
+        return 100.0 if score is None else score
 
     def score(self) -> None:
         self._last_score = time.monotonic()

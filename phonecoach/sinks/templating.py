@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from ..core.alerts import clock
+from ..core.timeline import clock
 
 
 @lru_cache(maxsize=1)

@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..core.alerts import clock
 from ..core.safeio import printable
+from ..core.timeline import clock
 from ..judging.engine import CallReport
 
 
