@@ -64,6 +64,17 @@ def test_minimal_pack_loads(tmp_path):
     (lambda t: t.replace('phrases = ["您好"]', 'phrases = []'), 9, "needs phrases or patterns"),
     (lambda t: t.replace('title = "Greet"', 'title = "Greet"\ncolour = "red"'), 5, "unknown field 'colour'"),
     (lambda t: t + t, 14, "duplicate rule id 'x.greet'"),
+    # a misspelt step, part or measure would judge every call wrongly: refused where it is written
+    (lambda t: t.replace('phrases = ["您好"]', 'phrases = ["您好"]\nparams = { part = "closng" }'), 10,
+     "parameter 'part' must be one of opening, closing ('closng')"),
+    (lambda t: t.replace('check = "phrase_in_window"', 'check = "hold_step"').replace(
+        'phrases = ["您好"]', 'phrases = ["可以吗"]\nparams = { step = "ask_permision" }'), 10,
+     "parameter 'step' must be one of ask_permission, give_reason"),
+    (lambda t: t.replace('check = "phrase_in_window"', 'check = "spans_max"').replace(
+        'phrases = ["您好"]', 'params = { measure = "dead_aire", max_count = 0 }'), 9,
+     "parameter 'measure' must be one of holds, interruptions, dead_air"),
+    (lambda t: t.replace('check = "phrase_in_window"', 'check = "value_range"').replace(
+        'phrases = ["您好"]', 'params = { min = 100.0 }'), 8, "parameter 'measure' must be one of agent_pace_cpm"),
 ])
 def test_schema_errors_name_line_and_field(tmp_path, edit, expect_line, expect):
     p = write(tmp_path, edit(GOOD_RULE))

@@ -7,7 +7,7 @@ report leaves the program (``score --json``, report.json, the store) and read ba
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Literal
 
 from .measured import Measures
@@ -26,12 +26,16 @@ class Occurrence:
     phrase they matched and ``span`` their offsets in ``text`` (the utterance), so a
     report can highlight exactly those words."""
 
-    start: float | None
+    start: float | None  # to the hundredth of a second, as shown and stored
     end: float | None
     evidence: str
     phrase: str = ""
     span: tuple[int, int] | None = None
     text: str = ""  # the utterance the span points into
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start", _round(self.start))
+        object.__setattr__(self, "end", _round(self.end))
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"start": _round(self.start), "end": _round(self.end), "evidence": self.evidence}
@@ -61,10 +65,18 @@ class RuleInfo:
 
 @dataclass(frozen=True)
 class RuleResult:
+    """One rule's verdict. It keeps the rule's message and fix only where the rule was broken
+    (what a report shows, and what its JSON keeps), so a result read back from the store is
+    equal to the one the engine made."""
+
     rule: RuleInfo
     status: Status
     occurrences: tuple[Occurrence, ...] = ()
     detail: str = ""
+
+    def __post_init__(self) -> None:
+        if self.status != "fail" and (self.rule.message or self.rule.fix):
+            object.__setattr__(self, "rule", replace(self.rule, message="", fix=""))
 
     @property
     def message(self) -> str:

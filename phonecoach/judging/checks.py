@@ -43,14 +43,29 @@ class Check:
     fn: Callable[[Rule, Call], Outcome]
     params: dict[str, Any] = field(default_factory=dict)
     wants_phrases: bool = True  # the rule must list phrases or patterns
+    choices: dict[str, tuple[str, ...]] = field(default_factory=dict)  # param -> the values it accepts
+    # how the live judge decides it: "final" (again on each final result: a text rule), "window"
+    # (once its window has passed), "measure" (from the turns the listener hears, by its measure),
+    # "end" (at the end of the call only)
+    live: str = "end"
 
 
 CHECKS: dict[str, Check] = {}
 
+# what the measure checks can read: lists of (start, end) spans, and single values
+SPAN_MEASURES = ("holds", "interruptions", "dead_air", "agent_noise", "ring_spans")
+VALUE_MEASURES = ("agent_pace_cpm", "agent_volume_dbfs", "agent_pitch_range_semitones", "agent_pitch_std_semitones",
+                  "hangup_after_last_words", "rings", "duration")
 
-def check(name: str, wants_phrases: bool = True, **params: Any):
+
+def check(name: str, wants_phrases: bool = True, choices: dict[str, tuple[str, ...]] | None = None,
+          live: str = "end", **params: Any):
+    """Register a check with the parameters it takes (and their defaults); ``choices`` names the
+    values a parameter accepts, so the loader refuses a misspelt step, part or measure with its
+    line instead of the check failing (or passing) in every call judged; ``live`` says when the
+    live judge can decide it."""
     def register(fn: Callable[[Rule, Call], Outcome]):
-        CHECKS[name] = Check(fn, params, wants_phrases)
+        CHECKS[name] = Check(fn, params, wants_phrases, dict(choices or {}), live)
         return fn
 
     return register
@@ -104,7 +119,8 @@ def not_applicable(detail: str) -> Outcome:
 
 # --- text checks -----------------------------------------------------------------
 
-@check("phrase_in_window", part="opening", utterances=2, seconds=15.0)
+@check("phrase_in_window", part="opening", utterances=2, seconds=15.0, choices={"part": ("opening", "closing")},
+       live="window")
 def phrase_in_window(rule: Rule, call: Call) -> Outcome:
     """Pass when a phrase occurs in the speaker's opening (or closing) window."""
     utts = [u for _, u in speaker_utts(rule, call)]
@@ -128,7 +144,7 @@ def phrase_in_window(rule: Rule, call: Call) -> Outcome:
                    detail=f"not found in the {part} ({len(window)} utterance{'s' * (len(window) > 1)})")
 
 
-@check("phrase_never")
+@check("phrase_never", live="final")
 def phrase_never(rule: Rule, call: Call) -> Outcome:
     """Fail on every utterance of the speaker that contains a forbidden phrase."""
     hits = []
@@ -154,7 +170,7 @@ def phrase_share(rule: Rule, call: Call) -> Outcome:
     return Outcome("fail", tuple(at(u) for u in worst), detail)
 
 
-@check("if_then", trigger=(), trigger_unless=(), before=0, after=0)
+@check("if_then", live="final", trigger=(), trigger_unless=(), before=0, after=0)
 def if_then(rule: Rule, call: Call) -> Outcome:
     """Whenever the speaker says a trigger, a phrase must come in the same utterance,
     in the ``before`` utterances of the same turn before it (no other speaker between:
@@ -193,7 +209,8 @@ def _hold_where(call: Call, h: Hold) -> Occurrence:
     return Occurrence(h.start, h.end, "hold heard in the audio with no request before it")
 
 
-@check("hold_step", step="ask_permission")
+@check("hold_step", live="final", step="ask_permission",
+       choices={"step": ("ask_permission", "give_reason", "thank_consent", "thank_after")})
 def hold_step(rule: Rule, call: Call) -> Outcome:
     """Judge one step of the hold protocol on every hold.
 
@@ -240,7 +257,8 @@ def hold_step(rule: Rule, call: Call) -> Outcome:
     return Outcome("pass", tuple(kept), f"{len(kept)} hold{'s' * (len(kept) > 1)}")
 
 
-@check("transfer_step", step="explain", who=(), who_patterns=())
+@check("transfer_step", live="final", step="explain", who=(), who_patterns=(),
+       choices={"step": ("explain", "consent")})
 def transfer_step(rule: Rule, call: Call) -> Outcome:
     """Judge each transfer: ``explain`` needs a reason (the rule's phrases) and who takes
     over (``who`` phrases / ``who_patterns``, e.g. 分机 + digits); ``consent`` needs a
@@ -269,7 +287,8 @@ def transfer_step(rule: Rule, call: Call) -> Outcome:
     return Outcome("pass", tuple(kept))
 
 
-@check("message_step", step="absent", within=3, readback=(), readback_patterns=())
+@check("message_step", live="final", step="absent", within=3, readback=(), readback_patterns=(),
+       choices={"step": ("absent", "return_time", "offer_help", "record")})
 def message_step(rule: Rule, call: Call) -> Outcome:
     """Taking a message for an absent colleague (phone rules section 4), per time it happens.
 
@@ -370,8 +389,8 @@ def _measure(call: Call, name: str) -> tuple[Any, str]:
     return value, ""
 
 
-@check("spans_max", wants_phrases=False, measure="", longer_than=0.0, max_count=0, max_total=-1.0,
-       unless_asked_to_wait=False)
+@check("spans_max", wants_phrases=False, choices={"measure": SPAN_MEASURES}, live="measure", measure="",
+       longer_than=0.0, max_count=0, max_total=-1.0, unless_asked_to_wait=False)
 def spans_max(rule: Rule, call: Call) -> Outcome:
     """Fail when a measured list of spans (holds, interruptions, dead air, noise) has more
     than ``max_count`` spans longer than ``longer_than`` s, or (``max_total`` >= 0) more
@@ -392,7 +411,8 @@ def spans_max(rule: Rule, call: Call) -> Outcome:
     return Outcome("fail" if len(long) > int(rule.params["max_count"]) else "pass", occ, detail)
 
 
-@check("value_range", wants_phrases=False, measure="", min=float("-inf"), max=float("inf"), unit="")
+@check("value_range", wants_phrases=False, choices={"measure": VALUE_MEASURES}, live="measure", measure="",
+       min=float("-inf"), max=float("inf"), unit="")
 def value_range(rule: Rule, call: Call) -> Outcome:
     """Fail when a measured value (pace, pitch range…) falls outside [min, max]."""
     value, why = _measure(call, rule.params["measure"])
@@ -405,7 +425,7 @@ def value_range(rule: Rule, call: Call) -> Outcome:
     return Outcome("pass" if ok else "fail", (Occurrence(None, None, detail),), detail)
 
 
-@check("loudness", wants_phrases=False, ceiling_dbfs=-9.0, max_rise_db=9.0)
+@check("loudness", wants_phrases=False, live="measure", ceiling_dbfs=-9.0, max_rise_db=9.0)
 def loudness(rule: Rule, call: Call) -> Outcome:
     """Fail on agent utterances louder than ``ceiling_dbfs``, or ``max_rise_db`` above the
     agent's typical level in this call (raising the voice at the customer)."""

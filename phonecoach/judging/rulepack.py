@@ -201,6 +201,11 @@ def _parse_rule(r: Any, i: int, fail) -> Rule:
         if key.endswith("_patterns"):
             for pattern in params[key]:
                 _check_pattern(pattern, f"rule '{rid}' {key}", lambda msg: fail(msg, i, key))
+    for key, allowed in check.choices.items():
+        if params[key] not in allowed:
+            given = f"'{params[key]}'" if key in params_raw else "not given"
+            fail(f"rule '{rid}': check '{r['check']}' parameter '{key}' must be one of {', '.join(allowed)} "
+                 f"({given})", i, key if key in params_raw else "check")
     return Rule(id=rid, title=r["title"], source=r["source"], severity=r["severity"],
                 weight=float(weight), check=r["check"], message=r["message"], fix=r["fix"],
                 speaker=speaker, phrases=lists["phrases"], patterns=lists["patterns"],

@@ -31,12 +31,11 @@ from ..core.text import spoken_chars
 from ..core.timeline import Timeline, Utterance, clock
 from ..hearing.measures import Measures
 from ..hearing.speech import TurnEvent
-from ..judging.checks import Call, match
+from ..judging.checks import CHECKS, Call, match
 from ..judging.engine import judge_rule
 from ..judging.events import asked_to_wait, derive_events
 from ..judging.model import Rule, RulePack
 
-TEXT_CHECKS = {"phrase_never", "hold_step", "transfer_step", "if_then", "message_step"}
 PACE_WINDOW = 30.0  # seconds of agent speech the live pace is taken over
 PACE_MIN_SPEECH = 8.0  # judge pace only after this much agent speech
 
@@ -63,10 +62,16 @@ class LiveJudge:
         self._hold_start: float | None = None
         self._dead_air_from: float | None = None
         self._opening_done: set[str] = set()
-        self._pace_out = False
+        self._pace_out: set[str] = set()  # pace rules whose band the agent is out of
         self.rules = {r.id: r for r in pack.rules}
-        self._by_measure = {r.params.get("measure"): r for r in pack.rules if r.params.get("measure")}
-        self._loudness = next((r for r in pack.rules if r.check == "loudness"), None)
+        # what each check's ``live`` form says: judged again on each final, once its window has
+        # passed, or from the turns by its measure (every rule on a measure, with its own limits)
+        self._on_final = [r for r in pack.rules if CHECKS[r.check].live == "final"]
+        self._windows = [r for r in pack.rules if CHECKS[r.check].live == "window" and r.params.get("part") == "opening"]
+        live_measures = [r for r in pack.rules if CHECKS[r.check].live == "measure"]
+        self._on = {m: [r for r in live_measures if r.params.get("measure") == m]
+                    for m in ("interruptions", "dead_air", "holds", "agent_pace_cpm")}
+        self._loudness = [r for r in live_measures if r.check == "loudness"]
         # a hold heard with no request before it breaks both of these at once
         self._unasked = [r for r in pack.rules if r.check == "hold_step"
                          and r.params.get("step") in ("ask_permission", "give_reason")]
@@ -207,9 +212,7 @@ class LiveJudge:
 
     def _text_rules(self, now: float) -> None:
         call = self._call()
-        for rule in self.pack.rules:
-            if rule.check not in TEXT_CHECKS:
-                continue
+        for rule in self._on_final:
             result = judge_rule(rule, call)
             if result.status != "fail":
                 continue
@@ -252,8 +255,8 @@ class LiveJudge:
         agent_utts = [u for u in self.utterances if u.speaker in (self.agent, "unknown")]
         if not agent_utts:
             return
-        for rule in self.pack.rules:
-            if rule.check != "phrase_in_window" or rule.params.get("part") != "opening" or rule.id in self._opening_done:
+        for rule in self._windows:
+            if rule.id in self._opening_done:
                 continue
             now = self.clock.get(self.agent, 0.0)
             n, limit = int(rule.params["utterances"]), (agent_utts[0].start or 0.0) + float(rule.params["seconds"])
@@ -270,7 +273,6 @@ class LiveJudge:
                 self._emit(rule, closed_at, now, occ.evidence, "text", key=(rule.id, "opening"))
 
     def _pace(self, now: float) -> None:
-        rule = self._by_measure.get("agent_pace_cpm")
         utts = [u for u in self.utterances if u.speaker in (self.agent, "unknown") and u.duration]
         recent, secs = [], 0.0
         for u in reversed(utts):
@@ -278,45 +280,46 @@ class LiveJudge:
             secs += u.duration or 0.0
             if secs >= PACE_WINDOW:
                 break
-        if rule is None or secs < PACE_MIN_SPEECH:
+        if secs < PACE_MIN_SPEECH:
             return
         cpm = 60.0 * sum(spoken_chars(u.text) for u in recent) / secs
-        out = not (float(rule.params["min"]) <= cpm <= float(rule.params["max"]))
-        if out and not self._pace_out:
-            self._emit(rule, utts[-1].end or now, now, f"{cpm:.0f} 字/分", "text")
-        self._pace_out = out
+        for rule in self._on["agent_pace_cpm"]:
+            out = not (float(rule.params["min"]) <= cpm <= float(rule.params["max"]))
+            if out and rule.id not in self._pace_out:
+                self._emit(rule, utts[-1].end or now, now, f"{cpm:.0f} 字/分", "text")
+            (self._pace_out.add if out else self._pace_out.discard)(rule.id)
 
     # --- signal ---------------------------------------------------------------------------
 
     def _loud(self, turn: list) -> None:
         """An agent turn louder than the ceiling, or far above the agent's typical level so far,
         within its first half second of speech."""
-        rule = self._loudness
         start, end, _, level, speech = turn
-        if rule is None or speech < 0.5:
+        if speech < 0.5:
             return
         typical = float(np.median(self.agent_levels)) if len(self.agent_levels) >= 3 else None
-        over = level > float(rule.params["ceiling_dbfs"]) or (
-            typical is not None and level - typical > float(rule.params["max_rise_db"]))
-        if over:  # decided once half a second of it was heard: as near as the turn's record tells
-            self._emit(rule, end - (speech - 0.5), self.hearing, f"{level:.1f} dBFS from {clock(start)}", "signal",
-                       key=(rule.id, round(start, 1)), start=start)
+        for rule in self._loudness:
+            over = level > float(rule.params["ceiling_dbfs"]) or (
+                typical is not None and level - typical > float(rule.params["max_rise_db"]))
+            if over:  # decided once half a second of it was heard: as near as the turn's record tells
+                self._emit(rule, end - (speech - 0.5), self.hearing, f"{level:.1f} dBFS from {clock(start)}",
+                           "signal", key=(rule.id, round(start, 1)), start=start)
 
     def _interruption(self) -> None:
         """The agent's turn began inside the customer's and they overlap by the limit (as the
         file's measure: a back-channel never lasts that long)."""
-        rule = self._by_measure.get("interruptions")
         agent, customer = self.turns[self.agent], self.turns["customer"]
-        if rule is None or not agent or not customer:
+        if not agent or not customer:
             return
         a_start, a_end = agent[-1][0], agent[-1][1]
         for c_start, c_end, c_open, _, _ in reversed(customer):
             if c_start < a_start and (c_open or c_end > a_start):
                 overlap = min(a_end, c_end) - a_start
                 if overlap >= self.settings.interrupt_min_overlap:
-                    self._emit(rule, a_start + self.settings.interrupt_min_overlap, self.hearing,
-                               f"talked over the customer from {clock(a_start)}", "signal",
-                               key=(rule.id, round(a_start, 1)), start=a_start)
+                    for rule in self._on["interruptions"]:
+                        self._emit(rule, a_start + self.settings.interrupt_min_overlap, self.hearing,
+                                   f"talked over the customer from {clock(a_start)}", "signal",
+                                   key=(rule.id, round(a_start, 1)), start=a_start)
                 return
             if c_end <= a_start:
                 return
@@ -335,8 +338,7 @@ class LiveJudge:
         if not self.two_party:
             return
         t = min(self.hearing, self.clock.get(self.agent, 0.0))
-        rule = self._by_measure.get("dead_air")
-        if rule is not None and self._dead_air_from is not None:
+        if self._dead_air_from is not None:
             start = self._dead_air_from
             limit = start + self.settings.dead_air_seconds
             left = self.dead.get("customer")
@@ -344,7 +346,9 @@ class LiveJudge:
                 self._dead_air_from = None  # the customer hung up: nobody is waiting
             elif t >= limit:
                 self._dead_air_from = None
-                if not self._hold_requested(start):
+                for rule in self._on["dead_air"]:
+                    if rule.params.get("unless_asked_to_wait") and self._hold_requested(start):
+                        continue  # the agent announced the wait
                     self._emit(rule, limit, self.hearing, f"silent for {self.settings.dead_air_seconds:.0f} s after "
                                f"the customer, from {clock(start)}", "signal", key=(rule.id, round(start, 1)),
                                start=start)
@@ -362,12 +366,13 @@ class LiveJudge:
 
     def _long_hold(self, t: float, until: float) -> None:
         """The hold running since ``_hold_start`` (still on at ``until``) passed its limit."""
-        long_rule = self._by_measure.get("holds")
-        if self._hold_start is not None and long_rule is not None:
-            limit = self._hold_start + float(long_rule.params.get("longer_than", 60.0))
+        if self._hold_start is None:
+            return
+        for rule in self._on["holds"]:
+            limit = self._hold_start + float(rule.params.get("longer_than", 60.0))
             if until >= limit:
-                self._emit(long_rule, limit, t, f"on hold for {limit - self._hold_start:.0f} s, from "
-                           f"{clock(self._hold_start)}", "signal", key=(long_rule.id, round(self._hold_start, 1)),
+                self._emit(rule, limit, t, f"on hold for {limit - self._hold_start:.0f} s, from "
+                           f"{clock(self._hold_start)}", "signal", key=(rule.id, round(self._hold_start, 1)),
                            start=self._hold_start)
 
     def _hold_requested(self, before: float) -> bool:
