@@ -310,3 +310,46 @@ def test_a_dask_cluster_gives_the_results_of_the_local_pool(tmp_path):
     r = batch(str(tmp_path / "arch"), "--store", str(tmp_path / "none.db"), "--quiet", "--dask-scheduler",
               "tcp://127.0.0.1:9")  # nothing listens there
     assert r.returncode == 1 and "cannot reach the scheduler" in r.stderr and len(r.stderr.splitlines()) <= 2
+
+
+def test_export_writes_one_table_to_stdout_and_never_into_the_current_folder(tmp_path):
+    """As jq and sqlite3 do: without -o one table goes to stdout; three tables need a folder."""
+    archive(tmp_path / "arch")
+    db = tmp_path / "r.db"
+    batch(str(tmp_path / "arch"), "--store", str(db), "--quiet", "--agent-pattern", "{agent}_{date}_{id}.wav")
+    here = tmp_path / "cwd"
+    here.mkdir()
+    run = lambda *a: subprocess.run([sys.executable, "-m", "phonecoach.cli", "export", "--store", str(db), *a],  # noqa: E731
+                                    cwd=here, capture_output=True)
+    r = run("--format", "jsonl")
+    assert r.returncode == 0, r.stderr
+    calls = [json.loads(x) for x in r.stdout.decode("utf-8").splitlines()]
+    assert len(calls) == len(list((tmp_path / "arch").glob("*.wav"))) and all("score" in c for c in calls)
+    r = run("--format", "csv", "--table", "rules", "-o", "-")
+    assert r.returncode == 0, r.stderr
+    rows_ = list(csv.DictReader(r.stdout.decode("utf-8-sig").splitlines()))
+    assert rows_ and {"rule", "status"} <= set(rows_[0])
+    r = run("--format", "csv")  # three tables: a folder is needed
+    assert r.returncode == 2 and b"--table" in r.stderr and not r.stdout
+    r = run("--format", "parquet", "--table", "agents")
+    import io
+
+    import pyarrow.parquet as pq
+    assert {a["agent"] for a in pq.read_table(io.BytesIO(r.stdout)).to_pylist()} == {"li", "wang"}
+    assert list(here.iterdir()) == []  # nothing written where the command ran
+
+
+def test_export_into_a_device_or_through_a_symlink_replaces_neither(tmp_path):
+    archive(tmp_path / "arch")
+    db = tmp_path / "r.db"
+    batch(str(tmp_path / "arch"), "--store", str(db), "--quiet")
+    r = CliRunner().invoke(main, ["export", "--store", str(db), "--format", "jsonl", "-o", "/dev/null"])
+    assert r.exit_code == 0, r.output
+    assert Path("/dev/null").is_char_device()
+    real = tmp_path / "real.jsonl"
+    real.write_text("old\n", encoding="utf-8")
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(real)
+    r = CliRunner().invoke(main, ["export", "--store", str(db), "--format", "jsonl", "-o", str(link)])
+    assert r.exit_code == 0, r.output
+    assert link.is_symlink() and json.loads(real.read_text(encoding="utf-8").splitlines()[0])["file"]

@@ -47,3 +47,12 @@ def test_no_import_runs_back_up_the_flow():
                 if target and target[0] in FLOW:
                     there = FLOW.index(target[0])
                     assert there <= here, f"{path.relative_to(ROOT)} imports {'.'.join(target)}: back up the flow"
+
+
+def test_the_wheel_lists_every_subpackage_and_ships_the_rules():
+    import tomllib
+
+    conf = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    subpackages = {"phonecoach"} | {f"phonecoach.{p.parent.name}" for p in PKG.glob("*/__init__.py")}
+    assert set(conf["packages"]) == subpackages | {"phonecoach.rules"}
+    assert conf["package-dir"]["phonecoach.rules"] == "rules" and (ROOT / "rules" / "zh-CN.toml").exists()

@@ -6,11 +6,12 @@ Plain rows in, plain rows out: the terminal and the files are rendered by the CL
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections import defaultdict
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, BinaryIO, Callable, Iterable
 
 from ..core.errors import PhonecoachError
 from ..core.safeio import atomic_path
@@ -124,27 +125,35 @@ def _where(r: RuleResult) -> dict[str, Any]:
 
 def write_rows(rows: Iterable[dict[str, Any]], path: Path, fmt: str, columns: list[str] | None = None) -> None:
     """Write atomically (a temporary file renamed into place): a reader never sees half a file."""
-    rows = list(rows)
-    with atomic_path(path) as tmp:
-        if fmt == "jsonl":
-            with open(tmp, "w", encoding="utf-8") as f:
-                for row in rows:
-                    f.write(json.dumps(row, ensure_ascii=False, default=_plain) + "\n")
-        elif fmt == "csv":
-            cols = columns or (list(rows[0]) if rows else [])
-            with open(tmp, "w", encoding="utf-8-sig", newline="") as f:  # BOM: Excel opens Chinese text right
-                w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
-                w.writeheader()
-                for row in rows:
-                    w.writerow({k: _cell(v) for k, v in row.items()})
-        elif fmt == "parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        dump_rows(rows, f, fmt, columns)
 
-            flat = [{k: _cell(v) if isinstance(v, (list, dict)) else v for k, v in row.items()} for row in rows]
-            pq.write_table(pa.Table.from_pylist(flat), tmp)
-        else:
-            raise PhonecoachError(f"unknown format {fmt!r}: csv, jsonl or parquet")
+
+def dump_rows(rows: Iterable[dict[str, Any]], f: BinaryIO, fmt: str, columns: list[str] | None = None) -> None:
+    """Rows to a binary stream (a file, or stdout for ``export`` without ``-o``)."""
+    if fmt == "jsonl":
+        for row in rows:
+            f.write((json.dumps(row, ensure_ascii=False, default=_plain) + "\n").encode("utf-8"))
+    elif fmt == "csv":
+        rows = list(rows)
+        cols = columns or (list(rows[0]) if rows else [])
+        text = io.TextIOWrapper(f, encoding="utf-8-sig", newline="", write_through=True)  # BOM: Excel reads Chinese
+        try:
+            w = csv.DictWriter(text, fieldnames=cols, extrasaction="ignore")
+            w.writeheader()
+            for row in rows:
+                w.writerow({k: _cell(v) for k, v in row.items()})
+            text.flush()
+        finally:
+            text.detach()  # the stream is the caller's to close
+    elif fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        flat = [{k: _cell(v) if isinstance(v, (list, dict)) else v for k, v in row.items()} for row in rows]
+        pq.write_table(pa.Table.from_pylist(flat), f)
+    else:
+        raise PhonecoachError(f"unknown format {fmt!r}: csv, jsonl or parquet")
 
 
 def _cell(v: Any) -> Any:

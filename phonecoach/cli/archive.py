@@ -177,37 +177,49 @@ def summary(store_path, worst, as_json) -> None:
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]), required=True)
 @click.option("--table", "table_name", type=click.Choice(["calls", "rules", "agents"]),
               help="One table; without it: jsonl writes one object per call, csv/parquet all three tables.")
-@click.option("-o", "--out", "out", type=click.Path(path_type=Path), help="File (one table) or folder (default: .).")
+@click.option("-o", "--out", "out", type=click.Path(path_type=Path, allow_dash=True),
+              help="File for one table, or a folder for the three; without it (or '-') one table goes to stdout.")
 def export(store_path, fmt, table_name, out) -> None:
-    """Export the store for BI tools.
+    """Export the store for BI tools: one table to stdout or a file, or all three to a folder.
 
     \b
     Examples:
-      phonecoach export --store results.db --format jsonl -o calls.jsonl
+      phonecoach export --store results.db --format jsonl | jq .score
+      phonecoach export --store results.db --format csv --table rules > rules.csv
       phonecoach export --store results.db --format csv -o exports/
       phonecoach export --store results.db --format parquet --table rules -o rules.parquet
     """
     from ..archive.store import Store
-    from ..archive.views import call_object, selected, table, write_rows
+    from ..archive.views import call_object, dump_rows, selected, table, write_rows
 
+    to_stdout = out is None or str(out) == "-"
+    if to_stdout and fmt != "jsonl" and table_name is None:
+        raise click.UsageError(f"{fmt} exports three tables (calls, rules, agents): name one with --table, "
+                               "or give a folder with -o")
+    if to_stdout and fmt == "parquet" and sys.stdout.isatty():
+        raise click.UsageError("parquet is binary: redirect stdout to a file, or give one with -o")
     try:
         calls = selected(Store(store_path))
-        if fmt == "jsonl" and table_name is None:
-            target = out or Path("calls.jsonl")
-            write_rows((call_object(c) for c in calls), target, "jsonl")
-            written = [target]
-        elif table_name is not None:
-            target = out or Path(f"{table_name}.{fmt}")
-            write_rows(table(calls, table_name), target, fmt)
-            written = [target]
+        rows = (call_object(c) for c in calls) if fmt == "jsonl" and table_name is None else None
+        if rows is None and table_name is not None:
+            rows = table(calls, table_name)
+        if to_stdout:
+            out_stream = sys.stdout.buffer
+            dump_rows(rows, out_stream, fmt)
+            out_stream.flush()
+            written = ["stdout"]
+        elif rows is not None:
+            write_rows(rows, out, fmt)
+            written = [out]
         else:
-            folder = out or Path(".")
-            written = [folder / f"{name}.{fmt}" for name in ("calls", "rules", "agents")]
+            written = [out / f"{name}.{fmt}" for name in ("calls", "rules", "agents")]
             for name, target in zip(("calls", "rules", "agents"), written):
                 write_rows(table(calls, name), target, fmt)
     except ImportError:
         _err(None, "parquet needs pyarrow: pip install pyarrow (or use --format csv / jsonl)")
         sys.exit(EXIT_INPUT_ERROR)
+    except BrokenPipeError:  # the reader (head, a closed pipe) had enough
+        sys.exit(0)
     except (PhonecoachError, OSError) as exc:
         _err(None, str(exc))
         sys.exit(EXIT_INPUT_ERROR)

@@ -465,7 +465,7 @@ def models_list() -> None:
 @click.option("--sha256", help="Expected sha256 of the archive (required for unknown models).")
 @click.option("--force", is_flag=True, help="Replace an installed copy.")
 def models_download(name: str, url: str | None, sha256: str | None, force: bool) -> None:
-    """Download a model, verify its sha256 and unpack it into models/.
+    """Download a model, verify its sha256 and unpack it into the models folder.
 
     \b
     Examples:

@@ -74,9 +74,22 @@ os.umask(_UMASK)
 def atomic_path(path: Path) -> Iterator[str]:
     """A temporary file beside ``path`` to write, renamed into place if the block succeeds: a
     reader (a browser refreshing, a script, a BI tool) never sees half a file, and a crash or an
-    error leaves the old one."""
+    error leaves the old one. Only a regular file is ever replaced: a device or pipe (``-o
+    /dev/null``, ``/dev/stdout``) is written into, a symlink is followed to the file it names."""
     import tempfile
 
+    try:
+        mode = os.stat(path).st_mode  # through symlinks: what the path names
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise PhonecoachError(f"{path}: cannot write: {exc.strerror}") from None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise PhonecoachError(f"{path}: is a folder; give a file name")
+    if mode is not None and not stat.S_ISREG(mode):
+        yield str(path)  # a device, pipe or terminal (/dev/null, /dev/stdout): written into, never replaced
+        return
+    path = Path(os.path.realpath(path))  # a symlink to a file: replace the file, keep the link
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)

@@ -55,11 +55,18 @@ KNOWN_MODELS: dict[str, KnownModel] = {
 
 
 def models_dir() -> Path:
-    """``$PHONECOACH_MODELS_DIR``, else the checkout's ``models/`` folder."""
+    """``$PHONECOACH_MODELS_DIR``; else, run from a source checkout, its ``models/`` folder;
+    else the user's data folder (``~/.local/share/phonecoach/models`` on Linux): an installed
+    phonecoach depends on no checkout, and one download serves every folder it runs in."""
     env = os.environ.get(MODELS_DIR_ENV)
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "models"
+    root = Path(__file__).resolve().parents[2]
+    if (root / "pyproject.toml").is_file() and (root / "models").is_dir():
+        return root / "models"
+    import platformdirs
+
+    return platformdirs.user_data_path("phonecoach", appauthor=False) / "models"
 
 
 def get_help() -> str:

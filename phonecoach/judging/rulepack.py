@@ -24,7 +24,15 @@ from .textmatch import compile_phrase
 SEVERITIES = ("info", "minor", "major", "critical")
 SPEAKER_CHOICES = ("agent", "customer", "any")
 NEEDS = ("speakers", "times", "audio")
-DEFAULT_PACK = Path(__file__).resolve().parents[2] / "rules" / "zh-CN.toml"
+def _default_pack() -> Path:
+    """The shipped pack: inside the installed package (phonecoach/rules/, from the wheel), or
+    in a source checkout's rules/ folder (the packs' home, which the wheel is built from)."""
+    here = Path(__file__).resolve().parents[1]
+    installed = here / "rules" / "zh-CN.toml"
+    return installed if installed.exists() else here.parent / "rules" / "zh-CN.toml"
+
+
+DEFAULT_PACK = _default_pack()
 
 EVENT_DEFAULTS: dict[str, list[str]] = {
     "hold_request": [],  # agent asks the caller to wait
