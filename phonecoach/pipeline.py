@@ -5,6 +5,7 @@ way whichever way it arrived.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -12,6 +13,7 @@ from typing import Callable
 from .core.errors import ModelError
 from .core.safeio import shown
 from .core.timeline import Timeline
+from .hearing.listener import Heard, listen
 from .hearing.measures import measure_call
 from .inputs.audio import CallAudio, load_call
 from .inputs.models import find_model
@@ -29,6 +31,7 @@ class ScoreOptions:
     agent_channel: str = "left"
     ring_seconds: float | None = None
     use_reference: bool = True  # without a model, fall back to a sidecar reference transcript
+    parallel: bool = True  # decode the channels, and listen to the call, at the same time (batch: one call per core)
 
 
 def expand_inputs(paths: list[str]) -> list[Path]:
@@ -68,12 +71,16 @@ def score_audio(pack: RulePack, audio: CallAudio | None, audio_path: Path | None
         if audio is not None:
             timeline.duration = audio.duration
             notes.append(f"text rules use the transcript {transcript_path.name}")
-    else:
+    heard = None
+    if transcript_path is None:
         assert audio is not None
+        # the listener needs no words: it hears the call while the recognisers decode it
+        listening = _Listening(audio, pack) if opts.parallel else None
         timeline = _recognise(audio, opts, notes, progress)
+        heard = listening.result() if listening else None
     if opts.ring_seconds is not None:
         timeline.ring_seconds = opts.ring_seconds
-    measures = measure_call(audio, timeline, pack.measures)
+    measures = measure_call(audio, timeline, pack.measures, heard=heard)
     source = shown(audio_path or transcript_path)
     return judge(pack, timeline, source, measures, notes=notes)
 
@@ -92,7 +99,30 @@ def _recognise(audio: CallAudio, opts: ScoreOptions, notes: list[str],
         timeline = load_transcript(ref)
         timeline.duration = audio.duration
         return timeline
-    timeline = transcribe_call(audio, model, progress)
+    timeline = transcribe_call(audio, model, progress, parallel=opts.parallel)
     notes.append(f"transcribed with {Path(model).name}")
     return timeline
 
+
+class _Listening:
+    """The call's listener (speech, turns, tones, echo, levels, pitch) on a thread of its own,
+    beside decoding; ``result()`` waits for it and passes on its error."""
+
+    def __init__(self, audio: CallAudio, pack: RulePack) -> None:
+        self._out: Heard | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(audio, pack), name="listen", daemon=True)
+        self._thread.start()
+
+    def _run(self, audio: CallAudio, pack: RulePack) -> None:
+        try:
+            self._out = listen(audio, pack.measures)
+        except BaseException as exc:  # noqa: BLE001 - raised where the result is taken
+            self._error = exc
+
+    def result(self) -> Heard:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._out is not None
+        return self._out

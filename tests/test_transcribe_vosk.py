@@ -164,3 +164,15 @@ def test_dither_is_turned_off_in_a_view_and_the_model_is_untouched(tmp_path):
         shutil.rmtree(view)
     (tmp_path / "conf" / "mfcc.conf").unlink()
     assert _without_dither(tmp_path) is None  # nothing to turn off
+
+
+def test_channels_decoded_at_once_give_what_they_give_in_turn(stereo_call, ko_model):
+    """score decodes a call's channels on two threads (the report waits for the longer channel,
+    not both): the words, times and order are those of decoding them one after the other."""
+    audio = load_call(stereo_call[0])
+    seen = []
+    together = transcribe_call(audio, ko_model, progress=seen.append, parallel=True)
+    in_turn = transcribe_call(audio, ko_model, parallel=False)
+    assert {u.speaker for u in together.utterances} == {"agent", "customer"}
+    assert together == in_turn
+    assert seen == sorted(seen) and seen[-1] == pytest.approx(1.0)  # one progress bar over both

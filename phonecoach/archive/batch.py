@@ -167,7 +167,7 @@ def score_job(path: str, ring_seconds: float | None, agent_channel: str) -> dict
     from ..pipeline import score_call
 
     opts = ScoreOptions(model=_WORKER["model"], agent_channel=agent_channel, ring_seconds=ring_seconds,
-                        use_reference=_WORKER["use_reference"])
+                        use_reference=_WORKER["use_reference"], parallel=False)  # a call per core already
     t0 = time.process_time()
     try:
         report = score_call(_WORKER["pack"], Path(path), None, opts)
