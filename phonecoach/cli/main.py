@@ -363,7 +363,7 @@ def _live_many(sessions_csv, replay, speed, agent_channel, model, rules_path, js
         else:
             stems: list[str] = []
             for r in replay:
-                stem = "".join(c if c.isalnum() or c in "._-" else "_" for c in r.stem)[:60] or "call"
+                stem = "".join(c if c.isalnum() or c in "._-" else "_" for c in r.stem)[:60].strip(".") or "call"
                 stems.append(stem if stem not in stems else f"{stem}-{len(stems) + 1}")
             specs = [SessionSpec(n, replay=r, agent_channel=agent_channel) for n, r in zip(stems, replay)]
         model_path = str(find_model(model))

@@ -48,6 +48,8 @@ class Check:
     # (once its window has passed), "measure" (from the turns the listener hears, by its measure),
     # "end" (at the end of the call only)
     live: str = "end"
+    at_least: dict[str, float] = field(default_factory=dict)  # numeric params are 0 or more unless named here
+    signed: tuple[str, ...] = ()  # numeric params that may be negative (levels in dBFS, bounds, "off")
 
 
 CHECKS: dict[str, Check] = {}
@@ -59,13 +61,14 @@ VALUE_MEASURES = ("agent_pace_cpm", "agent_volume_dbfs", "agent_pitch_range_semi
 
 
 def check(name: str, wants_phrases: bool = True, choices: dict[str, tuple[str, ...]] | None = None,
-          live: str = "end", **params: Any):
+          live: str = "end", at_least: dict[str, float] | None = None, signed: tuple[str, ...] = (),
+          **params: Any):
     """Register a check with the parameters it takes (and their defaults); ``choices`` names the
     values a parameter accepts, so the loader refuses a misspelt step, part or measure with its
     line instead of the check failing (or passing) in every call judged; ``live`` says when the
     live judge can decide it."""
     def register(fn: Callable[[Rule, Call], Outcome]):
-        CHECKS[name] = Check(fn, params, wants_phrases, dict(choices or {}), live)
+        CHECKS[name] = Check(fn, params, wants_phrases, dict(choices or {}), live, dict(at_least or {}), signed)
         return fn
 
     return register
@@ -120,7 +123,7 @@ def not_applicable(detail: str) -> Outcome:
 # --- text checks -----------------------------------------------------------------
 
 @check("phrase_in_window", part="opening", utterances=2, seconds=15.0, choices={"part": ("opening", "closing")},
-       live="window")
+       live="window", at_least={"utterances": 1, "seconds": 0.1})
 def phrase_in_window(rule: Rule, call: Call) -> Outcome:
     """Pass when a phrase occurs in the speaker's opening (or closing) window."""
     utts = [u for _, u in speaker_utts(rule, call)]
@@ -155,7 +158,7 @@ def phrase_never(rule: Rule, call: Call) -> Outcome:
     return Outcome("fail", tuple(hits)) if hits else Outcome("pass")
 
 
-@check("phrase_share", min_share=0.3, min_count=1)
+@check("phrase_share", min_share=0.3, min_count=1, at_least={"min_count": 1})
 def phrase_share(rule: Rule, call: Call) -> Outcome:
     """Pass when enough of the speaker's utterances carry one of the phrases (courtesy words)."""
     utts = [u for _, u in speaker_utts(rule, call)]
@@ -338,7 +341,7 @@ def message_step(rule: Rule, call: Call) -> Outcome:
 CALLBACK_PROMISED = "callback promised: 'phonecoach batch' judges it from the call log (started_at, caller)"
 
 
-@check("callback_within", hours=4.0)
+@check("callback_within", hours=4.0, at_least={"hours": 0.01})
 def callback_within(rule: Rule, call: Call) -> Outcome:
     """The agent's promise to call back (the rule's phrases). One call cannot tell whether the
     callback came: the promise is kept as evidence and the archive batch, which knows every
@@ -360,7 +363,7 @@ def max_rings(rule: Rule, call: Call) -> Outcome:
     return Outcome(status, (Occurrence(0.0, None, detail),), detail)
 
 
-@check("apology_if_waited", max_rings=3, utterances=2)
+@check("apology_if_waited", max_rings=3, utterances=2, at_least={"utterances": 1})
 def apology_if_waited(rule: Rule, call: Call) -> Outcome:
     """After more than ``max_rings`` rings the opening must apologise."""
     if call.rings is None:
@@ -389,7 +392,8 @@ def _measure(call: Call, name: str) -> tuple[Any, str]:
     return value, ""
 
 
-@check("spans_max", wants_phrases=False, choices={"measure": SPAN_MEASURES}, live="measure", measure="",
+@check("spans_max", wants_phrases=False, choices={"measure": SPAN_MEASURES}, live="measure", signed=("max_total",),
+       measure="",
        longer_than=0.0, max_count=0, max_total=-1.0, unless_asked_to_wait=False)
 def spans_max(rule: Rule, call: Call) -> Outcome:
     """Fail when a measured list of spans (holds, interruptions, dead air, noise) has more
@@ -411,7 +415,8 @@ def spans_max(rule: Rule, call: Call) -> Outcome:
     return Outcome("fail" if len(long) > int(rule.params["max_count"]) else "pass", occ, detail)
 
 
-@check("value_range", wants_phrases=False, choices={"measure": VALUE_MEASURES}, live="measure", measure="",
+@check("value_range", wants_phrases=False, choices={"measure": VALUE_MEASURES}, live="measure", signed=("min", "max"),
+       measure="",
        min=float("-inf"), max=float("inf"), unit="")
 def value_range(rule: Rule, call: Call) -> Outcome:
     """Fail when a measured value (pace, pitch range…) falls outside [min, max]."""
@@ -425,7 +430,7 @@ def value_range(rule: Rule, call: Call) -> Outcome:
     return Outcome("pass" if ok else "fail", (Occurrence(None, None, detail),), detail)
 
 
-@check("loudness", wants_phrases=False, live="measure", ceiling_dbfs=-9.0, max_rise_db=9.0)
+@check("loudness", wants_phrases=False, live="measure", signed=("ceiling_dbfs",), ceiling_dbfs=-9.0, max_rise_db=9.0)
 def loudness(rule: Rule, call: Call) -> Outcome:
     """Fail on agent utterances louder than ``ceiling_dbfs``, or ``max_rise_db`` above the
     agent's typical level in this call (raising the voice at the customer)."""

@@ -76,7 +76,7 @@ def load_pack(path: str | Path | None = None) -> RulePack:
     p = Path(path) if path else DEFAULT_PACK
     raw = read_limited(p, RulePackError, "a rule pack", limit=4 * 1024 * 1024)
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a BOM, as editors on Windows save it, is fine
     except UnicodeDecodeError as exc:
         raise RulePackError(f"not UTF-8 text (byte {exc.start}); save the rule file as UTF-8", p) from None
     try:
@@ -144,7 +144,21 @@ def _parse_measures(raw: Any, fail) -> MeasureSettings:
         values[key] = value
     if values.get("ring_country", defaults.ring_country) not in ("cn", "us"):
         fail("measures.ring_country must be \"cn\" or \"us\"", None, "ring_country")
-    return MeasureSettings(**values)
+    for key, value in values.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value) or value < 0:
+                fail(f"measures.{key} must be a finite number, 0 or more (it is {value})", None, key)
+            if key in _MEASURE_LIMITS and value <= 0:
+                fail(f"measures.{key} must be more than 0: it is the limit a call is judged by", None, key)
+    settings = MeasureSettings(**values)
+    if not 0 < settings.speech_release <= settings.speech_threshold < 1:
+        key = "speech_release" if "speech_release" in values else "speech_threshold"
+        fail("measures.speech_release and speech_threshold must be probabilities, 0 < release <= threshold < 1",
+             None, key)
+    return settings
+
+
+_MEASURE_LIMITS = ("hold_min_seconds", "interrupt_min_overlap", "dead_air_seconds", "turn_gap_seconds")
 
 
 def _is_str_list(value: Any) -> bool:
@@ -209,6 +223,12 @@ def _parse_rule(r: Any, i: int, fail) -> Rule:
         if key.endswith("_patterns"):
             for pattern in params[key]:
                 _check_pattern(pattern, f"rule '{rid}' {key}", lambda msg: fail(msg, i, key))
+    for key, value in params.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and key not in check.signed:
+            least = check.at_least.get(key, 0)
+            if value < least:
+                fail(f"rule '{rid}': parameter '{key}' must be {least:g} or more (it is {value:g})", i,
+                     key if key in params_raw else "check")
     for key, allowed in check.choices.items():
         if params[key] not in allowed:
             given = f"'{params[key]}'" if key in params_raw else "not given"

@@ -442,7 +442,7 @@ def _find_any(text: str | NormText, phrases: Iterable[str], unless: Iterable[str
 
 
 PATTERN_TIMEOUT = 1.0  # seconds one rule pattern may spend on one utterance
-_PROBES = ("a" * 40 + "!", "一" * 40 + "!", "ab" * 30 + "!", "1" * 40 + "x")
+_PROBES = ("a" * 300 + "!", "一" * 300 + "!", "ab" * 150 + "!", "1" * 300 + "x")
 
 
 @lru_cache(maxsize=1024)
@@ -452,8 +452,9 @@ def _regex(pattern: str):
 
 def slow_pattern(pattern: str, timeout: float = 0.05) -> bool:
     """True when ``pattern`` backtracks without bound on a short hostile text ((a|aa)+$)."""
+    own = sorted({c for c in pattern if c.isalnum()})[:6]  # the pattern's own letters, repeated: (x+x+)+y
     try:
-        for probe in _PROBES:
+        for probe in _PROBES + tuple(c * 300 + "!" for c in own):
             _regex(pattern).search(probe, timeout=timeout)
     except TimeoutError:
         return True

@@ -19,7 +19,7 @@ from ..core.errors import PhonecoachError
 from ..core.safeio import read_limited, shown
 from .session import LiveSession, SessionResult
 
-NAME = re.compile(r"^[\w.-]{1,64}$")  # a session name is also its folder's name
+NAME = re.compile(r"^(?!\.+$)[\w.-]{1,64}$")  # a session name is also its folder's name: never "." or ".."
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,8 @@ def load_sessions(path: Path) -> list[SessionSpec]:
         row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
         name, replay, device = row.get("name", ""), row.get("replay", ""), row.get("device", "")
         if not NAME.match(name):
-            raise PhonecoachError(f"line {i}: session name {name!r} must be 1-64 letters, digits, '.', '-' or '_'", shown(path))
+            raise PhonecoachError(f"line {i}: session name {name!r} must be 1-64 letters, digits, '.', '-' or '_' "
+                                  "(not only dots)", shown(path))
         if bool(replay) == bool(device):
             raise PhonecoachError(f"line {i}: give either 'replay' or 'device' for session {name}", shown(path))
         channel = row.get("agent_channel") or "left"

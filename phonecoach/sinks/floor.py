@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import secrets
 import time
 from collections import deque
@@ -59,17 +60,32 @@ class FloorState:
         self.recent: deque = deque(maxlen=RECENT)
         self.last_id = "0-0"
         self.entries = 0
+        self.skipped = 0  # entries that were not ours to read (bad bytes, wrong shape, NaN)
 
-    def apply(self, entry_id: str, fields: dict[str, str]) -> dict[str, Any] | None:
-        """Take one stream entry; return the change to send to pages (None if not ours)."""
-        self.last_id = entry_id
+    def apply(self, entry_id: str | bytes, fields: dict) -> dict[str, Any] | None:
+        """Take one stream entry; return the change to send to pages (None if not ours). The
+        stream is shared by every agent's PC: an entry that is not UTF-8, not a JSON object, or
+        carries a time or score that is not a finite number is skipped and counted, never fatal."""
+        self.last_id = entry_id.decode("ascii") if isinstance(entry_id, bytes) else entry_id
+        try:
+            fields = {_text(k): _text(v) for k, v in fields.items()}
+        except UnicodeDecodeError:
+            self.skipped += 1
+            return None
         kind, name = fields.get("kind"), fields.get("session")
         if not kind or not name:
             return None
         try:
-            data = json.loads(fields.get("data") or "{}")
+            data = json.loads(fields.get("data") or "{}", parse_constant=_no_constant)
             at = float(fields.get("at") or 0.0)
+            if not isinstance(data, dict) or not math.isfinite(at):
+                raise ValueError("wrong shape")
+            if kind in ("score", "end") and data.get("score") is not None:
+                score = data["score"]
+                if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
+                    raise ValueError("score is not a number")
         except (ValueError, TypeError):
+            self.skipped += 1
             return None
         self.entries += 1
         agent = self.agents.setdefault(name, Agent(name))
@@ -92,13 +108,21 @@ class FloorState:
                 agent.score = data["score"]
         else:
             return None
-        return {"kind": kind, "id": entry_id, "at": at, "data": data, "agent": agent.to_dict()}
+        return {"kind": kind, "id": self.last_id, "at": at, "data": data, "agent": agent.to_dict()}
 
     def snapshot(self) -> dict[str, Any]:
         now = time.time()
         return {"kind": "snapshot", "agents": [a.to_dict(now) for a in sorted(self.agents.values(),
                                                                              key=lambda a: a.name)],
-                "recent": list(self.recent)}
+                "recent": list(self.recent), "skipped": self.skipped}
+
+
+def _text(x: str | bytes) -> str:
+    return x.decode("utf-8") if isinstance(x, bytes) else x
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
 
 
 class FloorView:
@@ -150,7 +174,8 @@ class FloorView:
         """History first (XRANGE in pages), then new entries as they come (XREAD BLOCK)."""
         import redis.asyncio as aioredis
 
-        client = aioredis.Redis.from_url(self.redis_url, decode_responses=True, socket_connect_timeout=2.0)
+        # bytes, decoded entry by entry: one entry that is not UTF-8 must not stop the reading
+        client = aioredis.Redis.from_url(self.redis_url, decode_responses=False, socket_connect_timeout=2.0)
         failures, last_trim = 0, 0.0
         try:
             while True:

@@ -1,0 +1,130 @@
+"""Hostile inputs, second round (issue 23): each gives a one-line error and its exit code, or
+the right behaviour, with nothing written where it should not be."""
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from phonecoach.cli.main import main
+from phonecoach.core.errors import PhonecoachError
+from phonecoach.live.group import load_sessions
+
+from .test_rulepack import GOOD_RULE
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def check_pack(tmp_path, text: str, raw: bytes | None = None):
+    p = tmp_path / "pack.toml"
+    p.write_bytes(raw if raw is not None else text.encode("utf-8"))
+    return run("rules", "check", p), p
+
+
+HOLD_RULE = GOOD_RULE.replace('check = "phrase_in_window"', 'check = "hold_step"').replace(
+    'phrases = ["您好"]', 'phrases = ["可以吗"]')
+
+
+@pytest.mark.parametrize("text,line,expect", [
+    # each of these was "ok" to rules check, then judged every call wrongly
+    (GOOD_RULE.replace('phrases = ["您好"]', 'phrases = ["您好"]\nparams = { part = "closng" }'), 10,
+     "'part' must be one of opening, closing"),
+    (HOLD_RULE.replace('phrases = ["可以吗"]', 'phrases = ["可以吗"]\nparams = { step = "ask_permision" }'), 10,
+     "'step' must be one of"),
+    (GOOD_RULE.replace('check = "phrase_in_window"', 'check = "transfer_step"').replace(
+        'phrases = ["您好"]', 'phrases = ["转接"]\nparams = { step = "consnt" }'), 10, "'step' must be one of"),
+    (GOOD_RULE.replace('check = "phrase_in_window"', 'check = "value_range"').replace(
+        'phrases = ["您好"]', 'params = { measure = "agent_pace", min = 100.0 }'), 9, "'measure' must be one of"),
+    (GOOD_RULE.replace('check = "phrase_in_window"', 'check = "value_range"').replace(
+        'phrases = ["您好"]', 'params = { measure = "holds", max = 1.0 }'), 9, "'measure' must be one of"),
+    (GOOD_RULE.replace('phrases = ["您好"]', 'phrases = ["您好"]\nparams = { utterances = 0 }'), 10,
+     "'utterances' must be 1 or more"),
+    (GOOD_RULE.replace('phrases = ["您好"]', 'phrases = ["您好"]\nparams = { utterances = -2 }'), 10,
+     "'utterances' must be 1 or more"),
+    ("[measures]\nhold_min_seconds = -10.0\n" + GOOD_RULE, 2, "measures.hold_min_seconds must be"),
+    ("[measures]\nspeech_release = 0.9\n" + GOOD_RULE, 2, "speech_release and speech_threshold"),
+])
+def test_rule_pack_mistakes_are_refused_with_their_line(tmp_path, text, line, expect):
+    r, p = check_pack(tmp_path, text)
+    assert r.exit_code == 1, r.output
+    lines = [x for x in r.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and expect in lines[0] and f"line {line}" in lines[0] and str(p) in lines[0], lines
+
+
+def test_a_rule_file_saved_with_a_bom_is_read(tmp_path):
+    r, _ = check_pack(tmp_path, "", raw=b"\xef\xbb\xbf" + GOOD_RULE.encode("utf-8"))
+    assert r.exit_code == 0 and "ok, 1 rules" in r.stdout, r.output
+
+
+def test_nested_repetition_is_warned_of(tmp_path):
+    r, _ = check_pack(tmp_path, GOOD_RULE.replace('phrases = ["您好"]', "patterns = ['(x+x+)+y']"))
+    assert r.exit_code == 0 and "exponential time" in r.stderr, r.output
+
+
+@pytest.mark.parametrize("name", ["..", ".", "...", "../x", "a/b"])
+def test_a_session_name_is_a_plain_folder_name(tmp_path, name):
+    csv = tmp_path / "sessions.csv"
+    csv.write_text(f"name,replay\n{name},call.flac\n", encoding="utf-8")
+    with pytest.raises(PhonecoachError, match="session name"):
+        load_sessions(csv)
+
+
+@pytest.mark.slow
+def test_a_replay_named_dots_stays_inside_out(tmp_path, ko_model):
+    """`live --replay ...flac --replay x.flac`: the session folders are named from the files;
+    a file whose name is dots must not name a folder outside --out."""
+    import shutil
+
+    from .conftest import SAMPLES
+
+    src = sorted(SAMPLES.glob("*.flac"))[0]
+    dots, other = tmp_path / "...flac", tmp_path / "x.flac"
+    shutil.copy(src, dots)
+    shutil.copy(src, other)
+    out = tmp_path / "out"
+    r = run("live", "--replay", dots, "--replay", other, "--speed", "0", "--seconds", "2", "--out", out,
+            "--jsonl", "--model", ko_model)
+    assert sorted(p.name for p in out.iterdir()) == ["call", "x"], r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["...flac", "out", "x.flac"]
+
+
+# --- the floor: one bad entry in the shared stream is skipped and counted, never fatal ---------
+
+def test_bad_floor_entries_are_skipped_and_later_ones_shown(tmp_path):
+    import redis
+
+    from phonecoach.sinks.floor import FloorView
+    from phonecoach.sinks.publish import stream_key
+
+    from .test_floor import RedisServer, get_json, wait
+
+    server = RedisServer(tmp_path)
+    server.start()
+    view = None
+    try:
+        r = redis.Redis.from_url(server.url)
+        key = stream_key("test")
+        good = lambda name, kind="start", data="{}", at="100": {"kind": kind, "session": name, "at": at, "data": data}  # noqa: E731
+        r.xadd(key, good("early"))
+        r.xadd(key, {"kind": "start", "session": b"\xff\xfe bad", "at": "1", "data": "{}"})  # not UTF-8
+        r.xadd(key, good("shape", data="[1]"))  # JSON of the wrong shape
+        r.xadd(key, good("nan", at="NaN"))
+        r.xadd(key, good("inf", kind="score", data='{"score": Infinity}'))
+        r.xadd(key, good("nan2", kind="end", data='{"score": NaN}'))
+        view = FloorView(server.url, "test", "127.0.0.1", 0)
+        view.start()
+        wait(lambda: [a["name"] for a in get_json(view.address + "/agents")] == ["early"])
+        r.xadd(key, {"kind": "warning", "session": b"\xc3\x28", "at": "2", "data": "{}"})  # while following
+        r.xadd(key, good("later"))
+        wait(lambda: [a["name"] for a in get_json(view.address + "/agents")] == ["early", "later"])
+        assert get_json(view.address + "/agents/later")["on_call"] is True
+        assert view.state.skipped == 6
+        view.stop()
+        view = FloorView(server.url, "test", "127.0.0.1", 0)  # a restarted floor reads past them too
+        view.start()
+        wait(lambda: [a["name"] for a in get_json(view.address + "/agents")] == ["early", "later"])
+    finally:
+        if view is not None:
+            view.stop()
+        server.stop()
