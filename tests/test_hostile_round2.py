@@ -1,6 +1,5 @@
 """Hostile inputs, second round (issue 23): each gives a one-line error and its exit code, or
 the right behaviour, with nothing written where it should not be."""
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -128,3 +127,117 @@ def test_bad_floor_entries_are_skipped_and_later_ones_shown(tmp_path):
         if view is not None:
             view.stop()
         server.stop()
+
+
+# --- batch and the store ---------------------------------------------------------------------
+
+def _batch_env():
+    import os
+    return {**os.environ, "PHONECOACH_MODELS_DIR": "/nonexistent"}
+
+
+def test_devices_fifos_loops_and_undecodable_names_are_each_one_stored_error(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from .test_batch import archive, rows
+
+    calls = archive(tmp_path / "arch")
+    arch = tmp_path / "arch"
+    os.mkfifo(arch / "x.flac")  # would block a reader forever
+    (arch / "loop.wav").symlink_to("loop.wav")
+    bad = os.fsencode(str(arch)) + b"/bad\xff.wav"
+    with open(bad, "wb") as f:
+        f.write(calls[0].read_bytes())
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"file\n{calls[1]}\n/dev/zero\n", encoding="utf-8")
+    db = tmp_path / "r.db"
+    r = subprocess.run([sys.executable, "-m", "phonecoach", "batch", str(arch), str(manifest), "--store", str(db),
+                        "--quiet"], capture_output=True, text=True, env=_batch_env(), timeout=300)
+    assert r.returncode == 1, r.stderr
+    errors = dict(rows(db, "SELECT file, error FROM calls WHERE error IS NOT NULL"))
+    assert len(errors) == 4, errors
+    assert any("not a regular file" in e and "x.flac" in e for e in errors.values())
+    assert any("/dev/zero" in e and "not a regular file" in e for e in errors.values())
+    assert any("loop.wav" in e and "symbolic links" in e for e in errors.values())
+    assert any("not UTF-8" in e for e in errors.values())
+    scored = rows(db, "SELECT count(*) FROM calls WHERE error IS NULL")[0][0]
+    assert scored == len(calls)  # every good call scored beside them
+    assert [x for x in r.stderr.splitlines() if x.startswith("error:")] and "Traceback" not in r.stderr
+
+
+def test_started_at_with_and_without_a_zone_in_one_store(tmp_path):
+    import subprocess
+    import sys
+
+    from .test_batch import archive, rows
+
+    calls = archive(tmp_path / "arch")
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("file,started_at,caller\n"
+                        f"{calls[0]},2026-11-03 09:30:00,13800000000\n"
+                        f"{calls[1]},2026-11-03T10:30:00+08:00,13800000000\n"
+                        f"{calls[2]},2026-11-03T02:30:00Z,13800000001\n", encoding="utf-8")
+    db = tmp_path / "r.db"
+    run_ = lambda *a: subprocess.run([sys.executable, "-m", "phonecoach", "batch", *a, "--store", str(db), "--quiet"],  # noqa: E731
+                                     capture_output=True, text=True, env=_batch_env(), timeout=300)
+    r = run_(str(manifest))
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert len(rows(db, "SELECT started_at FROM calls WHERE started_at IS NOT NULL")) == 3
+    r = run_(str(manifest))  # a later batch on that store
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    pack = tmp_path / "p.toml"
+    from phonecoach.judging.rulepack import DEFAULT_PACK
+    pack.write_text(DEFAULT_PACK.read_text(encoding="utf-8") + "\n# v2\n", encoding="utf-8")
+    r = run_("--rescore", "--rules", str(pack))
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("pattern,name,expect", [
+    ("{agent}-{ring_seconds}.wav", "li-soon.wav", "ring_seconds 'soon' is not a number"),
+    ("{agent}-{agent_channel}.wav", "li-middle.wav", "agent_channel 'middle' must be left or right"),
+])
+def test_agent_pattern_fields_are_checked(tmp_path, pattern, name, expect):
+    import subprocess
+    import sys
+
+    from .test_batch import archive, rows
+
+    calls = archive(tmp_path / "arch")
+    calls[0].rename(tmp_path / "arch" / name)
+    db = tmp_path / "r.db"
+    r = subprocess.run([sys.executable, "-m", "phonecoach", "batch", str(tmp_path / "arch"), "--store", str(db),
+                        "--quiet", "--agent-pattern", pattern], capture_output=True, text=True, env=_batch_env(),
+                       timeout=300)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    errors = [e for (e,) in rows(db, "SELECT error FROM calls WHERE error IS NOT NULL")]
+    assert len(errors) == 1 and expect in errors[0] and name in errors[0], errors
+    assert rows(db, "SELECT count(*) FROM calls WHERE error IS NULL")[0][0] == len(calls) - 1
+
+
+def test_a_closed_stderr_does_not_stop_the_batch(tmp_path):
+    import subprocess
+    import sys
+
+    from .test_batch import archive, rows
+
+    calls = archive(tmp_path / "arch")
+    db = tmp_path / "r.db"
+    p = subprocess.Popen([sys.executable, "-m", "phonecoach", "batch", str(tmp_path / "arch"), "--store", str(db),
+                          "--progress", "json", "--workers", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         env=_batch_env())
+    p.stderr.readline()  # `2>&1 | head -1`
+    p.stderr.close()
+    assert p.wait(timeout=300) == 0
+    assert rows(db, "SELECT count(*) FROM calls WHERE error IS NULL")[0][0] == len(calls)
+
+
+def test_a_newline_inside_a_quoted_manifest_field_is_kept(tmp_path):
+    from phonecoach.archive.batch import manifest_jobs
+
+    m = tmp_path / "m.csv"
+    m.write_text('file,note,agent\ncall.wav,"first line\nsecond line",wang\nother.wav,,li\n', encoding="utf-8")
+    jobs = manifest_jobs(m)
+    assert [j.meta.get("note") for j in jobs] == ["first line\nsecond line", None]
+    assert [j.meta["agent"] for j in jobs] == ["wang", "li"]

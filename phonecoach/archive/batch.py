@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import glob
+import io
 import os
 import re
 import time
@@ -20,8 +21,8 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from ..core.errors import PhonecoachError
-from ..core.safeio import read_limited, shown
+from ..core.errors import AudioError, PhonecoachError
+from ..core.safeio import check_regular, read_limited, shown
 from ..core.verdict import CallReport
 from ..pipeline import AUDIO_SUFFIXES, ScoreOptions
 from .store import CallRecord, Store
@@ -52,7 +53,9 @@ def find_jobs(inputs: Iterable[str], agent_pattern: str | None = None) -> list[J
         if p.suffix.lower() == ".csv" and p.is_file():
             found = manifest_jobs(p)
         elif p.is_dir():
-            found = [Job(f) for f in sorted(p.rglob("*")) if f.suffix.lower() in AUDIO_SUFFIXES and f.is_file()]
+            # a link that leads nowhere (or round in a loop) is a file the user meant: stored with its error
+            found = [Job(f) for f in sorted(p.rglob("*")) if f.suffix.lower() in AUDIO_SUFFIXES
+                     and (f.is_symlink() or not f.is_dir())]
         elif glob.has_magic(raw):
             found = [Job(Path(f)) for f in sorted(glob.glob(raw, recursive=True))
                      if Path(f).suffix.lower() in AUDIO_SUFFIXES]
@@ -77,38 +80,46 @@ def manifest_jobs(path: Path) -> list[Job]:
         text = read_limited(path, PhonecoachError, "a manifest", 64 << 20).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise PhonecoachError("manifest is not UTF-8 text", shown(path)) from None
-    rows = csv.DictReader(text.splitlines())
+    rows = csv.DictReader(io.StringIO(text, newline=""))  # a quoted field may hold a newline
     if not rows.fieldnames or "file" not in rows.fieldnames:
         raise PhonecoachError("manifest needs a header row with a 'file' column", shown(path))
     jobs = []
-    for line, row in enumerate(rows, 2):
+    for row in rows:
+        line = rows.line_num  # where the row ends in the file
         meta = {k.strip(): (v or "").strip() for k, v in row.items() if k and k.strip() != "file" and (v or "").strip()}
         name = (row.get("file") or "").strip()
         if not name:
             raise PhonecoachError(f"line {line}: no file", shown(path))
-        side = meta.get("agent_channel", "").lower()
-        if side not in ("", "left", "right"):
-            raise PhonecoachError(f"line {line}: agent_channel must be left or right", shown(path))
-        if "ring_seconds" in meta:
-            try:
-                ok = 0 <= float(meta["ring_seconds"]) < float("inf")
-            except ValueError:
-                ok = False
-            if not ok:
-                raise PhonecoachError(f"line {line}: ring_seconds {meta['ring_seconds']!r} is not a number >= 0",
-                                      shown(path))
-        if meta.get("started_at"):
-            meta["started_at"] = parse_time(meta["started_at"], f"{shown(path)}: line {line}")
+        check_call_fields(meta, f"{shown(path)}: line {line}")
         jobs.append(Job((path.parent / name) if not Path(name).is_absolute() else Path(name), meta))
     return jobs
 
 
+def check_call_fields(meta: dict[str, str], where: str) -> None:
+    """The fields that change how a call is scored, from a manifest row or a file name
+    (--agent-pattern): checked, normalised in place, or PhonecoachError naming ``where``."""
+    side = meta.get("agent_channel", "").lower()
+    if side not in ("", "left", "right"):
+        raise PhonecoachError(f"{where}: agent_channel {meta['agent_channel']!r} must be left or right")
+    if side:
+        meta["agent_channel"] = side
+    if "ring_seconds" in meta:
+        try:
+            ok = 0 <= float(meta["ring_seconds"]) < float("inf")
+        except ValueError:
+            ok = False
+        if not ok:
+            raise PhonecoachError(f"{where}: ring_seconds {meta['ring_seconds']!r} is not a number >= 0")
+    if meta.get("started_at"):
+        meta["started_at"] = parse_time(meta["started_at"], where)
+
+
 def parse_time(value: str, where: str) -> str:
     """An ISO 8601 time (2026-11-24T09:30:00 or with a space), kept as ISO text."""
-    from datetime import datetime
+    from ..core.timeline import local_time
 
     try:
-        return datetime.fromisoformat(value.strip()).isoformat(timespec="seconds")
+        return local_time(value).isoformat(timespec="seconds")  # one basis: zoned and naive times compare
     except ValueError:
         raise PhonecoachError(f"{where}: started_at {value!r} is not a date and time like 2026-11-24 09:30:00") from None
 
@@ -226,10 +237,17 @@ def run_batch(store: Store, jobs: list[Job], opts: BatchOptions,
     failures: list[CallRecord] = []
     for job in jobs:
         try:
+            check_regular(job.path, AudioError, "an audio file")  # /dev/zero or a FIFO would never end
+            check_call_fields(job.meta, shown(job.path))  # what --agent-pattern read from its name
+            if shown(job.path) != str(job.path):
+                raise AudioError("the file name is not UTF-8; rename it", shown(job.path))
             job.sha256 = store.sha256_of(job.path)
-        except OSError as exc:
-            rec = _record(job, opts, {"error": f"{shown(job.path)}: cannot read it: {exc.strerror or exc}"})
-            rec.sha256 = "unreadable:" + str(job.path.resolve())
+        except (PhonecoachError, OSError) as exc:
+            why = str(exc) if isinstance(exc, PhonecoachError) else \
+                f"{shown(job.path)}: cannot read it: {exc.strerror or exc}"
+            job.path = Path(shown(job.path))  # what the store can keep (and a person can read)
+            rec = _record(job, opts, {"error": why})
+            rec.sha256 = "unreadable:" + shown(os.path.abspath(job.path))
             store.save(rec)
             progress.done += 1
             progress.failed += 1

@@ -12,7 +12,7 @@ import re
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from ..core.timeline import clock
+from ..core.timeline import clock, local_time
 from ..core.verdict import RuleInfo, RuleResult
 from ..judging.checks import CALLBACK_PROMISED
 from ..judging.model import RulePack
@@ -59,7 +59,7 @@ def judge_across_calls(store: Store, pack: RulePack, pack_version: str, model: s
 
 def _start(c: CallRecord) -> datetime | None:
     try:
-        return datetime.fromisoformat(c.started_at) if c.started_at else None
+        return local_time(c.started_at) if c.started_at else None
     except ValueError:
         return None
 

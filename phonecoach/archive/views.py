@@ -15,6 +15,7 @@ from typing import Any, BinaryIO, Callable, Iterable
 
 from ..core.errors import PhonecoachError
 from ..core.safeio import atomic_path
+from ..core.timeline import local_time
 from ..core.verdict import RuleResult
 from .store import CallRecord, Store
 
@@ -80,7 +81,7 @@ def by_week(calls: list[CallRecord], value: Callable[[CallRecord], float | None]
     for c in calls:
         v = value(c)
         if c.started_at and v is not None:
-            y, w, _ = datetime.fromisoformat(c.started_at).isocalendar()
+            y, w, _ = local_time(c.started_at).isocalendar()
             by[f"{y}-W{w:02d}"].append(v)
     return dict(sorted(by.items()))
 

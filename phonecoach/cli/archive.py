@@ -101,13 +101,20 @@ def batch(inputs, store_path, workers, model, rules_path, agent_channel, agent_p
         task = bar.add_task("scoring", total=len(jobs), hours=0.0, rate=0.0, failed=0)
         bar.start()
 
+    reporting = [True]  # progress output that fails (stderr closed by its reader) stops; scoring never does
+
     def on_progress(p, rec) -> None:
+        if not reporting[0]:
+            return
         d = p.as_dict()
-        if bar is not None:
-            bar.update(task, completed=p.done + p.skipped, hours=d["audio_hours"], rate=d["calls_per_second"],
-                       failed=p.failed)
-        elif not quiet and rec is not None:
-            click.echo(json.dumps({**d, "file": rec.file, "error": rec.error}, ensure_ascii=False), err=True)
+        try:
+            if bar is not None:
+                bar.update(task, completed=p.done + p.skipped, hours=d["audio_hours"], rate=d["calls_per_second"],
+                           failed=p.failed)
+            elif not quiet and rec is not None:
+                click.echo(json.dumps({**d, "file": rec.file, "error": rec.error}, ensure_ascii=False), err=True)
+        except (OSError, ValueError):  # a closed pipe (BrokenPipeError) or a closed stream
+            reporting[0] = False
 
     client = submit = None
     try:
@@ -125,6 +132,8 @@ def batch(inputs, store_path, workers, model, rules_path, agent_channel, agent_p
             client.close()
         store.close()
     d = progress.as_dict()
+    if not reporting[0]:
+        _quiet_stderr()
     click.echo(f"phonecoach: {progress.done} calls scored ({d['audio_hours']:.2f} h of audio), {progress.skipped} "
                f"already in {store_path.name}, {progress.failed} failed", err=True)
     for rec in failures:
@@ -274,3 +283,15 @@ def calibrate(store_path, labels_path, as_json) -> None:
                   highlight=False, markup=False)
     for m in out["not_found"]:
         click.echo(f"warning: labels line {m['line']}: no stored call {m['call']!r} with rule {m['rule']}", err=True)
+
+
+def _quiet_stderr() -> None:
+    """stderr was closed by its reader: the summary lines go nowhere rather than fail the run
+    (the store holds every call and error)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+        sys.stderr = open(2, "w", closefd=False)
+    except OSError:
+        pass

@@ -8,6 +8,7 @@ source did not say (a plain-text transcript has no times).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Iterable, Literal
 
 Speaker = Literal["agent", "customer", "unknown"]
@@ -80,3 +81,11 @@ def sort_utterances(utterances: Iterable[Utterance]) -> list[Utterance]:
     if items and all(u.start is not None for u in items):
         return sorted(items, key=lambda u: (u.start, u.end or u.start))
     return items
+
+
+def local_time(iso: str) -> datetime:
+    """A call's start time as the call center's wall clock: a time with a zone is converted to
+    this machine's local time, a time without one is taken as local already. One basis, so
+    naive and zoned times from different manifests compare (and sort) without an error."""
+    t = datetime.fromisoformat(iso.strip())
+    return t.astimezone().replace(tzinfo=None) if t.tzinfo is not None else t
