@@ -141,3 +141,30 @@ def test_dashboard_lists_agents_rules_and_calls_worst_first_linking_their_pages(
     # a second run keeps the pages it already wrote
     r = CliRunner().invoke(main, ["report", "--store", str(db), "-o", str(out)])
     assert r.exit_code == 0 and f"0 written, {len(links)} already there" in r.stderr
+
+
+def test_findings_land_on_the_line_a_scan_of_every_line_would_pick():
+    """The page finds each finding's line by bisection (a scan per finding made 100k-turn calls
+    never finish); on random, overlapping and untimed lines it picks what the scan picks."""
+    import random
+
+    from phonecoach.sinks.callpage import Line, _LineIndex
+
+    def scan(lines, t, text):
+        timed = [i for i, ln in enumerate(lines) if ln.start is not None]
+        inside = [i for i in timed if lines[i].start - 0.05 <= t <= (lines[i].end or lines[i].start) + 0.05]
+        same = [i for i in inside if text is not None and lines[i].pieces[0][0] == text]
+        before = [i for i in timed if lines[i].start <= t]
+        return (same or inside or before[-1:] or timed[:1] or [None])[0]
+
+    rng = random.Random(7)
+    for _ in range(300):
+        lines = []
+        for _ in range(rng.randint(0, 30)):
+            start = None if rng.random() < 0.1 else round(rng.uniform(0, 60), 2)
+            end = None if start is None or rng.random() < 0.1 else start + round(rng.uniform(0, 8), 2)
+            lines.append(Line("agent", start, end, [(rng.choice("abc"), None)]))
+        index = _LineIndex(lines)
+        for _ in range(30):
+            t, text = round(rng.uniform(-5, 70), 2), rng.choice(["a", "b", "c", None])
+            assert index.line_at(t, text) == scan(lines, t, text), (t, text)

@@ -241,3 +241,270 @@ def test_a_newline_inside_a_quoted_manifest_field_is_kept(tmp_path):
     jobs = manifest_jobs(m)
     assert [j.meta.get("note") for j in jobs] == ["first line\nsecond line", None]
     assert [j.meta["agent"] for j in jobs] == ["wang", "li"]
+
+
+def _store_with_calls(tmp_path):
+    import subprocess
+    import sys
+
+    from .test_batch import archive
+
+    archive(tmp_path / "arch")
+    db = tmp_path / "r.db"
+    r = subprocess.run([sys.executable, "-m", "phonecoach", "batch", str(tmp_path / "arch"), "--store", str(db),
+                        "--quiet"], capture_output=True, text=True, env=_batch_env(), timeout=300)
+    assert r.returncode == 0, r.stderr
+    import sqlite3
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    return db
+
+
+@pytest.mark.parametrize("tables", [
+    "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)",
+    "CREATE TABLE rule_results (id INTEGER, what TEXT)",  # a name we use, another program's table
+])
+@pytest.mark.parametrize("command", [["summary"], ["export", "--format", "jsonl"], ["batch", "--rescore"]])
+def test_a_foreign_sqlite_file_is_refused_and_left_untouched(tmp_path, tables, command):
+    import sqlite3
+
+    foreign = tmp_path / "theirs.db"
+    con = sqlite3.connect(foreign)
+    con.execute(tables)
+    con.commit()
+    con.close()
+    before = foreign.read_bytes()
+    r = run(*command, "--store", foreign)
+    assert r.exit_code == 1, r.output
+    lines = [x for x in r.stderr.splitlines() if x.startswith("error:")]
+    assert len(lines) == 1 and "not a phonecoach results store" in lines[0] and "Traceback" not in r.output
+    assert foreign.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["theirs.db"]
+
+
+def test_reading_a_store_never_writes_it(tmp_path):
+    db = _store_with_calls(tmp_path)
+    stamp = (db.read_bytes(), db.stat().st_mtime_ns)
+    for command in (["summary", "--json"], ["export", "--format", "jsonl", "-o", str(tmp_path / "x.jsonl")]):
+        r = run(*command, "--store", db)
+        assert r.exit_code == 0, r.output
+    assert (db.read_bytes(), db.stat().st_mtime_ns) == stamp
+
+
+def test_a_damaged_store_is_named_as_such(tmp_path):
+    db = _store_with_calls(tmp_path)
+    data = bytearray(db.read_bytes())
+    page = 4096
+    for k in range(1, len(data) // page):  # every page after the first: header intact, tables garbled
+        data[k * page + 8: k * page + 64] = b"\xa5" * 56
+    db.write_bytes(bytes(data))
+    r = run("summary", "--store", db)
+    assert r.exit_code == 1, r.output
+    lines = [x for x in r.stderr.splitlines() if x.startswith("error:")]
+    assert len(lines) == 1 and "damaged" in lines[0] and "integrity check" in lines[0], r.output
+
+
+def test_a_store_from_a_newer_phonecoach_is_refused(tmp_path):
+    import sqlite3
+
+    db = _store_with_calls(tmp_path)
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA user_version=99")
+    con.close()
+    r = run("summary", "--store", db)
+    assert r.exit_code == 1 and "newer phonecoach" in r.stderr, r.output
+
+
+def test_workers_end_when_the_batch_is_killed(tmp_path):
+    """SIGKILL of the batch's main process alone (no clean-up runs): its workers must not live on."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from .test_batch import archive, rows
+
+    archive(tmp_path / "arch", copies=3)
+    db = tmp_path / "r.db"
+    proc = subprocess.Popen([sys.executable, "-m", "phonecoach", "batch", str(tmp_path / "arch"), "--store", str(db),
+                             "--workers", "2", "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=_batch_env(), start_new_session=True)
+
+    def children() -> list[int]:
+        out = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == proc.pid:
+                out.append(int(stat.parent.name))
+        return out
+
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (db.exists() and rows(db, "SELECT count(*) FROM calls")[0][0] >= 2):
+            time.sleep(0.05)
+        workers = children()
+        while len(workers) < 2 and time.monotonic() < deadline:  # spawned as the pool needs them
+            time.sleep(0.1)
+            workers = children()
+        assert len(workers) >= 2, workers
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 15
+        alive = workers
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.2)
+            alive = [w for w in workers if Path(f"/proc/{w}").exists()
+                     and Path(f"/proc/{w}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
+        assert not alive, f"workers still running after the batch was killed: {alive}"
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+# --- model archives that cannot be unpacked: one line, nothing installed ------------------------
+
+def _zip_with(kind: str) -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        if kind == "clash":  # "m/am" a file, then a file inside a folder of that name
+            zf.writestr("m/am", b"x")
+            zf.writestr("m/am/final.mdl", b"y")
+        elif kind == "long":
+            zf.writestr("m/" + "长" * 100 + ".bin", b"x")  # 300 bytes in UTF-8
+        elif kind == "encrypted":
+            zf.writestr("m/am/final.mdl", b"y")
+    data = bytearray(buf.getvalue())
+    if kind == "encrypted":  # set the 'encrypted' flag in the local and central headers
+        for sig in (b"PK\x03\x04", b"PK\x01\x02"):
+            at = data.find(sig)
+            flag_at = at + (6 if sig == b"PK\x03\x04" else 8)
+            data[flag_at] |= 0x1
+    return bytes(data)
+
+
+@pytest.mark.parametrize("kind,expect", [("clash", "could not be unpacked"), ("long", "over 255 bytes"),
+                                         ("encrypted", "encrypted")])
+def test_model_archives_that_cannot_be_unpacked_give_one_line(tmp_path, monkeypatch, kind, expect):
+    import hashlib
+    from http.server import BaseHTTPRequestHandler
+
+    from .loopback import Loopback
+
+    data = _zip_with(kind)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *a):
+            pass
+
+    server = Loopback(Handler)
+    try:
+        monkeypatch.setenv("PHONECOACH_MODELS_DIR", str(tmp_path / "models"))
+        r = run("models", "download", "my-model", "--url", server.url + "/m.zip",
+                "--sha256", hashlib.sha256(data).hexdigest())
+    finally:
+        server.close()
+    assert r.exit_code == 1 and "Traceback" not in r.output, r.output
+    lines = [x for x in r.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and expect in lines[0] and "nothing installed" in lines[0], lines
+    assert not (tmp_path / "models").exists() or list((tmp_path / "models").iterdir()) == []
+
+
+def test_a_killed_writers_leftovers_are_cleared_on_the_next_write(tmp_path):
+    import subprocess
+    import sys
+
+    from phonecoach.core.safeio import write_text_atomic
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(gone.stdout)
+    target = tmp_path / "calls.jsonl"
+    stale = tmp_path / f".calls.jsonl.{dead_pid}.k2j4.part"  # what a killed export leaves
+    stale.write_bytes(b"\0" * 1000)
+    alive = tmp_path / f".calls.jsonl.{os_getppid()}.x1.part"  # a writer still at work (the test runner's parent)
+    alive.write_bytes(b"")
+    other = tmp_path / f".other.csv.{dead_pid}.z.part"  # another file's: not this write's business
+    other.write_bytes(b"")
+    write_text_atomic(target, "{}\n")
+    assert target.read_text() == "{}\n"
+    assert not stale.exists() and alive.exists() and other.exists()
+
+
+def os_getppid() -> int:
+    import os
+    return os.getppid()
+
+
+@pytest.mark.slow
+def test_many_sessions_stop_promptly_on_sigterm_with_their_reports(tmp_path, ko_model):
+    """SIGTERM ends every session now (the audio still queued is noted, not decoded first), each
+    with its report."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from .conftest import SAMPLES
+
+    flacs = sorted(SAMPLES.glob("*.flac"))[:4]
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "phonecoach", "live", "--speed", "0", "--jsonl", "--out", str(out),
+            "--model", str(ko_model)]
+    for f in flacs:
+        args += ["--replay", str(f)]
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (out.is_dir() and len(list(out.glob("*/agent.wav"))) == len(flacs)):
+            time.sleep(0.1)
+        time.sleep(2.0)  # the sessions are decoding
+        p.send_signal(signal.SIGTERM)
+        t0 = time.monotonic()
+        p.wait(timeout=60)
+        took = time.monotonic() - t0
+    finally:
+        if p.poll() is None:
+            os.kill(p.pid, signal.SIGKILL)
+    assert took < 10, f"took {took:.1f} s to stop"
+    for f in flacs:
+        report = json.loads((out / f.stem / "report.json").read_text(encoding="utf-8"))
+        assert report["rules"] and report["session"]["audio_seconds"] > 0
+
+
+def test_report_pages_into_an_existing_file_is_an_error(tmp_path):
+    db = _store_with_calls(tmp_path)
+    taken = tmp_path / "pages.txt"
+    taken.write_text("mine", encoding="utf-8")
+    r = run("report", "--store", db, "-o", tmp_path / "d.html", "--pages", taken)
+    assert r.exit_code == 1 and "--pages needs a folder" in r.stderr, r.output
+    assert taken.read_text(encoding="utf-8") == "mine"
+
+
+def test_live_out_an_existing_file_is_one_line(tmp_path):
+    from .conftest import SAMPLES
+
+    taken = tmp_path / "out.txt"
+    taken.write_text("mine", encoding="utf-8")
+    r = run("live", "--replay", sorted(SAMPLES.glob("*.flac"))[0], "--speed", "0", "--out", taken)
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert [x for x in r.stderr.splitlines() if x.startswith("error:")] == \
+        [f"error: {taken}: is a file, not a folder; choose another --out"]
+    assert taken.read_text(encoding="utf-8") == "mine"

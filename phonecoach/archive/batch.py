@@ -165,11 +165,28 @@ def _worker_init(pack_path: str | None, model: str | None, use_reference: bool) 
     from ..judging.rulepack import load_pack
 
     tune_process()
+    _end_with_parent()
     _WORKER["pack"] = load_pack(pack_path)
     _WORKER["model"] = model
     _WORKER["use_reference"] = use_reference
     if model:
         load_model(model)
+
+
+def _end_with_parent(every: float = 1.0) -> None:
+    """A worker ends when the batch's main process is gone (even by SIGKILL, which runs no
+    clean-up): a watch thread sees it re-parented and exits, so no worker (each holding a
+    model, ~340 MB) lives on scoring calls no one will save."""
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def score_job(path: str, ring_seconds: float | None, agent_channel: str) -> dict[str, Any]:

@@ -103,21 +103,86 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-class Store:
-    """The SQLite store. One writer at a time (the batch's main process); readers any time."""
+APPLICATION_ID = 0x50434F41  # "PCOA" in the SQLite header: this file is a phonecoach store
+SCHEMA_VERSION = 1  # PRAGMA user_version; a store from a newer phonecoach is refused, not rewritten
+_OUR_TABLES = {"calls", "rule_results", "seen"}
 
-    def __init__(self, path: Path) -> None:
+
+class Store:
+    """The SQLite store. One writer at a time (the batch's main process); readers any time.
+
+    ``readonly``: the views (summary, export, report, calibrate) never write, so a store on a
+    read-only disk or shared read-only can be read. Any file that is not a phonecoach store (its
+    application id, or a store from before the id with exactly our tables) is refused without
+    a byte written to it; a damaged one is named as such with SQLite's integrity check."""
+
+    def __init__(self, path: Path, readonly: bool = False) -> None:
         self.path = Path(path)
+        self.readonly = readonly
         if self.path.exists() and not self.path.is_file():
             raise PhonecoachError("not a regular file: cannot be a results store", self.path)
+        if readonly and not self.path.is_file():
+            raise PhonecoachError("no such results store", self.path)
+        fresh = not self.path.exists() or self.path.stat().st_size == 0
         try:
-            self.db = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")  # WAL: a crash never corrupts; power loss may undo the last calls
-            self.db.execute("PRAGMA foreign_keys=ON")
-            self.db.executescript(SCHEMA)
+            self.db = self._connect(readonly)
+            if not fresh:
+                self._check_ours()
+            if not readonly:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")  # WAL: a crash never corrupts; power loss may undo the last calls
+                self.db.execute("PRAGMA foreign_keys=ON")
+                self.db.executescript(SCHEMA)
+                self.db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+                self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
-            raise PhonecoachError(f"not a phonecoach results store ({exc})", self.path) from None
+            raise PhonecoachError(self._why(exc), self.path) from None
+
+    def _connect(self, readonly: bool) -> sqlite3.Connection:
+        if not readonly:
+            return sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
+        uri = self.path.resolve().as_uri()
+        try:
+            db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30.0, isolation_level=None)
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.OperationalError:  # a read-only disk: no -shm can be made beside it; nothing changes it
+            return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+
+    def _check_ours(self) -> None:
+        app = self.db.execute("PRAGMA application_id").fetchone()[0]
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if app == APPLICATION_ID:
+            if version > SCHEMA_VERSION:
+                raise PhonecoachError(f"a results store from a newer phonecoach (schema {version}); upgrade "
+                                      "phonecoach to read it", self.path)
+            return
+        if app == 0 and tables == _OUR_TABLES:
+            return  # written before stores carried their id: ours, stamped when next written
+        raise PhonecoachError("not a phonecoach results store (another program's SQLite file); "
+                              "nothing was written to it", self.path)
+
+    def _why(self, exc: sqlite3.DatabaseError) -> str:
+        text = str(exc)
+        if "full" in text:
+            return "the disk is full: the store could not be written (the calls saved so far are kept)"
+        if "readonly" in text or "read-only" in text:
+            return "the store is read-only: it can be read (summary, export, report) but not written"
+        if "not a database" in text:
+            return "not a phonecoach results store (not an SQLite file)"
+        return f"the results store is damaged ({self._integrity() or text}); restore it from a backup"
+
+    def _integrity(self) -> str:
+        try:
+            db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                rows = db.execute("PRAGMA integrity_check(3)").fetchall()
+            finally:
+                db.close()
+            return "SQLite integrity check: " + "; ".join(r[0] for r in rows)
+        except sqlite3.DatabaseError as exc:
+            return f"SQLite integrity check: {exc}"
 
     def close(self) -> None:
         self.db.close()
@@ -131,8 +196,11 @@ class Store:
         if row and row[0] == st.st_size and row[1] == st.st_mtime_ns:
             return row[2]
         digest = file_sha256(path)
-        self.db.execute("INSERT OR REPLACE INTO seen VALUES (?, ?, ?, ?)",
-                        (str(path.resolve()), st.st_size, st.st_mtime_ns, digest))
+        try:
+            self.db.execute("INSERT OR REPLACE INTO seen VALUES (?, ?, ?, ?)",
+                            (str(path.resolve()), st.st_size, st.st_mtime_ns, digest))
+        except sqlite3.DatabaseError as exc:
+            raise PhonecoachError(self._why(exc), self.path) from None
         return digest
 
     # -- writing -------------------------------------------------------------------------
@@ -143,6 +211,12 @@ class Store:
 
     def save(self, r: CallRecord) -> None:
         """The call and its rule results, in one transaction (whole or not at all)."""
+        try:
+            self._save(r)
+        except sqlite3.DatabaseError as exc:  # a full disk, a read-only file, a damaged page
+            raise PhonecoachError(self._why(exc), self.path) from None
+
+    def _save(self, r: CallRecord) -> None:
         results = r.report.results if r.report is not None else []
         with _transaction(self.db):
             self.db.execute("DELETE FROM rule_results WHERE key = ?", (r.key,))
@@ -161,6 +235,13 @@ class Store:
 
     def calls(self, pack_version: str | None = None, model: str | None = None,
               errors: bool = True) -> Iterator[CallRecord]:
+        """The stored calls (a damaged page met while reading is named, in one line)."""
+        try:
+            yield from self._calls(pack_version, model, errors)
+        except sqlite3.DatabaseError as exc:
+            raise PhonecoachError(self._why(exc), self.path) from None
+
+    def _calls(self, pack_version: str | None, model: str | None, errors: bool) -> Iterator[CallRecord]:
         sql, args = "SELECT * FROM calls WHERE 1=1", []
         if pack_version is not None:
             sql, args = sql + " AND pack = ?", args + [pack_version]
@@ -182,7 +263,10 @@ class Store:
 
     def latest_pack(self) -> tuple[str, str] | None:
         """(pack version, model) of the most recently scored calls: what views show by default."""
-        row = self.db.execute("SELECT pack, model FROM calls ORDER BY scored_at DESC, rowid DESC LIMIT 1").fetchone()
+        try:
+            row = self.db.execute("SELECT pack, model FROM calls ORDER BY scored_at DESC, rowid DESC LIMIT 1").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise PhonecoachError(self._why(exc), self.path) from None
         return (row[0], row[1]) if row else None
 
 

@@ -157,11 +157,10 @@ def summary(store_path, worst, as_json) -> None:
     from ..archive.views import agent_rows, rule_rows, selected, trend_rows, worst_calls
 
     try:
-        store = Store(store_path)
+        calls = selected(Store(store_path, readonly=True))
     except PhonecoachError as exc:
         _err(None, str(exc))
         sys.exit(EXIT_INPUT_ERROR)
-    calls = selected(store)
     out = {"calls": len(calls), "agents": agent_rows(calls), "rules": rule_rows(calls),
            "worst": worst_calls(calls, worst), "weeks": trend_rows(calls)}
     if as_json:
@@ -208,7 +207,7 @@ def export(store_path, fmt, table_name, out) -> None:
     if to_stdout and fmt == "parquet" and sys.stdout.isatty():
         raise click.UsageError("parquet is binary: redirect stdout to a file, or give one with -o")
     try:
-        calls = selected(Store(store_path))
+        calls = selected(Store(store_path, readonly=True))
         rows = (call_object(c) for c in calls) if fmt == "jsonl" and table_name is None else None
         if rows is None and table_name is not None:
             rows = table(calls, table_name)
@@ -257,7 +256,7 @@ def calibrate(store_path, labels_path, as_json) -> None:
     from ..archive.views import selected
 
     try:
-        out = run(load_labels(labels_path), selected(Store(store_path)))
+        out = run(load_labels(labels_path), selected(Store(store_path, readonly=True)))
     except PhonecoachError as exc:
         _err(None, str(exc))
         sys.exit(EXIT_INPUT_ERROR)

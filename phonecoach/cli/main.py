@@ -394,7 +394,8 @@ def _live_many(sessions_csv, replay, speed, agent_channel, model, rules_path, js
     click.echo(f"phonecoach: {len(sessions)} sessions, one model ({Path(model_path).name}), saving in {root}",
                err=True)
     for session in sessions.values():  # imports that would stall every stream mid-call, done first
-        session.warm.join()
+        while session.warm.is_alive() and not stop.is_set():
+            session.warm.join(0.1)
     for name, result in run_sessions(sessions, stop).items():
         if isinstance(result, Exception):
             _err(err, f"session {name} stopped: {str(result).splitlines()[0]}")

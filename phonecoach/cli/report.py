@@ -94,12 +94,14 @@ def _dashboard(store_path: Path, out: Path, pages_dir: Path | None, err: Console
 
     if not store_path.is_file():
         raise PhonecoachError("no such results store", shown(store_path))
-    store = Store(store_path)
+    store = Store(store_path, readonly=True)
     try:
         calls = selected(store)
     finally:
         store.close()
     pages = pages_dir or out.parent / f"{out.stem}-calls"
+    if pages.exists() and not pages.is_dir():
+        raise PhonecoachError("is a file: --pages needs a folder for the replay pages", shown(pages))
     problems: list[str] = []
 
     def page(c, path: Path) -> bool:
@@ -123,3 +125,5 @@ def _dashboard(store_path: Path, out: Path, pages_dir: Path | None, err: Console
         _err(err, line)
     click.echo(f"{len(calls)} calls; replay pages in {pages}: {counts['pages_written']} written, "
                f"{counts['pages_kept']} already there", err=True)
+    if problems:
+        sys.exit(EXIT_INPUT_ERROR)  # the dashboard is written; some calls have no page (each said above)

@@ -91,7 +91,8 @@ def atomic_path(path: Path) -> Iterator[str]:
         return
     path = Path(os.path.realpath(path))  # a symlink to a file: replace the file, keep the link
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    _clear_leftovers(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".part", dir=path.parent)
     os.close(fd)
     try:
         yield tmp
@@ -100,6 +101,31 @@ def atomic_path(path: Path) -> Iterator[str]:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _clear_leftovers(path: Path) -> None:
+    """Temporary files a killed writer of ``path`` left beside it (``.NAME.PID.xxxx.part``, the
+    PID no longer running): removed before the next write, so a killed export does not leave
+    its size behind on every run."""
+    for old in path.parent.glob(f".{glob_escape(path.name)}.*.part"):
+        pid = old.name[len(path.name) + 2:].split(".", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # its writer is still at work
+        except ProcessLookupError:
+            pass
+        except OSError:
+            continue  # someone else's process: leave it
+        try:
+            old.unlink()
+        except OSError:
+            pass
+
+
+def glob_escape(name: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", name)
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -204,8 +204,17 @@ def _safe_unzip(archive: Path, out: Path, source: str) -> Path:
                                      "the models folder; refused", source)
                 if (info.external_attr >> 16) & 0o170000 == 0o120000:
                     raise ModelError(f"archive entry '{info.filename}' is a symlink; refused", source)
+                if info.flag_bits & 0x1:
+                    raise ModelError(f"archive entry '{info.filename}' is encrypted; refused (nothing installed)",
+                                     source)
+                if any(len(part.encode("utf-8")) > 255 for part in pure.parts):
+                    raise ModelError(f"archive entry '{info.filename[:60]}…' has a name over 255 bytes; refused "
+                                     "(nothing installed)", source)
             zf.extractall(out)
     except zipfile.BadZipFile:
         raise ModelError("download is not a valid zip archive", source) from None
+    except (OSError, RuntimeError, NotImplementedError) as exc:  # a file and a folder of one name, a bad entry
+        raise ModelError(f"the archive could not be unpacked ({type(exc).__name__}: {exc}); nothing installed",
+                         source) from None
     entries = [p for p in out.iterdir() if not p.name.startswith("__MACOSX")]
     return entries[0] if len(entries) == 1 and entries[0].is_dir() else out

@@ -234,6 +234,7 @@ class LiveSession:
         self.elapsed = 0.0
         self.drain = 0.0
         self.report_seconds = 0.0  # from the last audio processed to the report made
+        self.unheard_seconds = 0.0  # audio still queued when the session was stopped, not processed
         self._report_from = 0.0
 
     def _listen(self) -> None:
@@ -304,8 +305,10 @@ class LiveSession:
             ended = time.monotonic()
             self.source.stop()
             for party, q in self.queues.items():
+                if self._stop.is_set():  # stopped (Ctrl-C, SIGTERM): end now, not after the backlog
+                    self.unheard_seconds += _discard(q)
                 if self.workers[party].is_alive():
-                    q.put(None)  # after every block already queued
+                    q.put(None)  # after every block still queued
             for w in self.workers.values():
                 w.join()
                 self.inorder.done(w.party)
@@ -368,6 +371,8 @@ class LiveSession:
         utts = [u for w in self.workers.values() for u in w.utterances]  # with their word times
         timeline = Timeline(utts, speakers_separated="unknown" not in self.parties, duration=heard.audio.duration)
         notes = [f"live session; {len(self.judge.warnings)} warnings raised during the call"]
+        if self.unheard_seconds > 0:
+            notes.append(f"stopped with {self.unheard_seconds:.1f} s of audio still queued: not heard or judged")
         for w in self.workers.values():
             if w.gaps:
                 notes.append(f"{w.party}: {w.gaps} dropped stretch{'es' * (w.gaps > 1)} of audio "
@@ -378,6 +383,18 @@ class LiveSession:
         write_text_atomic(self.folder / "report.json",
                           json.dumps({**report.to_dict(), "session": self.stats()}, ensure_ascii=False, indent=1))
         return report
+
+
+def _discard(q: "queue.Queue[Block | None]") -> float:
+    """Empty a party's queue; the seconds of audio thrown away."""
+    seconds = 0.0
+    while True:
+        try:
+            block = q.get_nowait()
+        except queue.Empty:
+            return seconds
+        if block is not None:
+            seconds += len(block.samples) / TARGET_SR
 
 
 def _warm_up() -> threading.Thread:
@@ -415,7 +432,12 @@ def _since_process_start(t: float | None) -> float | None:
 
 def _claim_folder(folder: Path) -> None:
     """A session folder is this session's alone: never appended to another session's files."""
-    folder.mkdir(parents=True, exist_ok=True)
+    if folder.exists() and not folder.is_dir():
+        raise PhonecoachError("is a file, not a folder; choose another --out", folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PhonecoachError(f"cannot make the session folder: {exc.strerror}", folder) from None
     taken = [p.name for p in folder.iterdir() if p.suffix in (".wav", ".jsonl") or p.name == "report.json"]
     if taken:
         raise PhonecoachError(f"already holds a session ({', '.join(sorted(taken)[:3])}…); choose another --out",

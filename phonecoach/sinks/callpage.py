@@ -9,6 +9,7 @@ findings carry ``data-rule``. Every piece of text goes through Jinja's autoescap
 from __future__ import annotations
 
 import base64
+import bisect
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,13 +114,14 @@ def transcript_lines(utterances: list[dict[str, Any]], broken: list[dict[str, An
     """Each utterance, with a matched phrase marked where it was said and every other timed
     finding noted under the utterance it happened in (or the last one before it)."""
     lines = [Line(u["speaker"], u.get("start"), u.get("end"), [(u["text"], None)]) for u in utterances]
+    index = _LineIndex(lines)
     for r in broken:
         for o in r.get("occurrences", []):
             if o.get("start") is None:
                 continue
             finding = {"rule": r["rule"], "title": r.get("title", r["rule"]), "fix": r.get("fix", ""),
                        "message": r.get("message", ""), "start": o["start"], "severity": r.get("severity", "")}
-            i = _line_at(lines, o["start"], o.get("text"))
+            i = index.line_at(o["start"], o.get("text"))
             if i is None:
                 continue
             span = o.get("span")
@@ -129,16 +131,37 @@ def transcript_lines(utterances: list[dict[str, Any]], broken: list[dict[str, An
     return lines
 
 
-def _line_at(lines: list[Line], t: float, text: str | None) -> int | None:
-    timed = [i for i, ln in enumerate(lines) if ln.start is not None]
-    inside = [i for i in timed if lines[i].start - 0.05 <= t <= (lines[i].end or lines[i].start) + 0.05]
-    for i in inside:
-        if text is not None and "".join(p for p, _ in lines[i].pieces) == text:
-            return i
-    if inside:
-        return inside[0]
-    before = [i for i in timed if lines[i].start <= t]
-    return before[-1] if before else (timed[0] if timed else None)
+class _LineIndex:
+    """Which line a finding at time ``t`` belongs to, by bisection over the lines' starts (a
+    scan of every line per finding made a long call's page quadratic: 100k turns never ended).
+
+    The line whose span holds ``t`` (the one with the finding's own text first, else the first
+    such line); else the last line begun before ``t``; else the first timed line."""
+
+    def __init__(self, lines: list[Line]) -> None:
+        self.lines = lines
+        timed = sorted((ln.start, i) for i, ln in enumerate(lines) if ln.start is not None)
+        self.starts = [t for t, _ in timed]
+        self.order = [i for _, i in timed]
+        self.longest = max(((ln.end or ln.start) - ln.start for ln in lines if ln.start is not None), default=0.0)
+        self.latest: list[int] = []  # the highest line number among the first k+1 starts
+        for i in self.order:
+            self.latest.append(max(i, self.latest[-1]) if self.latest else i)
+
+    def line_at(self, t: float, text: str | None) -> int | None:
+        if not self.order:
+            return None
+        hi = bisect.bisect_right(self.starts, t + 0.05)
+        lo = bisect.bisect_left(self.starts, t - 0.05 - self.longest)
+        inside = sorted(i for i in self.order[lo:hi]
+                        if t <= (self.lines[i].end or self.lines[i].start) + 0.05)
+        for i in inside:
+            if text is not None and "".join(p for p, _ in self.lines[i].pieces) == text:
+                return i
+        if inside:
+            return inside[0]
+        k = bisect.bisect_right(self.starts, t) - 1
+        return self.latest[k] if k >= 0 else min(self.order)
 
 
 def _mark(line: Line, span: list[int], finding: dict[str, Any]) -> bool:
