@@ -379,6 +379,76 @@ def apology_if_waited(rule: Rule, call: Call) -> Outcome:
     return Outcome("fail", occ, f"caller waited {call.rings} rings")
 
 
+# --- an unhappy caller (phone rules section 9) ---------------------------------------------------
+
+@check("after_complaint", live="final", choices={"mode": ("say", "never")}, mode="say", utterances=3,
+       seconds=60.0, at_least={"utterances": 0})
+def after_complaint(rule: Rule, call: Call) -> Outcome:
+    """The agent's answer to each complaint: ``say`` one of the phrases in the agent's first
+    ``utterances`` utterances after it (0: any time before the call ends) and within ``seconds``
+    (0: no limit); ``never`` say them after a complaint. Not applicable without a complaint."""
+    tl = call.timeline
+    if not call.events.complaints:
+        return not_applicable("no complaint in the call")
+    n, secs, mode = int(rule.params["utterances"]), float(rule.params["seconds"]), rule.params["mode"]
+    if mode == "never":
+        first = call.events.complaints[0]
+        hits = [at(u, m) for u in tl.utterances[first + 1:] if is_agent(tl, u) and (m := match(rule, u.text))]
+        return Outcome("fail", tuple(hits)) if hits else Outcome("pass")
+    kept, broken = [], []
+    for c in call.events.complaints:
+        said = tl.utterances[c]
+        window = [u for u in tl.utterances[c + 1:] if u.speaker == "agent"]
+        if n:
+            window = window[:n]
+        if secs and said.end is not None:
+            window = [u for u in window if u.start is None or u.start <= said.end + secs]
+        hit = next(((u, m) for u in window if (m := match(rule, u.text))), None)
+        if hit:
+            kept.append(at(*hit))
+        else:
+            broken.append(at(said))
+    if broken:
+        return Outcome("fail", tuple(broken), detail=f"{len(broken)} of {len(call.events.complaints)} complaints")
+    return Outcome("pass", tuple(kept))
+
+
+@check("pace_after_complaint", wants_phrases=False, margin=0.10, seconds=60.0, min_speech=6.0,
+       at_least={"seconds": 1.0})
+def pace_after_complaint(rule: Rule, call: Call) -> Outcome:
+    """急事慢慢说: the agent's pace (spoken characters a minute of their own speech) in the
+    ``seconds`` after the first complaint is not above their pace before it by more than
+    ``margin``. Not applicable without a complaint, times, or ``min_speech`` seconds of agent
+    speech on each side."""
+    from ..core.text import spoken_chars
+
+    tl = call.timeline
+    if not call.events.complaints:
+        return not_applicable("no complaint in the call")
+    if not tl.has_times:
+        return not_applicable("no utterance times to measure pace")
+    c = tl.utterances[call.events.complaints[0]]
+    at_ = c.end if c.end is not None else c.start
+    secs = float(rule.params["seconds"])
+    agent = [u for u in tl.utterances if u.speaker == "agent" and u.start is not None and u.end is not None
+             and u.end > u.start]
+    before = [u for u in agent if u.end <= at_]
+    after = [u for u in agent if at_ <= u.start <= at_ + secs]
+
+    def pace(us: list[Utterance]) -> tuple[float, float]:
+        seconds = sum(u.end - u.start for u in us)
+        return (60.0 * sum(spoken_chars(u.text) for u in us) / seconds if seconds else 0.0), seconds
+
+    (p0, s0), (p1, s1) = pace(before), pace(after)
+    need = float(rule.params["min_speech"])
+    if s0 < need or s1 < need:
+        return not_applicable(f"under {need:g} s of agent speech before or after the complaint")
+    evidence = f"{p1:.0f} 字/分 after the complaint, {p0:.0f} before"
+    if p1 > p0 * (1.0 + float(rule.params["margin"])):
+        return Outcome("fail", (Occurrence(after[0].start, after[-1].end, evidence),), detail=evidence)
+    return Outcome("pass", (Occurrence(after[0].start, after[-1].end, evidence),), detail=evidence)
+
+
 # --- measures from the audio -------------------------------------------------------------
 
 def _measure(call: Call, name: str) -> tuple[Any, str]:

@@ -1,4 +1,4 @@
-"""Call events derived from the timeline: holds and transfers.
+"""Call events derived from the timeline: holds, transfers, messages and complaints.
 
 The hold protocol (ask, say why, thank for consent, thank after) is judged per
 hold, so a hold is found once here and every hold rule reads the same record.
@@ -58,6 +58,7 @@ class CallEvents:
     holds: tuple[Hold, ...] = ()
     transfers: tuple[Transfer, ...] = ()
     messages: tuple[MessageTaking, ...] = ()
+    complaints: tuple[int, ...] = ()  # the customer's utterances that open a complaint (phone rules section 9)
 
 
 def is_agent(tl: Timeline, u: Utterance) -> bool:
@@ -99,9 +100,29 @@ def derive_events(tl: Timeline, phrases: dict[str, tuple[str, ...]],
         if m:
             text_holds.append(_merged_hold(tl, i, m.span[1], phrases) or _hold_from_request(tl, i, phrases))
     messages = _messages(tl, phrases)
+    complaints = _complaints(tl, phrases)
     if audio_holds is None:
-        return CallEvents(tuple(text_holds), transfers, messages)
-    return CallEvents(tuple(_merge_audio_holds(tl, text_holds, list(audio_holds))), transfers, messages)
+        return CallEvents(tuple(text_holds), transfers, messages, complaints)
+    return CallEvents(tuple(_merge_audio_holds(tl, text_holds, list(audio_holds))), transfers, messages, complaints)
+
+
+def _complaints(tl: Timeline, phrases: dict[str, tuple[str, ...]]) -> tuple[int, ...]:
+    """Where the customer complains (投诉, 不满意, 太差了, 你们怎么回事, 我要找你们领导…): the
+    first complaining utterance of each episode. A complaint said again before the agent has
+    answered is the same episode; one after the agent spoke opens a new one. Needs two
+    parties: on a mono mix the agent's own 投诉 wording cannot be told from the caller's."""
+    if not tl.speakers_separated or not phrases.get("complaint"):
+        return ()
+    out: list[int] = []
+    answered = True
+    for i, u in enumerate(tl.utterances):
+        if u.speaker == "agent":
+            answered = True
+        elif u.speaker == "customer" and find_any(u.text, phrases["complaint"], phrases.get("complaint_unless", ())):
+            if answered:
+                out.append(i)
+            answered = False
+    return tuple(out)
 
 
 def _merged_hold(tl: Timeline, i: int, after: int, phrases: dict[str, tuple[str, ...]]) -> Hold | None:

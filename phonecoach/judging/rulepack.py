@@ -46,6 +46,8 @@ EVENT_DEFAULTS: dict[str, list[str]] = {
     "colleague_absent": [],  # the agent says the colleague is out
     "colleague_absent_unless": [],
     "message_decline": [],  # the caller wants no message taken
+    "complaint": [],  # the caller complains or is upset (section 9)
+    "complaint_unless": [],
 }
 
 

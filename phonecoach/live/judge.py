@@ -230,6 +230,15 @@ class LiveJudge:
         that many more agent utterances."""
         step = rule.params.get("step")
         later = [u for u in self.utterances if u.start is not None and u.start > end]
+        if rule.check == "after_complaint":  # the answer to a complaint: decided when its window closes
+            if rule.params["mode"] == "never":
+                return end
+            n, secs = int(rule.params["utterances"]), float(rule.params["seconds"])
+            agent_next = [u for u in later if u.speaker == self.agent]
+            closes = [agent_next[n - 1].end] if n and len(agent_next) >= n else []
+            if secs and self.clock.get(self.agent, 0.0) >= end + secs:
+                closes.append(end + secs)
+            return min(closes) if closes else None
         if step == "thank_consent":
             if self._hold_start is not None and self._hold_start >= end:
                 return self._hold_start

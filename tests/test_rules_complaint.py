@@ -1,0 +1,152 @@
+"""Phone rules section 9, an unhappy caller: the complaint event and the agent's answer to it
+(seeds 001 体谅情感 / 客户抱怨 and 004 投诉处理 / 说的技巧), on realistic Chinese calls, each rule
+kept, broken, not applicable, and on ASR-noised text."""
+import pytest
+
+from phonecoach.core.timeline import Timeline, Utterance
+from phonecoach.judging.engine import judge
+from phonecoach.judging.events import derive_events
+
+RULES = ["complaint.apologise", "complaint.empathy", "complaint.next_step", "complaint.time", "complaint.confirm",
+         "never.blame_customer", "complaint.slow_down"]
+
+OPEN = [("A", "您好，欢迎致电顺达快递，我是客服小陈，请问有什么可以帮您？")]
+COMPLAINT = ("C", "我的快递一个星期都没到，你们怎么回事啊，我要投诉")
+WELL = [  # handled as the seeds ask, step by step
+    ("A", "非常抱歉给您带来不便，我理解您的心情"),
+    ("C", "那你们到底什么时候能送到"),
+    ("A", "我马上帮您登记并反馈给派送站，今天之内给您回复"),
+    ("C", "行吧"),
+    ("A", "您看这样处理可以吗"),
+    ("C", "可以"),
+    ("A", "感谢您的来电，再见"),
+]
+
+
+def judged(pack, turns, times: bool = False):
+    utts = []
+    t = 0.0
+    for who, text in turns:
+        speaker = {"A": "agent", "C": "customer"}[who]
+        if times:
+            utts.append(Utterance(speaker, text, t, t + 0.25 * len(text)))  # 240 字/分
+            t += 0.25 * len(text) + 0.5
+        else:
+            utts.append(Utterance(speaker, text))
+    rep = judge(pack, Timeline(utts, speakers_separated=True), "test")
+    return {r.rule.id: r for r in rep.results}
+
+
+def statuses(pack, turns, **kw):
+    res = judged(pack, turns, **kw)
+    return {rid: res[rid].status for rid in RULES}
+
+
+def test_the_rules_are_in_the_pack_with_their_source_and_fix(pack):
+    rules = {r.id: r for r in pack.rules}
+    for rid in RULES:
+        assert rid in rules and rules[rid].source and rules[rid].fix and rules[rid].message, rid
+
+
+def test_a_complaint_handled_well_keeps_every_rule(pack):
+    got = statuses(pack, OPEN + [COMPLAINT] + WELL)
+    assert got == {**{rid: "pass" for rid in RULES}, "complaint.slow_down": "not_applicable"}, got
+
+
+def test_without_a_complaint_none_applies(pack):
+    calm = OPEN + [("C", "我想查一下我的快递到哪了"), ("A", "好的，我帮您查一下"), ("C", "好的谢谢"),
+                   ("A", "感谢您的来电，再见")]
+    assert set(statuses(pack, calm).values()) == {"not_applicable"}
+
+
+@pytest.mark.parametrize("rule,drop", [
+    ("complaint.apologise", "非常抱歉给您带来不便，"),
+    ("complaint.empathy", "我理解您的心情"),
+    ("complaint.next_step", "我马上帮您登记并反馈给派送站，"),
+    ("complaint.time", "今天之内给您回复"),
+    ("complaint.confirm", "您看这样处理可以吗"),
+])
+def test_each_step_missing_in_turn_breaks_its_rule_only(pack, rule, drop):
+    turns = [(w, t.replace(drop, "") or "嗯") for w, t in WELL]
+    got = statuses(pack, OPEN + [COMPLAINT] + turns)
+    assert got[rule] == "fail", got
+    assert [r for r, s in got.items() if s == "fail"] == [rule], got
+
+
+def test_an_apology_too_late_is_no_apology(pack):
+    late = [("A", "您的快递在派送站"), ("C", "那怎么办"), ("A", "我帮您查一下"), ("C", "快点"),
+            ("A", "不好意思，让您久等了")]
+    assert statuses(pack, OPEN + [COMPLAINT] + late)["complaint.apologise"] == "fail"
+
+
+def test_blaming_the_caller_is_a_critical_failure_and_look_alikes_are_not(pack):
+    blame = WELL[:1] + [("C", "我填的地址没错啊"), ("A", "这是你自己的问题，地址写错了谁让你不检查")]
+    res = judged(pack, OPEN + [COMPLAINT] + blame)
+    assert res["never.blame_customer"].status == "fail"
+    assert "你自己的问题" in res["never.blame_customer"].occurrences[0].evidence
+    kind = WELL[:1] + [("C", "是不是我地址写错了"), ("A", "这不是您自己的问题，是我们派送的失误")]
+    assert statuses(pack, OPEN + [COMPLAINT] + kind)["never.blame_customer"] == "pass"
+
+
+def test_venting_without_a_complaint_word_opens_nothing_but_many_words_do(pack):
+    vent = OPEN + [("C", "唉，今天真是倒霉，下雨还堵车"), ("A", "是啊，路上注意安全")]
+    assert derive_events(Timeline([Utterance("agent" if w == "A" else "customer", t) for w, t in vent]),
+                         pack.events).complaints == ()
+    for words in ("你们的服务太差了", "我对这个处理很不满意", "我要找你们领导", "都说了好几遍了还没人管"):
+        tl = Timeline([Utterance("customer", words), Utterance("agent", "非常抱歉")])
+        assert derive_events(tl, pack.events).complaints == (0,), words
+
+
+def test_a_complaint_said_twice_before_an_answer_is_one_episode(pack):
+    turns = OPEN + [COMPLAINT, ("C", "你们太差了，我要投诉你们")] + WELL
+    res = judged(pack, turns)
+    assert res["complaint.apologise"].status == "pass"
+    second = OPEN + [COMPLAINT] + WELL[:3] + [("C", "又是今天之内，上次也这么说，我要投诉"), ("A", "好的")]
+    res = judged(pack, second)  # a second complaint after an answer: its own episode, not apologised for
+    assert res["complaint.apologise"].status == "fail" and "1 of 2" in res["complaint.apologise"].detail
+
+
+def test_asr_noise_still_finds_the_answer(pack):
+    noised = [("A", "非 常 报 歉 给 您 带 来 不 变，我 理 解 您 的 心 情"),  # homophones, spaces
+              ("C", "那你们到底什么时候能送到"),
+              ("A", "我马上帮您等记并反馈给派送站，今天之內给您回覆"),  # 登记->等记, traditional characters
+              ("C", "行吧"), ("A", "您看这样处里可以吗"), ("C", "可以")]
+    got = statuses(pack, OPEN + [("C", "你们怎么回事啊，我要头诉")] + noised)
+    assert {r: got[r] for r in RULES[:5]} == {r: "pass" for r in RULES[:5]}, got
+
+
+def test_speeding_up_after_the_complaint_breaks_slow_down(pack):
+    calm = [("A", "您好，这里是顺达快递客服中心，我是客服小陈，请问今天有什么可以帮您的吗")] * 2
+    res = judged(pack, calm + [COMPLAINT] + WELL, times=True)
+    assert res["complaint.slow_down"].status == "pass"  # the same pace before and after
+    fast = [(w, t) for w, t in WELL]
+    utts = []
+    t = 0.0
+    for who, text in calm + [COMPLAINT] + fast:
+        rate = 0.18 if (who == "A" and t > 20) else 0.25  # 333 字/分 after, 240 before
+        utts.append(Utterance("agent" if who == "A" else "customer", text, t, t + rate * len(text)))
+        t += rate * len(text) + 0.5
+    rep = judge(pack, Timeline(utts, speakers_separated=True), "test")
+    r = rep.result("complaint.slow_down")
+    assert r.status == "fail" and "字/分" in r.occurrences[0].evidence, r
+
+
+def test_live_the_missing_apology_is_warned_when_the_agent_has_had_their_turns(pack):
+    from phonecoach.live.judge import LiveJudge
+
+    out = []
+    judge = LiveJudge(pack, ["agent", "customer"], out.append)
+
+    def said(who, text, start, end):
+        judge.on_final(Utterance(who, text, start, end), now=end + 0.4)
+
+    said("agent", OPEN[0][1], 0.0, 4.0)
+    said("customer", COMPLAINT[1], 4.5, 8.0)
+    said("agent", "您的快递在派送站", 8.5, 10.0)
+    assert "complaint.apologise" not in {w.rule for w in out}  # one more turn to acknowledge it
+    said("customer", "那怎么办", 10.5, 11.0)
+    said("agent", "这是你自己的问题，地址写错了", 11.5, 13.0)
+    raised = {w.rule: w for w in out}
+    assert raised["complaint.apologise"].t_audio == 13.0  # its window closed with the agent's 2nd turn
+    assert raised["never.blame_customer"].t_audio == 13.0 and raised["never.blame_customer"].kind == "text"
+    assert "complaint.time" not in raised  # may still come before the call ends: the report judges it
