@@ -508,3 +508,51 @@ def test_live_out_an_existing_file_is_one_line(tmp_path):
     assert [x for x in r.stderr.splitlines() if x.startswith("error:")] == \
         [f"error: {taken}: is a file, not a folder; choose another --out"]
     assert taken.read_text(encoding="utf-8") == "mine"
+
+
+# --- a store on a full disk, then on a read-only one (a real tmpfs; skipped where mount is not allowed)
+
+@pytest.fixture
+def small_disk(tmp_path):
+    import subprocess
+
+    where = tmp_path / "disk"
+    where.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(where)], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root with CAP_SYS_ADMIN): {r.stderr.strip()}")
+    yield where
+    subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+def test_a_full_disk_then_a_read_only_one(tmp_path, small_disk):
+    import subprocess
+    import sys
+
+    from .test_batch import archive
+
+    archive(tmp_path / "arch", copies=4)
+    db = small_disk / "r.db"
+    r = subprocess.run([sys.executable, "-m", "phonecoach", "batch", str(tmp_path / "arch"), "--store", str(db),
+                        "--quiet", "--workers", "1"], capture_output=True, text=True, env=_batch_env(), timeout=600)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    errors = [x for x in r.stderr.splitlines() if x.startswith("error:")]
+    assert errors and "disk is full" in errors[-1], r.stderr
+    import json
+
+    def summary():
+        return subprocess.run([sys.executable, "-m", "phonecoach", "summary", "--store", str(db), "--json"],
+                              capture_output=True, text=True, timeout=120)
+
+    subprocess.run(["mount", "-o", "remount,size=4m", str(small_disk)], check=True)
+    r = summary()  # what was saved before the disk filled is whole
+    assert r.returncode == 0, r.stderr
+    saved = json.loads(r.stdout)["calls"]
+    assert saved >= 1
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    r = summary()  # a store on a read-only disk is read
+    assert r.returncode == 0 and json.loads(r.stdout)["calls"] == saved, r.stderr
+    r = subprocess.run([sys.executable, "-m", "phonecoach", "batch", str(tmp_path / "arch"), "--store", str(db),
+                        "--quiet"], capture_output=True, text=True, env=_batch_env(), timeout=600)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert [x for x in r.stderr.splitlines() if x.startswith("error:")][-1].count("read-only") == 1, r.stderr
