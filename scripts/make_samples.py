@@ -139,7 +139,10 @@ CALLS: dict[str, dict] = {
             Pause(0.8),
             Hangup(C),
         ],
-        "fails": ["voice.volume", "voice.smile", "never.eating_noise", "hold.duration", "never.impatient"],
+        # the caller's 你们到底怎么回事 is a complaint the agent never apologises for, shows no
+        # understanding of, nor checks the caller accepts the fix (phone rules section 9)
+        "fails": ["voice.volume", "voice.smile", "never.eating_noise", "hold.duration", "never.impatient",
+                  "complaint.apologise", "complaint.empathy", "complaint.confirm"],
     },
 }
 

@@ -48,6 +48,14 @@ def rows(db: Path, sql: str) -> list[tuple]:
         con.close()
 
 
+def stored(db: Path) -> int:
+    """Calls in the store so far, 0 while the batch has not made it yet (polled while it runs)."""
+    try:
+        return rows(db, "SELECT count(*) FROM calls")[0][0] if db.exists() else 0
+    except sqlite3.OperationalError:  # the file is there, its tables not yet
+        return 0
+
+
 def batch(*args: str) -> "subprocess.CompletedProcess[str]":
     return subprocess.run([sys.executable, "-m", "phonecoach", "batch", *args], capture_output=True, text=True,
                           cwd=ROOT, env={**os.environ, "PHONECOACH_MODELS_DIR": "/nonexistent"})
@@ -102,7 +110,7 @@ def test_a_run_killed_part_way_resumes_with_every_call_scored_once(tmp_path):
                             env={**os.environ, "PHONECOACH_MODELS_DIR": "/nonexistent"}, start_new_session=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        if db.exists() and rows(db, "SELECT count(*) FROM calls")[0][0] >= 4:
+        if stored(db) >= 4:
             break
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)  # the batch and its workers, at once

@@ -325,7 +325,7 @@ def test_workers_end_when_the_batch_is_killed(tmp_path):
     import time
     from pathlib import Path
 
-    from .test_batch import archive, rows
+    from .test_batch import archive, stored
 
     archive(tmp_path / "arch", copies=3)
     db = tmp_path / "r.db"
@@ -346,7 +346,7 @@ def test_workers_end_when_the_batch_is_killed(tmp_path):
 
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not (db.exists() and rows(db, "SELECT count(*) FROM calls")[0][0] >= 2):
+        while time.monotonic() < deadline and stored(db) < 2:
             time.sleep(0.05)
         workers = children()
         while len(workers) < 2 and time.monotonic() < deadline:  # spawned as the pool needs them

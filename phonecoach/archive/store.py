@@ -129,12 +129,12 @@ class Store:
             if not fresh:
                 self._check_ours()
             if not readonly:
+                # the tables and the id in one transaction: a reader never finds the file without them
+                self.db.executescript(f"BEGIN; {SCHEMA} PRAGMA application_id={APPLICATION_ID}; "
+                                      f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=NORMAL")  # WAL: a crash never corrupts; power loss may undo the last calls
                 self.db.execute("PRAGMA foreign_keys=ON")
-                self.db.executescript(SCHEMA)
-                self.db.execute(f"PRAGMA application_id={APPLICATION_ID}")
-                self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
             raise PhonecoachError(self._why(exc), self.path) from None
 
