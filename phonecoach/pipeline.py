@@ -5,7 +5,7 @@ way whichever way it arrived.
 """
 from __future__ import annotations
 
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -13,7 +13,7 @@ from typing import Callable
 from .core.errors import ModelError
 from .core.safeio import shown
 from .core.timeline import Timeline
-from .hearing.listener import Heard, listen
+from .hearing.listener import listen
 from .hearing.measures import measure_call
 from .inputs.audio import CallAudio, load_call
 from .inputs.models import find_model
@@ -75,9 +75,14 @@ def score_audio(pack: RulePack, audio: CallAudio | None, audio_path: Path | None
     if transcript_path is None:
         assert audio is not None
         # the listener needs no words: it hears the call while the recognisers decode it
-        listening = _Listening(audio, pack) if opts.parallel else None
-        timeline = _recognise(audio, opts, notes, progress)
-        heard = listening.result() if listening else None
+        pool = ThreadPoolExecutor(1, thread_name_prefix="listen") if opts.parallel else None
+        listening = pool.submit(listen, audio, pack.measures) if pool else None
+        try:
+            timeline = _recognise(audio, opts, notes, progress)
+            heard = listening.result() if listening else None
+        finally:
+            if pool:
+                pool.shutdown(wait=False, cancel_futures=True)
     if opts.ring_seconds is not None:
         timeline.ring_seconds = opts.ring_seconds
     measures = measure_call(audio, timeline, pack.measures, heard=heard)
@@ -103,26 +108,3 @@ def _recognise(audio: CallAudio, opts: ScoreOptions, notes: list[str],
     notes.append(f"transcribed with {Path(model).name}")
     return timeline
 
-
-class _Listening:
-    """The call's listener (speech, turns, tones, echo, levels, pitch) on a thread of its own,
-    beside decoding; ``result()`` waits for it and passes on its error."""
-
-    def __init__(self, audio: CallAudio, pack: RulePack) -> None:
-        self._out: Heard | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(audio, pack), name="listen", daemon=True)
-        self._thread.start()
-
-    def _run(self, audio: CallAudio, pack: RulePack) -> None:
-        try:
-            self._out = listen(audio, pack.measures)
-        except BaseException as exc:  # noqa: BLE001 - raised where the result is taken
-            self._error = exc
-
-    def result(self) -> Heard:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._out is not None
-        return self._out

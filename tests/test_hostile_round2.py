@@ -427,6 +427,7 @@ def test_model_archives_that_cannot_be_unpacked_give_one_line(tmp_path, monkeypa
 
 
 def test_a_killed_writers_leftovers_are_cleared_on_the_next_write(tmp_path):
+    import os
     import subprocess
     import sys
 
@@ -437,18 +438,13 @@ def test_a_killed_writers_leftovers_are_cleared_on_the_next_write(tmp_path):
     target = tmp_path / "calls.jsonl"
     stale = tmp_path / f".calls.jsonl.{dead_pid}.k2j4.part"  # what a killed export leaves
     stale.write_bytes(b"\0" * 1000)
-    alive = tmp_path / f".calls.jsonl.{os_getppid()}.x1.part"  # a writer still at work (the test runner's parent)
+    alive = tmp_path / f".calls.jsonl.{os.getppid()}.x1.part"  # a writer still at work (the test runner's parent)
     alive.write_bytes(b"")
     other = tmp_path / f".other.csv.{dead_pid}.z.part"  # another file's: not this write's business
     other.write_bytes(b"")
     write_text_atomic(target, "{}\n")
     assert target.read_text() == "{}\n"
     assert not stale.exists() and alive.exists() and other.exists()
-
-
-def os_getppid() -> int:
-    import os
-    return os.getppid()
 
 
 @pytest.mark.slow

@@ -101,10 +101,11 @@ def batch(inputs, store_path, workers, model, rules_path, agent_channel, agent_p
         task = bar.add_task("scoring", total=len(jobs), hours=0.0, rate=0.0, failed=0)
         bar.start()
 
-    reporting = [True]  # progress output that fails (stderr closed by its reader) stops; scoring never does
+    reporting = True  # progress output that fails (stderr closed by its reader) stops; scoring never does
 
     def on_progress(p, rec) -> None:
-        if not reporting[0]:
+        nonlocal reporting
+        if not reporting:
             return
         d = p.as_dict()
         try:
@@ -114,7 +115,7 @@ def batch(inputs, store_path, workers, model, rules_path, agent_channel, agent_p
             elif not quiet and rec is not None:
                 click.echo(json.dumps({**d, "file": rec.file, "error": rec.error}, ensure_ascii=False), err=True)
         except (OSError, ValueError):  # a closed pipe (BrokenPipeError) or a closed stream
-            reporting[0] = False
+            reporting = False
 
     client = submit = None
     try:
@@ -132,7 +133,7 @@ def batch(inputs, store_path, workers, model, rules_path, agent_channel, agent_p
             client.close()
         store.close()
     d = progress.as_dict()
-    if not reporting[0]:
+    if not reporting:
         _quiet_stderr()
     click.echo(f"phonecoach: {progress.done} calls scored ({d['audio_hours']:.2f} h of audio), {progress.skipped} "
                f"already in {store_path.name}, {progress.failed} failed", err=True)

@@ -7,6 +7,7 @@ traceback or a hang.
 """
 from __future__ import annotations
 
+import glob
 import math
 import os
 import re
@@ -107,7 +108,7 @@ def _clear_leftovers(path: Path) -> None:
     """Temporary files a killed writer of ``path`` left beside it (``.NAME.PID.xxxx.part``, the
     PID no longer running): removed before the next write, so a killed export does not leave
     its size behind on every run."""
-    for old in path.parent.glob(f".{glob_escape(path.name)}.*.part"):
+    for old in path.parent.glob(f".{glob.escape(path.name)}.*.part"):
         pid = old.name[len(path.name) + 2:].split(".", 1)[0]
         if not pid.isdigit() or int(pid) == os.getpid():
             continue
@@ -122,10 +123,6 @@ def _clear_leftovers(path: Path) -> None:
             old.unlink()
         except OSError:
             pass
-
-
-def glob_escape(name: str) -> str:
-    return re.sub(r"([*?\[])", r"[\1]", name)
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -382,7 +382,7 @@ def apology_if_waited(rule: Rule, call: Call) -> Outcome:
 # --- an unhappy caller (phone rules section 9) ---------------------------------------------------
 
 @check("after_complaint", live="final", choices={"mode": ("say", "never")}, mode="say", utterances=3,
-       seconds=60.0, at_least={"utterances": 0})
+       seconds=60.0)
 def after_complaint(rule: Rule, call: Call) -> Outcome:
     """The agent's answer to each complaint: ``say`` one of the phrases in the agent's first
     ``utterances`` utterances after it (0: any time before the call ends) and within ``seconds``
