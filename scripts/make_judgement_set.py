@@ -1,8 +1,9 @@
 """Build tests/data/judgement_set.jsonl: labelled calls, clean and ASR-noised.
 
 Each call is put together from parts (opening, hold, transfer, message, a remark that is or
-only looks like a forbidden phrase, refusal, closing). Every part is a natural agent or
-customer phrasing, written from ../shared/phrases-from-practice.md and everyday speech, not
+only looks like a forbidden phrase, refusal, closing); then complaint calls (the caller upset,
+the agent's answer step by step) and calls of the kinds real recognised calls got wrong. Every
+part is a natural agent or customer phrasing, written from ../shared/phrases-from-practice.md and everyday speech, not
 copied from rules/zh-CN.toml, and carries the verdict a careful human reader gives each rule
 it touches. A rule no part touches is "not_applicable" (hold, transfer, message, refusal) or
 inherits the part's label. Then scripts/asrnoise.py writes each call as a recogniser might:
@@ -23,6 +24,8 @@ from asrnoise import _converter, noise_call  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "judgement_set.jsonl"
 N_CALLS = 240
+N_COMPLAINT_CALLS = 120  # issue 21: an unhappy caller, and the agent's answer step by step
+N_REAL_FIX_CALLS = 60  # issue 21: the kinds of wrong verdict seen on real recognised calls
 SEED = 20261124
 
 P, F, NA = "pass", "fail", "not_applicable"
@@ -225,12 +228,184 @@ def make_call(rng: random.Random) -> tuple[list[list], dict[str, str]]:
     return call, labels
 
 
+# --- complaints (phone rules section 9): the caller is upset, the agent answers step by step ------
+COMPLAINT_RULES = ["complaint.apologise", "complaint.empathy", "complaint.next_step", "complaint.time",
+                   "complaint.confirm", "never.blame_customer"]
+
+# the caller complains in words a QA reader knows at once ...
+COMPLAINTS = [
+    "我要投诉！你们的快递员把我的包裹扔在门口就走了。",
+    "你们怎么回事啊，说好今天送到的，到现在都没来！",
+    "我对你们的服务很不满意，空调修了两次还是不制冷。",
+    "太差劲了，打了三次电话都没人管！",
+    "我不想跟你说了，叫你们领导来接电话！",
+    "搞什么啊，又多扣了我五十块钱！",
+    "你们这什么服务啊，师傅上门连个招呼都不打。",
+]
+# ... or vents without a complaint word: repeated demands, how long it has been, what they will do
+VENTING = [
+    "我都等了一个星期了，到底还要等多久？",
+    "这已经是第三次了，每次打电话都说在处理！",
+    "我真的快急死了，明天就要用的东西！",
+    "你们到底能不能解决？不能解决我就去找消协！",
+]
+# the caller mentions a complaint, or is not upset at all: no complaint to answer
+NOT_COMPLAINTS = [
+    "我想问一下你们的投诉电话是多少。",
+    "我不是投诉，就是想问问维修的进度。",
+    "上次的事情处理得挺好的，我挺满意的。",
+    "我要退订这个套餐，怎么操作？",
+]
+
+APOLOGIES = ["非常抱歉，给您带来不便了。", "实在对不起，这是我们的问题。", "不好意思，让您遇到这样的情况。",
+             "真的很抱歉，给您添麻烦了。"]
+EMPATHY = ["我理解您的心情。", "您先别着急。", "换作是我也会着急的。", "我能体会您现在的感受。"]
+NEUTRAL_ACKS = ["嗯，您说的情况我记下了。", "好的，我看一下您的记录。", "您的单号我这边查到了。"]
+NEXT_STEPS = ["我马上帮您登记，反馈给售后部门加急处理。", "我现在就帮您申请重新派送。",
+              "我这边帮您提交一个工单，安排师傅上门。", "您希望我们怎么处理呢？"]
+NO_STEP = ["这个情况系统里有记录。", "您说的这个问题我知道了。"]
+TIMES = ["今天下班前一定给您回复。", "二十四小时之内会有专人联系您。", "明天上午之前给您答复。",
+         "稍后我给您回电话。", "三个工作日内处理好。", "三天之内师傅上门。"]
+CONFIRMS = [("您看这样处理可以吗？", "行吧。"), ("这样安排您看行吗？", "可以。"), ("您看这样处理您满意吗？", "还行。")]
+BLAMES = [("这是你自己没看清楚，地址填错了。", {"never.impatient": F}),  # the pack's impatience list has it too
+          ("谁让你不早点说呢？", {}), ("你当时为什么不检查一下？", {}), ("这个是你操作不当造成的。", {})]
+NOT_BLAMES = ["这不是您自己的问题，是我们系统的原因。", "这事不怪您，是我们没做好。",
+              "您可以自己看一下短信，里面有单号。"]
+COMPLAINT_CLOSINGS = [  # each recaps, so the recap is not confused with the steps said before it
+    ([("A", "跟您确认一下，您反映的情况我都记录了，请问还有其他问题吗？"), ("C", "没有了。", "short_reply"),
+      ("A", "感谢您的来电，再见。", "after_reply")],
+     {"close.confirm": P, "close.anything_else": P, "close.thanks": P}),
+    ([("A", "我再跟您核对一下，您的单号是八八六七，还有别的需要吗？"), ("C", "没了。", "short_reply"),
+      ("A", "好的，感谢您的理解，再见。", "after_reply")],
+     {"close.confirm": P, "close.anything_else": P, "close.thanks": P}),
+    ([("A", "跟您确认一下，您的单号是八八六七，那先这样，再见。")],
+     {"close.confirm": P, "close.anything_else": F, "close.thanks": F}),
+]
+
+
+def make_complaint_call(rng: random.Random) -> tuple[list[list], dict[str, str]]:
+    """A call where the caller complains (or only seems to), and the agent's answer with each
+    step there or missing: apology, empathy, next step, time, the caller's consent; sometimes
+    an argument with the caller, or words that only look like one."""
+    labels: dict[str, str] = {r: P for r in NEVER_RULES}
+    for group in NA_DEFAULTS.values():
+        labels.update({r: NA for r in group})
+    labels.update({r: NA for r in COMPLAINT_RULES})
+    turns, lab = rng.choice(OPENINGS[:7])
+    call = _turns(turns)
+    labels.update(lab)
+    call += _turns(rng.choice(ISSUES))
+    kind = rng.choices(["words", "venting", "none"], [0.6, 0.25, 0.15])[0]
+    if kind == "none":
+        call.append(["C", rng.choice(NOT_COMPLAINTS), ""])
+        call.append(["A", "好的，" + rng.choice(NEXT_STEPS + NO_STEP), ""])
+        turns, lab = rng.choice(COMPLAINT_CLOSINGS)
+        call += _turns(turns)
+        labels.update(lab)
+        return call, labels
+    call.append(["C", rng.choice(COMPLAINTS if kind == "words" else VENTING), ""])
+    steps = {k: rng.random() < 0.7 for k in ("apologise", "empathy", "next_step", "time", "confirm")}
+    first = (rng.choice(APOLOGIES) if steps["apologise"] else "") + (rng.choice(EMPATHY) if steps["empathy"] else "")
+    call.append(["A", first or rng.choice(NEUTRAL_ACKS), ""])
+    call.append(["C", rng.choice(["嗯。", "那你说怎么办？", "你们得给我个说法。"]), ""])
+    second = (rng.choice(NEXT_STEPS) if steps["next_step"] else rng.choice(NO_STEP))
+    second += rng.choice(TIMES) if steps["time"] else ""
+    call.append(["A", second, ""])
+    labels.update({f"complaint.{k}": P if v else F for k, v in steps.items()})
+    labels["never.blame_customer"] = P
+    r = rng.random()
+    if r < 0.25:
+        blame, lab = rng.choice(BLAMES)
+        call += [["C", "这怎么能怪我？", ""], ["A", blame, ""]]
+        labels["never.blame_customer"] = F
+        labels.update(lab)
+    elif r < 0.4:
+        call += [["C", "那是我的问题吗？", ""], ["A", rng.choice(NOT_BLAMES), ""]]
+    if steps["confirm"]:
+        ask, reply = rng.choice(CONFIRMS)
+        call += [["A", ask, ""], ["C", reply, ""]]
+    turns, lab = rng.choice(COMPLAINT_CLOSINGS)
+    call += _turns(turns)
+    labels.update(lab)
+    return call, labels
+
+
+# --- what real recognised calls got wrong ---------------------------------------------------------
+# "later" inside an explanation is not a hold request
+LATER = [
+    "已经帮您催了，快递员等一下会给您打电话。",
+    "退款稍候会原路退回到您的账户。",
+    "师傅等一会儿会联系您，请保持电话畅通。",
+    "您的工单已经提交，稍候会有专员跟您联系。",
+    "系统稍后会给您发一条确认短信。",
+]
+# a referral the caller asked for is a service; one they did not ask for pushes them away
+REFERRALS = [
+    ([("C", "那我应该找谁啊？"), ("A", "这个您得找别的部门，是物业负责的，电话我给您，零二一六六八八九九零零。")],
+     {"never.shift_blame": P}),
+    ([("C", "你们管不了的话，我找别的部门行吗？"), ("A", "可以的，您找别的部门的话，财务部的电话是八零二一。")],
+     {"never.shift_blame": P}),
+    ([("C", "你们售后电话多少？我直接找他们。"), ("A", "售后的电话是四零零八二零八八八八，您找售后就可以。")],
+     {"never.shift_blame": P}),
+    ([("C", "那这个该怎么办？"), ("A", "这个你找别的部门吧。")], {"never.shift_blame": F}),
+    ([("C", "能帮我查一下吗？"), ("A", "这个你找别人去问，我这边查不了。")], {"never.shift_blame": F}),
+]
+# "anything else", paraphrased
+PARAPHRASED_CLOSINGS = [
+    ([("A", "好的，已经帮您处理好了，还有什么其他能够帮到您的吗？"), ("C", "没有了。", "short_reply"),
+      ("A", "感谢您的来电，再见。", "after_reply")],
+     {"close.confirm": P, "close.anything_else": P, "close.thanks": P}),
+    ([("A", "跟您确认一下，明天上午送到，您看还有哪些地方需要我帮忙的？"), ("C", "没了。", "short_reply"),
+      ("A", "谢谢您的来电，再见。", "after_reply")],
+     {"close.confirm": P, "close.anything_else": P, "close.thanks": P}),
+    ([("A", "地址已经帮您改好了，请问还有其他我能帮您的吗？"), ("C", "不用了。", "short_reply"),
+      ("A", "感谢您的来电，再见。", "after_reply")],
+     {"close.confirm": P, "close.anything_else": P, "close.thanks": P}),
+    ([("A", "已经帮您改好了，另外还有一个积分活动，您有空可以看看，再见。")],
+     {"close.confirm": P, "close.anything_else": F, "close.thanks": F}),
+]
+
+
+def make_real_fix_call(rng: random.Random) -> tuple[list[list], dict[str, str]]:
+    """A call carrying one of the three kinds of wrong verdict seen on real recognised calls."""
+    labels: dict[str, str] = {r: P for r in NEVER_RULES}
+    for group in NA_DEFAULTS.values():
+        labels.update({r: NA for r in group})
+    labels.update({r: NA for r in COMPLAINT_RULES})
+    turns, lab = rng.choice(OPENINGS[:7])
+    call = _turns(turns)
+    labels.update(lab)
+    call += _turns(rng.choice(ISSUES))
+    kind = rng.choice(["later", "referral", "closing"])
+    if kind == "later":
+        call += [["A", rng.choice(LATER), ""], ["C", "好的。", ""]]
+        if rng.random() < 0.4:  # a real hold beside it still counts
+            turns, lab = rng.choice(HOLDS)
+            call += _turns(turns)
+            labels.update(lab)
+    elif kind == "referral":
+        turns, lab = rng.choice(REFERRALS)
+        call += _turns(turns)
+        labels.update(lab)
+    turns, lab = rng.choice(PARAPHRASED_CLOSINGS if kind == "closing" else CLOSINGS)
+    call += _turns(turns)
+    labels.update(lab)
+    return call, labels
+
+
 def build() -> list[dict]:
     """The labelled calls, clean and noised (seeded: the same every run)."""
     rng = random.Random(SEED)
-    rows = []
-    for k in range(N_CALLS):
+    calls = []
+    for _ in range(N_CALLS):
         call, labels = make_call(rng)
+        labels.update({r: NA for r in COMPLAINT_RULES})  # nobody complains in these
+        calls.append((call, labels))
+    rng = random.Random(SEED + 21)  # later parts draw their own numbers: the calls above stay as they were
+    calls += [make_complaint_call(rng) for _ in range(N_COMPLAINT_CALLS)]
+    calls += [make_real_fix_call(rng) for _ in range(N_REAL_FIX_CALLS)]
+    rows = []
+    for k, (call, labels) in enumerate(calls):
         rows.append({"id": f"call{k:03d}", "variant": "clean", "turns": [t[:2] for t in call], "labels": labels})
         noisy = noise_call(call, random.Random(SEED + k))
         rows.append({"id": f"call{k:03d}", "variant": "noised", "turns": [t[:2] for t in noisy], "labels": labels})
@@ -248,7 +423,8 @@ def main() -> None:
     tmp = out.with_suffix(".tmp")
     tmp.write_text(dump(rows), encoding="utf-8")
     tmp.replace(out)
-    print(f"{out}: {len(rows)} calls ({N_CALLS} clean, {N_CALLS} noised); "
+    n = len(rows) // 2
+    print(f"{out}: {len(rows)} calls ({n} clean, {n} noised); "
           f"character error rate of the noised text {100 * cer(rows):.1f} %")
 
 

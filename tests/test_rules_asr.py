@@ -64,7 +64,11 @@ def test_no_false_alarm_in_reassurance_or_in_the_customers_words(pack):
 # 3. paraphrases ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("said", ["还有没有别的要办的", "还有别的事情需要我帮忙吗", "您看还有其他需要吗",
-                                  "请问您还需要其它帮助吗"])
+                                  "请问您还需要其它帮助吗",
+                                  # paraphrases seen in real recognised calls (issue 21)
+                                  "还有什么其他能够帮到您的吗", "您看还有哪些地方需要我帮忙的",
+                                  "您还有其他我能帮您的吗",
+                                  "请问还有什么别的我可以为您效劳的吗"])
 def test_anything_else_said_many_ways(pack, said):
     assert status(pack, [OPEN, ("C", "改地址"), ("A", "已经帮您改好了，" + said), ("C", "没有了"),
                          ("A", "感谢您的来电，再见")], "close.anything_else") == "pass"
@@ -153,3 +157,29 @@ def test_message_not_applicable(pack):
     assert r["message.record"].status == "not_applicable" and "no message" in r["message.record"].detail
     assert r["message.offer_help"].status == "pass"
     assert status(pack, [OPEN, ("C", "我的快递没到"), ("A", "我帮您查")], "message.absent") == "not_applicable"
+
+
+# 5. what real recognised calls got wrong (issue 21) ------------------------------------------------
+
+@pytest.mark.parametrize("said", ["已经帮您催了，快递员等一下会给您打电话", "退款稍候会原路退回到您的账户",
+                                  "师傅等一会儿会联系您，请保持电话畅通", "您的工单已经提交，稍候会有专员跟您联系",
+                                  "好的，稍后我给您回电话"])
+def test_later_inside_an_explanation_is_not_a_hold(pack, said):
+    turns = [OPEN, ("C", "我的快递三天没到"), ("A", said), ("C", "好的"), ("A", "感谢您的来电，再见")]
+    assert status(pack, turns, "hold.ask_permission") == "not_applicable"
+    # the same words asking the caller to wait are still a hold
+    held = [OPEN, ("C", "我的快递三天没到"), ("A", "您等一下，我查一下"), ("C", "好"), ("A", "查到了，明天送")]
+    assert status(pack, held, "hold.ask_permission") == "fail"
+
+
+@pytest.mark.parametrize("asked, answer", [
+    ("那我应该找谁啊", "这个您得找别的部门，是物业负责的，电话我给您"),
+    ("你们管不了的话，我找别的部门行吗", "可以的，您找别的部门的话，财务部的电话是八零二一"),
+])
+def test_a_referral_the_caller_asked_for_is_not_shifting_blame(pack, asked, answer):
+    assert status(pack, [OPEN, ("C", asked), ("A", answer)], "never.shift_blame") == "pass"
+    # unasked, the same referral pushes the caller away
+    assert status(pack, [OPEN, ("C", "能帮我查一下吗"), ("A", "这个你找别的部门吧")], "never.shift_blame") == "fail"
+    # and the excuse is read as written: 给我回电话，我是… does not ask for a number
+    assert status(pack, [OPEN, ("C", "让她给我回电话，我是小周，电话一三九"), ("A", "这个事情我不管")],
+                  "never.shift_blame") == "fail"

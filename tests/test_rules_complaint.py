@@ -150,3 +150,22 @@ def test_live_the_missing_apology_is_warned_when_the_agent_has_had_their_turns(p
     assert raised["complaint.apologise"].t_audio == 13.0  # its window closed with the agent's 2nd turn
     assert raised["never.blame_customer"].t_audio == 13.0 and raised["never.blame_customer"].kind == "text"
     assert "complaint.time" not in raised  # may still come before the call ends: the report judges it
+
+
+@pytest.mark.parametrize("vent", ["我都等了一个星期了，到底还要等多久", "这已经是第三次了，每次打电话都说在处理",
+                                  "我真的快急死了，明天就要用的东西", "你们到底能不能解决？不能解决我就去找消协"])
+def test_venting_without_a_complaint_word_is_a_complaint(pack, vent):
+    got = statuses(pack, OPEN + [("C", vent), ("A", "好的，我看一下"), ("A", "感谢您的来电，再见")])
+    assert got["complaint.apologise"] == "fail"
+
+
+@pytest.mark.parametrize("calm", ["我想问一下你们的投诉电话是多少", "我不是投诉，就是想问问维修的进度",
+                                  "上次的事情处理得挺好的，我挺满意的", "我要退订这个套餐，怎么操作"])
+def test_words_that_only_mention_a_complaint_open_none(pack, calm):
+    got = statuses(pack, OPEN + [("C", calm), ("A", "好的，我帮您看一下"), ("A", "感谢您的来电，再见")])
+    assert set(got.values()) == {"not_applicable"}
+
+
+def test_a_time_in_days_is_a_time(pack):
+    turns = OPEN + [COMPLAINT, ("A", "非常抱歉，我马上帮您登记，三天之内师傅上门"), ("A", "感谢您的来电，再见")]
+    assert statuses(pack, turns)["complaint.time"] == "pass"

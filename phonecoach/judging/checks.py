@@ -15,7 +15,7 @@ from ..core.timeline import Timeline, Utterance
 from ..core.verdict import Occurrence, Status
 from .events import CallEvents, Hold, asked_to_wait, is_agent, is_customer
 from .model import Rule
-from .textmatch import Match, find_any, search_pattern
+from .textmatch import Match, find_all, find_any, normalize, search_pattern
 
 EVIDENCE_CHARS = 60
 
@@ -147,15 +147,31 @@ def phrase_in_window(rule: Rule, call: Call) -> Outcome:
                    detail=f"not found in the {part} ({len(window)} utterance{'s' * (len(window) > 1)})")
 
 
-@check("phrase_never", live="final")
+@check("phrase_never", live="final", unless_asked=())
 def phrase_never(rule: Rule, call: Call) -> Outcome:
-    """Fail on every utterance of the speaker that contains a forbidden phrase."""
+    """Fail on every utterance of the speaker that contains a forbidden phrase, unless the
+    other party's last words before it asked for exactly that (``unless_asked``: 您找售后部门 is
+    a service when the caller asked 售后电话多少, and shifting blame when they did not)."""
     hits = []
-    for _, u in speaker_utts(rule, call):
+    tl = call.timeline
+    asked = tuple(rule.params.get("unless_asked", ()))
+    for i, u in speaker_utts(rule, call):
         m = match(rule, u.text)
-        if m:
+        if m and not (asked and tl.speakers_separated and _asked_before(tl, i, asked)):
             hits.append(at(u, m))
     return Outcome("fail", tuple(hits)) if hits else Outcome("pass")
+
+
+def _asked_before(tl: Timeline, i: int, asked: tuple[str, ...]) -> bool:
+    """The other party's last utterance before ``i`` (within the agent's current answer) says one
+    of ``asked``, as written (homophones aside): an excuse matched loosely (电话给我 in 给我回电话，
+    我是…) would forgive the very words the rule forbids."""
+    me = tl.utterances[i].speaker
+    for u in reversed(tl.utterances[max(0, i - 3):i]):
+        if u.speaker != me:
+            norm = normalize(u.text)
+            return any(find_all(norm, a, exact=True) for a in asked)
+    return False
 
 
 @check("phrase_share", min_share=0.3, min_count=1, at_least={"min_count": 1})
