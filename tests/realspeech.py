@@ -230,6 +230,24 @@ def random_call(seed: int) -> RealCall:
     return RealCall(f"random{seed}", built, _truth(built, rings=None, hangup_first=C))
 
 
+
+def raised_call(rise_db: float) -> RealCall:
+    """About a minute of calm exchange, then the caller's fifth turn ``rise_db`` louder than their
+    others (their typical level: -27 to -25 dBFS), and the agent answering. The truth's
+    ``raised`` is that turn (when ``rise_db`` is a rise a listener hears as a raised voice)."""
+    customer = [("funasr__paraformer_example_1.wav", 0, -26.0), ("paddlespeech__zh.wav", 0, -25.0),
+                ("fireredasr__IT0011W0001.wav", 0, -27.0), ("funasr__sample.wav", 1, -26.0),
+                ("wenet__7595ac9__ID001.wav", 0, -26.0 + rise_db)]
+    agent = ["cosyvoice__zero_shot_prompt.wav", "wenet__aishell-BAC009S0724W0121.wav", "funasr__paraformer_example_0.wav",
+             "wenet__1683016__ID002.wav", "fireredasr__BAC009S0764W0121.wav", "funasr__paraformer_example_2.wav"]
+    items: list = [said(A, agent[0], gap=0.4)]
+    for (name, piece, level), answer in zip(customer, agent[1:]):
+        items += [said(C, name, piece, gap=0.5, level_db=level), said(A, answer, gap=0.6)]
+    items += [Pause(0.6), Hangup(C), Pause(1.0), Hangup(A, tone=False)]
+    built = build_call(items, sr=SR, tail=1.0, line_noise_db=-70.0)
+    truth = _truth(built, rings=None, hangup_first=C)
+    return RealCall(f"raised{rise_db:+.0f}", built, truth)
+
 CONDITIONS = {  # how a call reaches phonecoach: as assembled, or through a telephone line and recorder
     "clean": {},
     "g711-snr20-echo": {"telephone_line": True, "snr_db": 20.0, "echo_db": -20.0, "echo_delay": 0.03},

@@ -138,6 +138,10 @@ def test_dashboard_lists_agents_rules_and_calls_worst_first_linking_their_pages(
     for link in links:  # each call's page exists, beside the dashboard
         assert (out.parent / link).is_file() and (out.parent / link).read_text(encoding="utf-8").count("data-rule") > 3
     assert len(re.findall(r'<tr class="rule" data-rule=', page)) == len(summary["rules"])
+    # complaint calls apart, per agent: as many as the store holds, each one marked in the call list
+    upset = re.findall(r'<tr class="complaint-agent" data-agent="([^"]*)"><td>[^<]*</td><td class="num">(\d+)</td>', page)
+    assert [(unescape(a), int(n)) for a, n in upset] == [(a["agent"], a["complaint_calls"]) for a in summary["complaints"]]
+    assert sum(int(n) for _, n in upset) == page.count('data-complaint="1"') > 0
     # a second run keeps the pages it already wrote
     r = CliRunner().invoke(main, ["report", "--store", str(db), "-o", str(out)])
     assert r.exit_code == 0 and f"0 written, {len(links)} already there" in r.stderr
@@ -168,3 +172,33 @@ def test_findings_land_on_the_line_a_scan_of_every_line_would_pick():
         for _ in range(30):
             t, text = round(rng.uniform(-5, 70), 2), rng.choice(["a", "b", "c", None])
             assert index.line_at(t, text) == scan(lines, t, text), (t, text)
+
+
+
+def test_the_complaint_is_marked_and_the_answer_shown_step_by_step():
+    call = scored("loud_call")  # the caller complains; the agent answers some steps, not others
+    assert call.complaints, "loud_call's caller complains"
+    page = call_page(call)
+    section = page[page.index('<section id="complaint">'): page.index("</section>", page.index('<section id="complaint">'))]
+    c = call.complaints[0]
+    assert f'data-start="{c.start}"' in section and unescape(c.evidence) in unescape(section)
+    steps = re.findall(r'<li class="step (pass|fail[^"]*|na)" data-rule="([^"]+)"(?: data-start="([^"]+)")?', section)
+    status = {r.rule.id: r.status for r in call.results}
+    for kind, rule, _ in steps:
+        assert status[rule] == {"pass": "pass", "na": "not_applicable"}.get(kind, "fail"), rule
+    assert {rule for _, rule, _ in steps} >= {"complaint.apologise", "complaint.next_step", "never.blame_customer"}
+    taken = [float(t) for kind, _, t in steps if kind == "pass" and t]
+    assert taken == sorted(taken) and taken and all(t >= c.start for t in taken)  # the steps in the order taken
+    assert re.search(r'class="mark complaint" [^>]*data-start="' + re.escape(str(c.start)), page) or \
+        re.search(r'<rect class="mark complaint"[^>]*data-start="' + re.escape(str(c.start)), page)
+
+
+def test_a_complaint_in_hostile_words_is_text_on_the_page():
+    from phonecoach.core.timeline import Timeline, Utterance
+    from phonecoach.judging.engine import judge
+
+    tl = Timeline([Utterance("agent", "您好，请问有什么可以帮您", 0.0, 2.0),
+                   Utterance("customer", "我要投诉" + HOSTILE[0], 2.5, 5.0),
+                   Utterance("agent", "非常抱歉", 5.5, 6.5)])
+    page = call_page(judge(load_pack(), tl, "hostile"))
+    assert "<script>window.__pwned" not in page and "&lt;script&gt;window.__pwned" in page

@@ -110,6 +110,27 @@ def test_floor_state_follows_a_call_from_start_to_end():
     assert state.apply("5-0", {"kind": "warning", "session": "x", "data": "{not json"}) is None
 
 
+
+def test_the_floor_marks_an_agent_whose_caller_complains_until_the_next_call(pack):
+    from phonecoach.core.timeline import Utterance
+    from phonecoach.live.judge import LiveJudge
+
+    notices: list[LiveWarning] = []
+    judge = LiveJudge(pack, ["agent", "customer"], notices.append)  # the notice as the live judge makes it
+    judge.on_final(Utterance("agent", "您好，我是小王，请问有什么可以帮您", 0.0, 3.0), now=3.5)
+    judge.on_final(Utterance("customer", "你们怎么回事啊，我要投诉", 4.0, 6.0), now=6.5)
+    state = FloorState()
+    entry = lambda kind, data, at=100.0: {"kind": kind, "session": "li", "at": str(at),  # noqa: E731
+                                          "data": json.dumps(data)}
+    state.apply("1-0", entry("start", {"name": "li"}))
+    for k, w in enumerate(notices):
+        state.apply(f"{k + 2}-0", entry("warning", w.to_dict()))
+    a = state.snapshot()["agents"][0]
+    assert a["upset"] and a["upset_since"] == 4.0
+    assert a["warnings"] == 0  # a notice is not a broken rule: no count, no score change
+    state.apply("9-0", entry("start", {"name": "li"}, 200.0))
+    assert not state.snapshot()["agents"][0]["upset"]
+
 @pytest.mark.slow
 def test_a_replayed_session_reaches_the_floor_stream_and_agents(redis_server, floor_view, signal_call, tmp_path):  # noqa: F811
     events, stop = [], threading.Event()

@@ -190,3 +190,32 @@ def test_dead_air_waits_for_the_agents_words_to_be_heard(live):
     said(judge, "agent", "请您稍等，我帮您查询一下，可以吗", 1.0, 3.0)
     tick(judge, 8.0)
     assert "voice.response" not in [w.rule for w in out]
+
+
+
+def test_a_complaint_is_noticed_at_once_and_a_missing_apology_when_its_window_closes(live):
+    judge, out = live
+    said(judge, "agent", "您好，我是小王，请问有什么可以帮您", 0.0, 3.0)
+    said(judge, "customer", "我的快递一个星期都没到，你们怎么回事啊", 4.0, 7.0)
+    notice = [w for w in out if w.kind == "event"]
+    assert [(w.rule, w.party, w.start, w.t_audio) for w in notice] == [("event.complaint", "customer", 4.0, 7.0)]
+    assert "怎么回事" in notice[0].message and "怎么回事" in notice[0].evidence
+    said(judge, "agent", "您的单号是多少", 7.5, 9.0)
+    assert "complaint.apologise" not in [w.rule for w in out]  # one more turn to acknowledge it
+    said(judge, "agent", "好的我看一下", 11.0, 12.0)
+    apology = [w for w in out if w.rule == "complaint.apologise"]
+    assert len(apology) == 1 and apology[0].t_audio == 12.0  # the window closed with the second turn
+    assert [w.rule for w in out].count("event.complaint") == 1  # noticed once
+
+
+def test_a_raised_voice_opens_a_complaint_without_a_complaint_word(live):
+    judge, out = live
+    said(judge, "agent", "您好，我是小王，请问有什么可以帮您", 0.0, 3.0)
+    for i, (start, level) in enumerate([(4.0, -26.0), (12.0, -25.0), (20.0, -27.0), (28.0, -14.0)]):
+        seg(judge, "customer", "closed", start, start + 3.0, start + 3.0, level=level)
+        said(judge, "customer", ["我查一下快递", "单号是八八六七", "是昨天寄的", "到现在都没有消息"][i], start, start + 3.0)
+        said(judge, "agent", "好的", start + 4.0, start + 5.0)
+    notice = [w for w in out if w.kind == "event"]
+    assert [(w.start, w.message) for w in notice] == [(28.0, "The caller is complaining (raised voice): acknowledge it now.")]
+    said(judge, "agent", "您的单号我查到了", 34.0, 36.0)
+    assert "complaint.apologise" in [w.rule for w in out]  # 好的, 您的单号我查到了: no apology

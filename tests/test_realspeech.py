@@ -10,7 +10,7 @@ from phonecoach.live.session import LiveSession
 from phonecoach.live.sources import ReplaySource
 
 from . import realspeech
-from .realspeech import CONDITIONS, brisk_call, far_call, frames_f1, random_call
+from .realspeech import CONDITIONS, brisk_call, far_call, frames_f1, raised_call, random_call
 
 pytestmark = pytest.mark.skipif(realspeech.missing_reason() is not None, reason=realspeech.missing_reason() or "")
 CALLS = {"brisk": brisk_call, "far": far_call}
@@ -62,6 +62,10 @@ def test_the_agents_voice_is_measured_on_its_turns(heard):
     assert m.agent_pitch_range_semitones is not None and m.agent_pitch_range_semitones > 2.0
 
 
+def test_a_calm_caller_is_never_heard_as_raised(heard):
+    assert heard[2].customer_raised == []
+
+
 def test_live_warnings_fall_at_the_file_reports_moments(heard, pack, tmp_path):
     """Replayed at full speed, each talk-over, dead air and hold is warned within 0.5 s of where
     the file report puts it, and nothing else of those kinds is warned."""
@@ -83,3 +87,24 @@ def test_random_calls_nothing_was_tuned_on(seed, tmp_path):
         assert frames_f1(m.turns[party], call.truth.speech[party], m.duration) >= 0.9, party
     assert [s for s, _ in m.interruptions] == pytest.approx([s for s, _ in call.truth.talkover], abs=0.5)
     assert [s for s, _ in m.holds] == pytest.approx([s for s, _ in call.truth.holds], abs=1.0)
+    assert m.customer_raised == []  # clip levels vary by up to 10 dB here, never 9 dB over the caller's median
+
+
+
+@pytest.mark.parametrize("cond", list(CONDITIONS))
+def test_a_raised_voice_is_heard_against_the_callers_own_level(cond, tmp_path):
+    """Real voices: the caller's fifth turn 12 dB over their others is heard as raised, clean and
+    through the telephone line; 5 dB over is how voices vary, and is not. (The calls above, and
+    the designed and random calls of benchmarks/hearing.py, raise none.)"""
+    kw = CONDITIONS[cond]
+    for rise, want in ((12.0, True), (5.0, False)):
+        call = raised_call(rise)
+        path = call.write(tmp_path / (f"r{rise:.0f}.wav" if kw else f"r{rise:.0f}.flac"), **kw)
+        m = measure_call(load_call(path), Timeline([]))
+        loud_turn = call.truth.speech["customer"][-1]
+        if want:
+            assert len(m.customer_raised) == 1, m.customer_raised
+            (s, e), = m.customer_raised
+            assert s == pytest.approx(loud_turn[0], abs=0.5) and e == pytest.approx(loud_turn[1], abs=0.5)
+        else:
+            assert m.customer_raised == [], m.customer_raised

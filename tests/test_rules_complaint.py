@@ -169,3 +169,31 @@ def test_words_that_only_mention_a_complaint_open_none(pack, calm):
 def test_a_time_in_days_is_a_time(pack):
     turns = OPEN + [COMPLAINT, ("A", "非常抱歉，我马上帮您登记，三天之内师傅上门"), ("A", "感谢您的来电，再见")]
     assert statuses(pack, turns)["complaint.time"] == "pass"
+
+
+
+def test_a_raised_voice_is_judged_against_the_callers_own_level(pack):
+    from phonecoach.core.settings import MeasureSettings
+    from phonecoach.hearing.measures import raised_turns
+
+    s = MeasureSettings()
+    calm = [(4.0 * i, 4.0 * i + 3.0, 2.5, lvl) for i, lvl in enumerate([-30.0, -28.0, -31.0, -29.0])]
+    assert raised_turns(calm, s) == []
+    assert raised_turns(calm + [(20.0, 23.0, 2.5, -19.0)], s) == [(20.0, 23.0)]  # 10 dB over the caller's median
+    assert raised_turns(calm + [(20.0, 23.0, 2.5, -22.0)], s) == []  # 7 dB: within how voices vary
+    assert raised_turns([(0.0, 3.0, 2.5, -30.0), (4.0, 7.0, 2.5, -15.0)], s) == []  # too little to know the caller
+    assert raised_turns(calm + [(20.0, 20.5, 0.4, -12.0)], s) == []  # a cough, a bang: too short
+
+    # the utterance said in that turn opens a complaint, and the report says why
+    tl = Timeline([Utterance("agent", "您好，请问有什么可以帮您", 0.0, 2.0),
+                   Utterance("customer", "到现在都没有消息", 20.0, 23.0),
+                   Utterance("agent", "好的我看一下", 24.0, 25.0)])
+    ev = derive_events(tl, pack.events, raised=[(20.0, 23.0)])
+    assert ev.complaints == (1,) and ev.complaint_cues == ("raised voice",)
+    assert derive_events(tl, pack.events).complaints == ()
+
+
+@pytest.mark.parametrize("helpful", ["这个功能您一般不会用到", "您按这个步骤来就不会用错了", "您可以自己操作一下，很简单"])
+def test_help_after_a_complaint_is_not_blaming_the_caller(pack, helpful):
+    turns = OPEN + [COMPLAINT, ("A", "非常抱歉，我理解您的心情"), ("A", helpful)]
+    assert statuses(pack, turns)["never.blame_customer"] == "pass"

@@ -12,7 +12,7 @@ from typing import Any
 from ..core.measured import Measures
 from ..core.timeline import Timeline, Utterance, Word
 
-_SPAN_LISTS = ("ring_spans", "holds", "interruptions", "dead_air", "agent_noise")
+_SPAN_LISTS = ("ring_spans", "holds", "interruptions", "dead_air", "agent_noise", "customer_raised")
 
 
 def timeline_to_json(tl: Timeline) -> dict[str, Any]:

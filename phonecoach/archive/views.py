@@ -19,7 +19,8 @@ from ..core.timeline import local_time
 from ..core.verdict import RuleResult
 from .store import CallRecord, Store
 
-TABLES = ("calls", "rules", "agents")
+TABLES = ("calls", "rules", "agents", "complaints")
+ANSWER_CHECKS = ("after_complaint", "pace_after_complaint")  # the rules that judge the answer to a complaint
 
 
 def selected(store: Store, pack_version: str | None = None, model: str | None = None) -> list[CallRecord]:
@@ -51,6 +52,41 @@ def agent_rows(calls: list[CallRecord]) -> list[dict[str, Any]]:
                      "pass_rate": round(kept / len(judged), 3) if judged else None,
                      "audio_hours": round(sum(c.duration or 0 for c in cs) / 3600, 3)})
     return rows
+
+
+def is_complaint_call(c: CallRecord) -> bool:
+    return c.report is not None and bool(c.report.complaints)
+
+
+def complaint_rows(calls: list[CallRecord]) -> list[dict[str, Any]]:
+    """Per agent, the calls where the caller complained apart from the rest: how many, the mean
+    score of each kind, and how often each step of the answer (the after_complaint rules) was
+    kept where it was judged. QA reads complaint calls first: they are the ones that lose customers."""
+    by: dict[str, list[CallRecord]] = defaultdict(list)
+    for c in calls:
+        if c.error is None and c.report is not None:
+            by[c.agent or "(unknown)"].append(c)
+    steps = sorted({r.rule.id for cs in by.values() for c in cs for r in _results(c) if r.rule.check in ANSWER_CHECKS})
+    rows = []
+    for agent, cs in sorted(by.items()):
+        upset = [c for c in cs if is_complaint_call(c)]
+        if not upset:
+            continue
+        rest = [c for c in cs if not is_complaint_call(c)]
+        row: dict[str, Any] = {"agent": agent, "complaint_calls": len(upset), "other_calls": len(rest),
+                               "complaint_mean_score": _mean([c.score for c in upset]),
+                               "other_mean_score": _mean([c.score for c in rest])}
+        for step in steps:
+            judged = [r.status == "pass" for c in upset if (r := c.report.result(step)) is not None
+                      and r.status != "not_applicable"]
+            row[step] = round(sum(judged) / len(judged), 3) if judged else None
+        rows.append(row)
+    return rows
+
+
+def _mean(xs: list[float | None]) -> float | None:
+    xs = [x for x in xs if x is not None]
+    return round(sum(xs) / len(xs), 1) if xs else None
 
 
 def rule_rows(calls: list[CallRecord]) -> list[dict[str, Any]]:
@@ -115,6 +151,8 @@ def table(calls: list[CallRecord], name: str) -> list[dict[str, Any]]:
                  "severity": r.rule.severity, **_where(r)} for c in calls for r in _results(c)]
     if name == "agents":
         return agent_rows(calls)
+    if name == "complaints":
+        return complaint_rows(calls)
     raise PhonecoachError(f"no table {name!r}: choose one of {', '.join(TABLES)}")
 
 

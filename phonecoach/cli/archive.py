@@ -155,7 +155,7 @@ def summary(store_path, worst, as_json) -> None:
       phonecoach summary --store results.db --json | jq '.agents'
     """
     from ..archive.store import Store
-    from ..archive.views import agent_rows, rule_rows, selected, trend_rows, worst_calls
+    from ..archive.views import agent_rows, complaint_rows, rule_rows, selected, trend_rows, worst_calls
 
     try:
         calls = selected(Store(store_path, readonly=True))
@@ -163,13 +163,13 @@ def summary(store_path, worst, as_json) -> None:
         _err(None, str(exc))
         sys.exit(EXIT_INPUT_ERROR)
     out = {"calls": len(calls), "agents": agent_rows(calls), "rules": rule_rows(calls),
-           "worst": worst_calls(calls, worst), "weeks": trend_rows(calls)}
+           "worst": worst_calls(calls, worst), "weeks": trend_rows(calls), "complaints": complaint_rows(calls)}
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False, indent=1))
         return
     con = Console()
     for title, rows in (("Agents", out["agents"]), ("Rules", out["rules"]), ("Worst calls", out["worst"]),
-                        ("By week", out["weeks"])):
+                        ("By week", out["weeks"]), ("Complaint calls by agent", out["complaints"])):
         if not rows:
             continue
         t = Table(title=title, title_justify="left")
@@ -184,12 +184,13 @@ def summary(store_path, worst, as_json) -> None:
 @click.command()
 @click.option("--store", "store_path", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True)
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]), required=True)
-@click.option("--table", "table_name", type=click.Choice(["calls", "rules", "agents"]),
-              help="One table; without it: jsonl writes one object per call, csv/parquet all three tables.")
+@click.option("--table", "table_name", type=click.Choice(["calls", "rules", "agents", "complaints"]),
+              help="One table; without it: jsonl writes one object per call, csv/parquet every table.")
 @click.option("-o", "--out", "out", type=click.Path(path_type=Path, allow_dash=True),
-              help="File for one table, or a folder for the three; without it (or '-') one table goes to stdout.")
+              help="File for one table, or a folder for all; without it (or '-') one table goes to stdout.")
 def export(store_path, fmt, table_name, out) -> None:
-    """Export the store for BI tools: one table to stdout or a file, or all three to a folder.
+    """Export the store for BI tools: one table to stdout or a file, or every table to a folder
+    (calls, rules, agents, and complaints: per agent, the calls where the caller complained).
 
     \b
     Examples:
@@ -199,11 +200,11 @@ def export(store_path, fmt, table_name, out) -> None:
       phonecoach export --store results.db --format parquet --table rules -o rules.parquet
     """
     from ..archive.store import Store
-    from ..archive.views import call_object, dump_rows, selected, table, write_rows
+    from ..archive.views import TABLES, call_object, dump_rows, selected, table, write_rows
 
     to_stdout = out is None or str(out) == "-"
     if to_stdout and fmt != "jsonl" and table_name is None:
-        raise click.UsageError(f"{fmt} exports three tables (calls, rules, agents): name one with --table, "
+        raise click.UsageError(f"{fmt} exports several tables ({', '.join(TABLES)}): name one with --table, "
                                "or give a folder with -o")
     if to_stdout and fmt == "parquet" and sys.stdout.isatty():
         raise click.UsageError("parquet is binary: redirect stdout to a file, or give one with -o")
@@ -221,8 +222,8 @@ def export(store_path, fmt, table_name, out) -> None:
             write_rows(rows, out, fmt)
             written = [out]
         else:
-            written = [out / f"{name}.{fmt}" for name in ("calls", "rules", "agents")]
-            for name, target in zip(("calls", "rules", "agents"), written):
+            written = [out / f"{name}.{fmt}" for name in TABLES]
+            for name, target in zip(TABLES, written):
                 write_rows(table(calls, name), target, fmt)
     except ImportError:
         _err(None, "parquet needs pyarrow: pip install pyarrow (or use --format csv / jsonl)")

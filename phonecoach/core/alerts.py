@@ -6,6 +6,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+# A notice, not a broken rule: the caller complains (kind "event"); the floor marks the agent
+COMPLAINT_NOTICE = "event.complaint"
+
 
 @dataclass(frozen=True)
 class LiveWarning:
@@ -26,7 +29,7 @@ class LiveWarning:
     evidence: str = ""
     party: str = "agent"
     status: str = "raised"  # raised | confirmed | withdrawn
-    kind: str = "text"  # phrase (from a partial) | text | signal
+    kind: str = "text"  # phrase (from a partial) | text | signal | event (a notice, not a broken rule)
     t_settled: float | None = None
     start: float | None = None
 

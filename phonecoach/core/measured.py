@@ -32,6 +32,8 @@ class Measures:
     agent_pitch_range_semitones: float | None = None  # 10-90 % range of the agent's F0 over the call
     agent_pitch_std_semitones: float | None = None
     agent_noise: list[Span] | None = None  # noise on the agent's line while the customer speaks
+    # the customer's turns whose level rose over their own typical level so far (None: not measured)
+    customer_raised: list[Span] | None = None
     # the agent's level (dBFS) and pitch (Hz or None) every half second of their speech, for drawing
     agent_contour: list[tuple[float, float, float | None]] = field(default_factory=list)
     speech: dict[str, list[Span]] = field(default_factory=dict)  # per party: what the speech detector heard
@@ -60,7 +62,8 @@ class Measures:
                                        for s, e, d in self.agent_utterance_levels],
             "agent_pitch_range_semitones": r(self.agent_pitch_range_semitones, 1),
             "agent_pitch_std_semitones": r(self.agent_pitch_std_semitones, 1),
-            "agent_noise": spans(self.agent_noise), "unjudged": dict(self.unjudged),
+            "agent_noise": spans(self.agent_noise), "customer_raised": spans(self.customer_raised),
+            "unjudged": dict(self.unjudged),
             "agent_contour": [list(p) for p in self.agent_contour],
             "from_transcript": list(self.from_transcript),
             "speech": {who: spans(xs) for who, xs in self.speech.items()},
@@ -91,6 +94,8 @@ class Measures:
         if self.agent_pitch_range_semitones is not None:
             out.append(f"Agent pitch range: {self.agent_pitch_range_semitones:.1f} semitones "
                        f"(spread {self.agent_pitch_std_semitones:.1f})")
+        if self.customer_raised:
+            out.append("Customer's voice raised: " + ", ".join(f"{clock(s)}" for s, _ in self.customer_raised))
         if self.agent_noise:
             out.append(f"Noise on the agent's line while the customer spoke: "
                        f"{sum(e - s for s, e in self.agent_noise):.1f} s")
@@ -105,6 +110,7 @@ class Measures:
 _REASON_KEYS: dict[str, tuple[str, ...]] = {
     "rings": ("rings",),
     "interruptions": ("two-party",), "dead_air": ("two-party",), "agent_noise": ("two-party",),
+    "customer_raised": ("two-party",),
     "hangup_first": ("two-party", "hangup"),
     "agent_volume_dbfs": ("voice",), "agent_utterance_levels": ("voice",),
     "agent_pitch_range_semitones": ("voice", "pitch"), "agent_pitch_std_semitones": ("voice", "pitch"),

@@ -29,3 +29,6 @@ class MeasureSettings:
     speech_release: float = 0.35  # ... and under which speech ends (hysteresis)
     speech_min_seconds: float = 0.25  # shorter bursts are not speech
     turn_gap_seconds: float = 1.0  # a party's own pauses shorter than this stay inside one turn
+    raised_voice_db: float = 9.0  # a customer turn this much above their own typical level: a raised voice
+    raised_min_speech: float = 1.0  # ... judged on turns with at least this much speech
+    raised_after_turns: int = 3  # ... once the customer's typical level rests on this many of them

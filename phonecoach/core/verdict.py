@@ -61,6 +61,7 @@ class RuleInfo:
     weight: float
     message: str  # what went wrong, shown on failure
     fix: str
+    check: str = ""  # how it is judged (after_complaint: a step of the answer to a complaint)
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class RuleResult:
         first = self.occurrences[0] if self.occurrences else Occurrence(None, None, "")
         return {
             "rule": self.rule.id,
+            "check": self.rule.check,
             "title": self.rule.title,
             "status": self.status,
             "severity": self.rule.severity,
@@ -113,7 +115,7 @@ class RuleResult:
         status = d["status"]
         message, fix = (d.get("message", ""), d.get("fix", "")) if status == "fail" else ("", "")
         info = RuleInfo(d["rule"], d.get("title", d["rule"]), d.get("source", ""), d.get("severity", ""),
-                        float(d.get("weight", 1.0)), message, fix)
+                        float(d.get("weight", 1.0)), message, fix, d.get("check", ""))
         return cls(info, status, tuple(Occurrence.from_dict(o) for o in d.get("occurrences") or []), d.get("detail", ""))
 
 
@@ -137,6 +139,9 @@ class CallReport:
     timeline: Timeline
     notes: list[str] = field(default_factory=list)  # one-line facts about how it was judged
     measures: Measures | None = None
+    # where the caller complained (phone rules section 9): the utterance, and the phrase heard or
+    # "raised voice" as ``phrase``; the answer to each is judged by the after_complaint rules
+    complaints: tuple[Occurrence, ...] = ()
 
     @property
     def score(self) -> float | None:
@@ -160,6 +165,8 @@ class CallReport:
             "utterances": [{"speaker": u.speaker, "text": u.text, "start": _round(u.start), "end": _round(u.end)}
                            for u in self.timeline.utterances],
         }
+        d["complaints"] = [{"start": _round(o.start), "end": _round(o.end), "evidence": o.evidence, "cue": o.phrase}
+                           for o in self.complaints]
         if self.measures is not None:
             d["measures"] = self.measures.to_dict()
         return d
@@ -168,8 +175,10 @@ class CallReport:
     def from_dict(cls, d: dict[str, Any], timeline: Timeline, measures: Measures | None) -> "CallReport":
         """A report as ``to_dict`` wrote it, with the call's lossless timeline and measures."""
         notes = [n for n in d.get("notes", []) if n != MONO_NOTE]
+        complaints = tuple(Occurrence(c.get("start"), c.get("end"), c.get("evidence") or "", c.get("cue") or "")
+                           for c in d.get("complaints") or [])
         return cls(d.get("file", ""), [RuleResult.from_dict(r) for r in d.get("rules", [])], timeline, notes,
-                   measures)
+                   measures, complaints)
 
 
 def _round(x: float | None) -> float | None:

@@ -7,6 +7,8 @@ channel, no ringback) is left as None with the reason in ``unjudged``.
 """
 from __future__ import annotations
 
+from typing import Iterable
+
 import numpy as np
 
 from ..core.measured import Measures, Span
@@ -65,6 +67,8 @@ def measure_call(audio: CallAudio | None, timeline: Timeline,
         if m.hangup_first is None:
             m.unjudged["hangup"] = "neither line shows a disconnect tone or goes dead before the end"
         m.agent_noise = _agent_noise(frames["agent"], speech["agent"], turns["customer"], settings)
+        m.customer_raised = raised_turns([(t.start, t.end, t.speech, t.level_dbfs) for t in heard.turns["customer"]],
+                                         settings)
 
     if agent_key == "unknown" and m.from_transcript:
         return m
@@ -259,6 +263,24 @@ def _hangup(heard: Heard, speech: dict[str, list[Span]]) -> tuple[str | None, fl
         return None, None
     before = [e for segs in speech.values() for _, e in segs if e <= known[first] + 0.05]
     return first, max(0.0, known[first] - max(before)) if before else None
+
+
+def raised_turns(turns: Iterable[tuple[float, float, float, float]], s: MeasureSettings) -> list[Span]:
+    """The turns (start, end, seconds of speech, level dBFS, in order) of one party whose level
+    is ``raised_voice_db`` over that party's typical level so far: the median of its earlier turns
+    with ``raised_min_speech`` s of speech, once there are ``raised_after_turns`` of them. Judged
+    against the caller's own voice (lines and handsets differ by more than anger does), and
+    only on what came before, so the live judge, which hears turns as they close, finds the
+    same ones as the file."""
+    levels: list[float] = []
+    out: list[Span] = []
+    for start, end, speech, level in turns:
+        if speech < s.raised_min_speech:
+            continue
+        if len(levels) >= s.raised_after_turns and level - float(np.median(levels)) >= s.raised_voice_db:
+            out.append((start, end))
+        levels.append(level)
+    return out
 
 
 def _agent_noise(fr: ac.Frames, agent: list[Span], customer: list[Span], s: MeasureSettings) -> list[Span]:

@@ -9,8 +9,8 @@ import math
 
 from ..core.measured import Measures
 from ..core.timeline import Timeline
-from ..core.verdict import CallReport, RuleResult
-from .checks import CHECKS, Call, Outcome
+from ..core.verdict import CallReport, Occurrence, RuleResult
+from .checks import CHECKS, Call, Outcome, quote
 from .events import derive_events
 from .model import Rule, RulePack
 
@@ -40,10 +40,19 @@ def judge(pack: RulePack, timeline: Timeline, source: str = "", measures: Measur
     rings = rings_from_seconds(timeline.ring_seconds)  # metadata wins over the ringback heard
     if rings is None and measures is not None:
         rings = measures.rings
-    call = Call(timeline=timeline, events=derive_events(timeline, pack.events, audio_holds),
+    raised = measures.customer_raised if measures is not None and timeline.has_times else None
+    call = Call(timeline=timeline, events=derive_events(timeline, pack.events, audio_holds, raised),
                 events_phrases=pack.events, measures=measures, rings=rings)
     results = [judge_rule(rule, call) for rule in pack.rules]
-    return CallReport(source=source, results=results, timeline=timeline, notes=list(notes or []), measures=measures)
+    return CallReport(source=source, results=results, timeline=timeline, notes=list(notes or []), measures=measures,
+                      complaints=complaint_moments(call))
+
+
+def complaint_moments(call: Call) -> tuple[Occurrence, ...]:
+    """Where the caller complained, and the cue (the phrase, or a raised voice): for the report."""
+    tl, ev = call.timeline, call.events
+    return tuple(Occurrence(tl.utterances[i].start, tl.utterances[i].end, quote(tl.utterances[i].text), cue)
+                 for i, cue in zip(ev.complaints, ev.complaint_cues))
 
 
 def judge_rule(rule: Rule, call: Call) -> RuleResult:

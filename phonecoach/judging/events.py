@@ -16,6 +16,7 @@ from .textmatch import find_any, normalize
 
 SHORT_REPLY_CHARS = 8  # "好的，谢谢您" is part of the hold exchange, not the return
 REQUEST_LOOKBACK = 30.0  # seconds: a request this close before an audio hold belongs to it
+RAISED_VOICE = "raised voice"  # the cue of a complaint heard in the customer's level, not their words
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class CallEvents:
     transfers: tuple[Transfer, ...] = ()
     messages: tuple[MessageTaking, ...] = ()
     complaints: tuple[int, ...] = ()  # the customer's utterances that open a complaint (phone rules section 9)
+    complaint_cues: tuple[str, ...] = ()  # for each: the complaint phrase heard, or RAISED_VOICE
 
 
 def is_agent(tl: Timeline, u: Utterance) -> bool:
@@ -88,7 +90,10 @@ def asked_to_wait(utterances: Iterable[Utterance], phrases: dict[str, tuple[str,
 
 
 def derive_events(tl: Timeline, phrases: dict[str, tuple[str, ...]],
-                  audio_holds: Iterable[tuple[float, float]] | None = None) -> CallEvents:
+                  audio_holds: Iterable[tuple[float, float]] | None = None,
+                  raised: Iterable[tuple[float, float]] | None = None) -> CallEvents:
+    """``audio_holds``: the holds the audio shows; ``raised``: the customer's turns whose voice
+    rose over their own typical level (both from the measures, None without audio)."""
     transfers = tuple(Transfer(i) for i, u in enumerate(tl.utterances)
                       if is_agent(tl, u) and find_any(u.text, phrases["transfer"], phrases["transfer_unless"]))
     transfer_idx = {t.index for t in transfers}
@@ -100,29 +105,45 @@ def derive_events(tl: Timeline, phrases: dict[str, tuple[str, ...]],
         if m:
             text_holds.append(_merged_hold(tl, i, m.span[1], phrases) or _hold_from_request(tl, i, phrases))
     messages = _messages(tl, phrases)
-    complaints = _complaints(tl, phrases)
-    if audio_holds is None:
-        return CallEvents(tuple(text_holds), transfers, messages, complaints)
-    return CallEvents(tuple(_merge_audio_holds(tl, text_holds, list(audio_holds))), transfers, messages, complaints)
+    complaints, cues = _complaints(tl, phrases, list(raised or ()))
+    holds = tuple(text_holds) if audio_holds is None else tuple(_merge_audio_holds(tl, text_holds, list(audio_holds)))
+    return CallEvents(holds, transfers, messages, complaints, cues)
 
 
-def _complaints(tl: Timeline, phrases: dict[str, tuple[str, ...]]) -> tuple[int, ...]:
-    """Where the customer complains (投诉, 不满意, 太差了, 你们怎么回事, 我要找你们领导…): the
-    first complaining utterance of each episode. A complaint said again before the agent has
-    answered is the same episode; one after the agent spoke opens a new one. Needs two
-    parties: on a mono mix the agent's own 投诉 wording cannot be told from the caller's."""
-    if not tl.speakers_separated or not phrases.get("complaint"):
-        return ()
+def _complaints(tl: Timeline, phrases: dict[str, tuple[str, ...]],
+                raised: list[tuple[float, float]]) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """Where the customer complains (投诉, 不满意, 太差了, 你们怎么回事, 我要找你们领导…, or
+    their voice rises well over its own level): the first complaining utterance of each episode,
+    and what gave it away. A complaint said again before the agent has answered is the same
+    episode; one after the agent spoke opens a new one. Needs two parties: on a mono mix the
+    agent's own 投诉 wording cannot be told from the caller's."""
+    if not tl.speakers_separated or not (phrases.get("complaint") or raised):
+        return (), ()
     out: list[int] = []
+    cues: list[str] = []
     answered = True
     for i, u in enumerate(tl.utterances):
         if u.speaker == "agent":
             answered = True
-        elif u.speaker == "customer" and find_any(u.text, phrases["complaint"], phrases.get("complaint_unless", ())):
+            continue
+        if u.speaker != "customer":
+            continue
+        m = find_any(u.text, phrases.get("complaint", ()), phrases.get("complaint_unless", ()))
+        cue = m.phrase if m else (RAISED_VOICE if _loud(u, raised) else None)
+        if cue is not None:
             if answered:
                 out.append(i)
+                cues.append(cue)
             answered = False
-    return tuple(out)
+    return tuple(out), tuple(cues)
+
+
+def _loud(u: Utterance, raised: list[tuple[float, float]]) -> bool:
+    """Most of the utterance lies inside a turn where the customer's voice was raised."""
+    if not raised or u.start is None or u.end is None or u.end <= u.start:
+        return False
+    inside = sum(max(0.0, min(u.end, e) - max(u.start, s)) for s, e in raised)
+    return inside >= 0.5 * (u.end - u.start)
 
 
 def _merged_hold(tl: Timeline, i: int, after: int, phrases: dict[str, tuple[str, ...]]) -> Hold | None:

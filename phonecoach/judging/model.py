@@ -35,7 +35,8 @@ class Rule:
     @property
     def info(self) -> RuleInfo:
         """What a verdict keeps of this rule."""
-        return RuleInfo(self.id, self.title, self.source, self.severity, self.weight, self.message, self.fix)
+        return RuleInfo(self.id, self.title, self.source, self.severity, self.weight, self.message, self.fix,
+                        self.check)
 
 
 @dataclass(frozen=True)

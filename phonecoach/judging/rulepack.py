@@ -160,7 +160,8 @@ def _parse_measures(raw: Any, fail) -> MeasureSettings:
     return settings
 
 
-_MEASURE_LIMITS = ("hold_min_seconds", "interrupt_min_overlap", "dead_air_seconds", "turn_gap_seconds")
+_MEASURE_LIMITS = ("hold_min_seconds", "interrupt_min_overlap", "dead_air_seconds", "turn_gap_seconds",
+                   "raised_voice_db")
 
 
 def _is_str_list(value: Any) -> bool:

@@ -26,12 +26,12 @@ from typing import Callable
 
 import numpy as np
 
-from ..core.alerts import LiveWarning
+from ..core.alerts import COMPLAINT_NOTICE, LiveWarning
 from ..core.text import spoken_chars
 from ..core.timeline import Timeline, Utterance, clock
-from ..hearing.measures import Measures
+from ..hearing.measures import Measures, raised_turns
 from ..hearing.speech import TurnEvent
-from ..judging.checks import CHECKS, Call, match
+from ..judging.checks import CHECKS, Call, match, quote
 from ..judging.engine import judge_rule
 from ..judging.events import asked_to_wait, derive_events
 from ..judging.model import Rule, RulePack
@@ -207,11 +207,34 @@ class LiveJudge:
         tl = self.timeline()
         measures = Measures(holds=list(self.holds)) if self.holds else None
         audio_holds = list(self.holds) if self.holds and tl.has_times else None
-        return Call(timeline=tl, events=derive_events(tl, self.pack.events, audio_holds),
+        raised = None
+        if self.two_party and tl.has_times:  # the customer's closed turns, as the file's measure takes them
+            raised = raised_turns([(s, e, speech, level) for s, e, is_open, level, speech in self.turns["customer"]
+                                   if not is_open], self.settings)
+        return Call(timeline=tl, events=derive_events(tl, self.pack.events, audio_holds, raised),
                     events_phrases=self.pack.events, measures=measures)
+
+    def _complaint_notices(self, call: Call, now: float) -> None:
+        """The caller complains: say so at once (the floor marks an upset caller), before the
+        apology's window closes and its rule is decided. A notice, not a broken rule."""
+        apologise = next((r for r in self.pack.rules if r.check == "after_complaint"
+                          and r.params.get("mode") == "say"), None)
+        for i, cue in zip(call.events.complaints, call.events.complaint_cues):
+            u = call.timeline.utterances[i]
+            key = (COMPLAINT_NOTICE, round(u.start or 0.0, 1))
+            if key in self.warned:
+                continue
+            self.warned.add(key)
+            fix = apologise.fix if apologise else "Acknowledge the complaint and apologise."
+            w = LiveWarning(COMPLAINT_NOTICE, f"The caller is complaining ({cue}): acknowledge it now.", fix, "info",
+                            u.end or now, max(now, u.end or now), quote(u.text), "customer", "raised", "event",
+                            start=u.start)
+            self.warnings.append(w)
+            self.emit_cb(w)
 
     def _text_rules(self, now: float) -> None:
         call = self._call()
+        self._complaint_notices(call, now)
         for rule in self._on_final:
             result = judge_rule(rule, call)
             if result.status != "fail":

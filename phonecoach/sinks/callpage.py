@@ -80,7 +80,8 @@ def call_page(call: CallReport, audio: CallAudio | None = None, *, clip: tuple[b
         score=report.get("score"), notes=report.get("notes", []), broken=broken,
         kept=[r for r in rules if r["status"] == "pass"],
         unjudged=[r for r in rules if r["status"] == "not_applicable"],
-        lines=transcript_lines(utterances, broken), marks=timeline_marks(measures, utterances, broken),
+        complaint=complaint_answer(report), lines=transcript_lines(utterances, broken),
+        marks=timeline_marks(measures, utterances, broken, report.get("complaints") or []),
         lanes=LANES, duration=float(duration), contour=_contour_paths(contour, float(duration)),
         audio=embedded, speakers=SPEAKERS, nonce=secrets.token_urlsafe(16))
 
@@ -177,6 +178,37 @@ def _mark(line: Line, span: list[int], finding: dict[str, Any]) -> bool:
     return False
 
 
+# -- complaint -------------------------------------------------------------------------------
+
+ANSWER_CHECKS = ("after_complaint", "pace_after_complaint")  # the checks that judge the answer to a complaint
+
+
+def complaint_answer(report: dict[str, Any]) -> dict[str, Any] | None:
+    """Where the caller complained and the agent's answer step by step: the steps taken, in the
+    order the agent took them (each at its moment), then the ones missing. None without a complaint."""
+    complaints = [c for c in report.get("complaints") or []]
+    if not complaints:
+        return None
+    taken, missing, unjudged = [], [], []
+    for r in report.get("rules", []):
+        if r.get("check") not in ANSWER_CHECKS:
+            continue
+        step = {"rule": r["rule"], "title": r.get("title", r["rule"]), "status": r["status"],
+                "severity": r.get("severity", ""), "fix": r.get("fix", ""), "detail": r.get("detail", "")}
+        occ = [o for o in r.get("occurrences", []) if o.get("start") is not None]
+        if r["status"] == "pass" and occ and r.get("check") == "after_complaint" and occ[0].get("phrase"):
+            taken.append({**step, "start": occ[0]["start"], "evidence": occ[0].get("evidence", "")})
+        elif r["status"] == "fail":
+            missing.append({**step, "start": occ[0]["start"] if occ else None,
+                            "evidence": occ[0].get("evidence", "") if occ else r.get("evidence", "")})
+        elif r["status"] == "pass":  # kept without a moment of its own (nothing said that it forbids, the pace)
+            taken.append({**step, "start": None, "evidence": r.get("detail", "")})
+        else:
+            unjudged.append(step)
+    taken.sort(key=lambda s: (s["start"] is None, s["start"] or 0.0))
+    return {"complaints": complaints, "taken": taken, "missing": missing, "unjudged": unjudged}
+
+
 # -- timeline --------------------------------------------------------------------------------
 
 LANES = (("ring", "Rings"), ("agent", "Agent"), ("customer", "Customer"), ("event", "Holds, talk-over, dead air"),
@@ -184,8 +216,10 @@ LANES = (("ring", "Rings"), ("agent", "Agent"), ("customer", "Customer"), ("even
 
 
 def timeline_marks(measures: dict[str, Any], utterances: list[dict[str, Any]],
-                   broken: list[dict[str, Any]]) -> list[Mark]:
-    marks: list[Mark] = []
+                   broken: list[dict[str, Any]], complaints: list[dict[str, Any]] = ()) -> list[Mark]:
+    marks: list[Mark] = [Mark("event", c["start"], c["end"] if c.get("end") is not None else c["start"],
+                              f"complaint ({c.get('cue') or 'heard'}): {c.get('evidence', '')}", "complaint")
+                         for c in complaints if c.get("start") is not None]
     speech = measures.get("turns") or measures.get("speech") or {}  # turns: a breath does not split a bar
     for who in ("agent", "customer", "unknown"):
         spans = speech.get(who) or [{"start": u["start"], "end": u["end"]} for u in utterances

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..archive.store import CallRecord
-from ..archive.views import agent_rows, by_week, rule_rows, trend_rows
+from ..archive.views import agent_rows, by_week, complaint_rows, is_complaint_call, rule_rows, trend_rows
 from ..core.safeio import write_text_atomic
 from ..core.timeline import clock
 from .templating import render
@@ -64,15 +64,20 @@ def dashboard_page(calls: list[CallRecord], links: dict[str, str], *, title: str
         r["trend"] = weekly(scored, _rule_kept(r["rule"]))
         r["spark"] = spark(r["trend"], 0, 1)
     rules.sort(key=lambda r: (r["pass_rate"] if r["pass_rate"] is not None else 2, r["rule"]))
+    complaints = complaint_rows(calls)
+    steps = [k for k in (complaints[0] if complaints else {}) if k not in
+             ("agent", "complaint_calls", "other_calls", "complaint_mean_score", "other_mean_score")]
     rows = []
     for c in sorted(calls, key=lambda c: (c.score is None, c.score if c.score is not None else 0, c.file)):
         broken = [r.rule.id for r in (c.report.results if c.report is not None else []) if r.status == "fail"]
         rows.append({"file": c.file, "name": Path(c.file).name, "agent": c.agent or UNKNOWN_AGENT, "score": c.score,
                      "started_at": c.started_at or "", "duration": clock(c.duration) if c.duration else "",
-                     "error": c.error, "broken": broken, "link": links.get(c.key)})
+                     "error": c.error, "broken": broken, "link": links.get(c.key),
+                     "complaint": is_complaint_call(c)})
     means = [c.score for c in scored if c.score is not None]
     return render("dashboard.html.j2",
         title=title, agents=agents, rules=rules, calls=rows, trend=trend_rows(scored),
+        complaints=complaints, steps=[(s, titles.get(s, s)) for s in steps],
         overall_spark=spark(weekly(scored, lambda c: c.score), 0, 100),
         summary={"calls": len(calls), "errors": len(calls) - len(scored),
                  "mean": round(sum(means) / len(means), 1) if means else None,

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..core.alerts import COMPLAINT_NOTICE
 from .publish import BACKOFF, stream_key
 from .templating import render
 from .web import Hub, WebServer, sse
@@ -41,6 +42,7 @@ class Agent:
     count: int = 0
     score: float | None = None
     final: dict[str, Any] | None = None
+    upset_since: float | None = None  # call audio time the caller first complained (this call)
 
     def to_dict(self, now: float | None = None) -> dict[str, Any]:
         now = now or time.time()
@@ -49,7 +51,8 @@ class Agent:
                 "call_seconds": round(end - self.started_at, 1) if self.started_at else None,
                 "warnings": self.count, "by_severity": dict(self.by_severity), "score": self.score,
                 "last_warning": self.warnings[-1] if self.warnings else None, "final": self.final,
-                "devices": self.info.get("devices")}
+                "devices": self.info.get("devices"), "upset": self.upset_since is not None,
+                "upset_since": self.upset_since}
 
 
 class FloorState:
@@ -93,6 +96,14 @@ class FloorState:
             agent.on_call, agent.started_at, agent.ended_at, agent.info = True, at, None, data
             agent.warnings.clear()
             agent.by_severity, agent.count, agent.score, agent.final = {}, 0, 100.0, None
+            agent.upset_since = None
+        elif kind == "warning" and data.get("kind") == "event":  # a notice: the caller complains
+            data = {**data, "session": name, "at": at}
+            agent.warnings.append(data)
+            self.recent.append(data)
+            if data.get("rule") == COMPLAINT_NOTICE and agent.upset_since is None:
+                start = data.get("start", data.get("t_audio"))
+                agent.upset_since = float(start) if isinstance(start, (int, float)) and math.isfinite(start) else 0.0
         elif kind == "warning":
             data = {**data, "session": name, "at": at}
             agent.warnings.append(data)

@@ -62,7 +62,9 @@ class RedisPublisher:
 
     def __call__(self, w: LiveWarning) -> None:
         before = set(self.broken)
-        if w.status == "withdrawn":
+        if w.kind == "event":  # a notice (the caller complains), not a broken rule
+            pass
+        elif w.status == "withdrawn":
             self.broken.discard(w.rule)
         else:
             self.broken.add(w.rule)
