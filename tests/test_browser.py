@@ -135,3 +135,40 @@ def test_dashboard_click_an_agent_to_see_their_calls_and_open_one(browser, tmp_p
     shown[0].find_element(By.CSS_SELECTOR, "a").click()  # the worst call that broke it: its replay page
     wait(lambda: browser.find_elements(By.CSS_SELECTOR, "article.finding"))
     assert browser.find_elements(By.CSS_SELECTOR, f'article.finding[data-rule="{rule["rule"]}"]')
+
+
+def test_the_served_archive_filters_searches_and_plays_a_call_from_a_click(browser, tmp_path):
+    """phonecoach serve: pick an agent, search a phrase as ASR might have written it, open a
+    call, click a finding: the recording (streamed by range requests) plays from there."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from phonecoach.sinks.served import serve_archive
+
+    db = dashboard_store(tmp_path)
+    server = serve_archive(db, "127.0.0.1", 0)
+    try:
+        browser.get(server.address + "/")
+        all_rows = browser.find_elements(By.CSS_SELECTOR, "tr.call")
+        Select(browser.find_element(By.ID, "f-agent")).select_by_value("wang")
+        browser.find_element(By.ID, "f-go").click()
+        rows = wait(lambda: browser.find_elements(By.CSS_SELECTOR, "tr.call") if "agent=wang" in browser.current_url
+                    else None)
+        assert 0 < len(rows) < len(all_rows) and {r.get_attribute("data-agent") for r in rows} == {"wang"}
+        Select(browser.find_element(By.ID, "f-agent")).select_by_value("")
+        q = browser.find_element(By.ID, "f-q")
+        q.clear()
+        q.send_keys("與我無關")  # traditional characters: found all the same
+        browser.find_element(By.ID, "f-go").click()
+        wait(lambda: "q=" in browser.current_url)
+        rows = browser.find_elements(By.CSS_SELECTOR, "tr.call")
+        assert rows and all("never.shift_blame" in r.text for r in rows)
+        rows[0].find_element(By.CSS_SELECTOR, "a").click()
+        wait(lambda: "/calls/" in browser.current_url)
+        wait(lambda: browser.execute_script("return document.getElementById('player').readyState >= 1"))
+        finding = browser.find_element(By.CSS_SELECTOR, 'article.finding[data-rule="never.shift_blame"]')
+        start = float(finding.get_attribute("data-start"))
+        finding.find_element(By.CSS_SELECTOR, "h3").click()
+        assert start > 1 and wait(lambda: abs(player_time(browser) - start) < 0.6)
+    finally:
+        server.stop()

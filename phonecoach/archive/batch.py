@@ -350,7 +350,10 @@ def _record(job: Job, opts: BatchOptions, result: dict[str, Any]) -> CallRecord:
     ident = {k: job.get(k) for k in IDENTITY}
     extra = {k: v for k, v in job.meta.items() if k not in IDENTITY}
     report: CallReport | None = result.get("report")
-    return CallRecord(sha256=job.sha256, pack_version=opts.pack_version, model=opts.model, file=str(job.path), meta=extra,
+    # absolute ('..' folded, links kept: a loop or a dangling link is still named as given): a
+    # report or a served page finds the audio from any folder
+    file = os.path.abspath(job.path) if str(job.path) else str(job.path)
+    return CallRecord(sha256=job.sha256, pack_version=opts.pack_version, model=opts.model, file=file, meta=extra,
                       duration=report.timeline.duration if report else None, error=result.get("error"),
                       timeline=report.timeline if report else None, measures=report.measures if report else None,
                       report=report, **ident)

@@ -6,13 +6,22 @@ renamed or moved file is not scored twice, a rule change gives new rows beside t
 (``--rescore`` re-judges the stored timelines and measures without the recogniser), and a
 run killed at any moment resumes where it stopped: each call is saved in one transaction,
 in WAL mode, so a call is either stored whole or not at all.
+
+Sized for a year of calls: the views aggregate in SQL over indexed columns (agent, week,
+score, rule) without reading the JSON; the lossless JSON is zlib-compressed (the report keeps
+only what the timeline and measures do not); each party's words are indexed by their sound
+(toneless pinyin, FTS5) so a phrase search finds homophones and traditional characters and
+the rules' matcher confirms. Paths are stored absolute. A store from an older phonecoach is
+migrated the first time it is opened (``migrate``), in one transaction.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -38,9 +47,9 @@ CREATE TABLE IF NOT EXISTS calls (
     score REAL,
     duration REAL,
     error TEXT,                       -- one line; NULL when scored
-    timeline TEXT,                    -- lossless JSON (serial.py)
+    timeline TEXT,                    -- lossless JSON (serial.py), zlib-compressed (a BLOB) since schema 2
     measures TEXT,
-    report TEXT,                      -- the report as 'score --json' gives it
+    report TEXT,                      -- the report as 'score --json' gives it, less the timeline and measures
     scored_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS calls_sha ON calls(sha256);
@@ -104,8 +113,19 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
 
 
 APPLICATION_ID = 0x50434F41  # "PCOA" in the SQLite header: this file is a phonecoach store
-SCHEMA_VERSION = 1  # PRAGMA user_version; a store from a newer phonecoach is refused, not rewritten
+SCHEMA_VERSION = 2  # PRAGMA user_version; a store from a newer phonecoach is refused, not rewritten
+# schema 2: what the views filter on, as columns with indexes; the words by sound for search
+SCHEMA_2 = """
+CREATE INDEX IF NOT EXISTS calls_view ON calls(pack, model, agent, score);
+CREATE INDEX IF NOT EXISTS calls_week ON calls(pack, model, week);
+CREATE INDEX IF NOT EXISTS calls_score ON calls(pack, model, score);
+CREATE INDEX IF NOT EXISTS rules_view ON rule_results(rule, status);
+CREATE VIRTUAL TABLE IF NOT EXISTS said USING fts5(key UNINDEXED, speaker UNINDEXED, sound);
+"""
+_V2_COLUMNS = (("calls", "week", "TEXT"), ("calls", "complaint", "INTEGER NOT NULL DEFAULT 0"),
+               ("rule_results", "check_name", "TEXT"))
 _OUR_TABLES = {"calls", "rule_results", "seen"}
+_V2_TABLES = _OUR_TABLES | {"said", "said_data", "said_idx", "said_content", "said_docsize", "said_config"}
 
 
 class Store:
@@ -128,10 +148,25 @@ class Store:
             self.db = self._connect(readonly)
             if not fresh:
                 self._check_ours()
+            if readonly and not fresh and self._version() < SCHEMA_VERSION and os.access(self.path, os.W_OK):
+                self.db.close()  # an older store: brought up to date once, then read as asked
+                Store(self.path).close()
+                self.db = self._connect(readonly)
+            if readonly and self._version() < SCHEMA_VERSION:
+                raise PhonecoachError(f"a results store from an older phonecoach (schema {self._version()}) on a "
+                                      "read-only disk: copy it somewhere writable once to bring it up to date",
+                                      self.path)
             if not readonly:
                 # the tables and the id in one transaction: a reader never finds the file without them
-                self.db.executescript(f"BEGIN; {SCHEMA} PRAGMA application_id={APPLICATION_ID}; "
-                                      f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+                try:
+                    self.db.executescript("BEGIN IMMEDIATE;" + SCHEMA)  # the transaction stays open
+                    migrate(self.db)
+                    self.db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+                    self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                    self.db.execute("COMMIT")
+                except BaseException:
+                    self.db.execute("ROLLBACK")
+                    raise
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=NORMAL")  # WAL: a crash never corrupts; power loss may undo the last calls
                 self.db.execute("PRAGMA foreign_keys=ON")
@@ -149,6 +184,9 @@ class Store:
         except sqlite3.OperationalError:  # a read-only disk: no -shm can be made beside it; nothing changes it
             return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
 
+    def _version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
     def _check_ours(self) -> None:
         app = self.db.execute("PRAGMA application_id").fetchone()[0]
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -158,7 +196,7 @@ class Store:
                 raise PhonecoachError(f"a results store from a newer phonecoach (schema {version}); upgrade "
                                       "phonecoach to read it", self.path)
             return
-        if app == 0 and tables == _OUR_TABLES:
+        if app == 0 and tables in (_OUR_TABLES, _V2_TABLES):
             return  # written before stores carried their id: ours, stamped when next written
         raise PhonecoachError("not a phonecoach results store (another program's SQLite file); "
                               "nothing was written to it", self.path)
@@ -220,16 +258,36 @@ class Store:
         results = r.report.results if r.report is not None else []
         with _transaction(self.db):
             self.db.execute("DELETE FROM rule_results WHERE key = ?", (r.key,))
+            self.db.execute("DELETE FROM said WHERE key = ?", (r.key,))
             self.db.execute(
-                "INSERT OR REPLACE INTO calls VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO calls (key, sha256, pack, model, file, agent, call_id, started_at, caller, meta, "
+                "score, duration, error, timeline, measures, report, scored_at, week, complaint) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (r.key, r.sha256, r.pack_version, r.model, r.file, r.agent, r.call_id, r.started_at, r.caller,
                  _json(r.meta or {}), r.score, r.duration, r.error,
-                 _json(timeline_to_json(r.timeline) if r.timeline is not None else None),
-                 _json(measures_to_json(r.measures)),
-                 _json(r.report.to_dict() if r.report is not None else None), time.strftime("%Y-%m-%dT%H:%M:%S")))
-            self.db.executemany("INSERT INTO rule_results VALUES (?,?,?,?,?,?)",
-                                [(r.key, x.rule.id, x.status, x.rule.severity, _first(x, "start"), _first(x, "evidence"))
-                                 for x in results])
+                 _packed(timeline_to_json(r.timeline) if r.timeline is not None else None),
+                 _packed(measures_to_json(r.measures)),
+                 _packed(_report_json(r.report) if r.report is not None else None), time.strftime("%Y-%m-%dT%H:%M:%S"),
+                 iso_week(r.started_at), int(bool(r.report is not None and r.report.complaints))))
+            self.db.executemany("INSERT INTO rule_results VALUES (?,?,?,?,?,?,?)",
+                                [(r.key, x.rule.id, x.status, x.rule.severity, _first(x, "start"), _first(x, "evidence"),
+                                  x.rule.check) for x in results])
+            if r.timeline is not None:
+                self.db.executemany("INSERT INTO said (key, speaker, sound) VALUES (?,?,?)",
+                                    [(r.key, who, sound) for who, sound in sounds(r.timeline).items()])
+
+    def relocate(self, old: str, new: str) -> int:
+        """Re-point the calls stored under the folder ``old`` to ``new`` (an archive that moved);
+        returns how many. Only whole path components are replaced."""
+        old, new = old.rstrip("/\\"), new.rstrip("/\\")
+        try:
+            with _transaction(self.db):
+                cur = self.db.execute(
+                    "UPDATE calls SET file = ? || substr(file, ?) WHERE file = ? OR substr(file, 1, ?) IN (?, ?)",
+                    (new, len(old) + 1, old, len(old) + 1, old + "/", old + "\\"))
+                return cur.rowcount
+        except sqlite3.DatabaseError as exc:
+            raise PhonecoachError(self._why(exc), self.path) from None
 
     # -- reading -------------------------------------------------------------------------
 
@@ -241,8 +299,11 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise PhonecoachError(self._why(exc), self.path) from None
 
-    def _calls(self, pack_version: str | None, model: str | None, errors: bool) -> Iterator[CallRecord]:
+    def _calls(self, pack_version: str | None, model: str | None, errors: bool,
+               where: tuple[str, list[Any]] | None = None) -> Iterator[CallRecord]:
         sql, args = "SELECT * FROM calls WHERE 1=1", []
+        if where is not None:
+            sql, args = f"{sql} AND {where[0]}", list(where[1])
         if pack_version is not None:
             sql, args = sql + " AND pack = ?", args + [pack_version]
         if model is not None:
@@ -253,13 +314,31 @@ class Store:
         names = [c[0] for c in cur.description]
         for row in cur:
             d = dict(zip(names, row))
-            timeline = timeline_from_json(_load(d["timeline"])) if d["timeline"] else None
-            measures = measures_from_json(_load(d["measures"]))
-            report = _load(d["report"])
+            timeline = timeline_from_json(load_json(d["timeline"])) if d["timeline"] else None
+            measures = measures_from_json(load_json(d["measures"]))
+            report = load_json(d["report"])
             yield CallRecord(d["sha256"], d["pack"], d["model"], d["file"], d["agent"], d["call_id"],
                              d["started_at"], d["caller"], json.loads(d["meta"] or "{}"), d["duration"], d["error"],
                              timeline, measures,
                              CallReport.from_dict(report, timeline or Timeline(), measures) if report else None)
+
+    def query(self, sql: str, args: list[Any]) -> Iterator[tuple]:
+        """Rows of a read-only query, streamed (the views aggregate in SQL)."""
+        try:
+            yield from self.db.execute(sql, args)
+        except sqlite3.DatabaseError as exc:
+            raise PhonecoachError(self._why(exc), self.path) from None
+
+    def call(self, key: str) -> CallRecord | None:
+        """One stored call by its key."""
+        return next(self._calls(None, None, True, where=("key = ?", [key])), None)
+
+    def call_by_id(self, rowid: int) -> CallRecord | None:
+        """One stored call by its row id (the served pages' address for it)."""
+        return next(self._calls(None, None, True, where=("rowid = ?", [int(rowid)])), None)
+
+    def models(self, pack_version: str) -> list[str]:
+        return [m for (m,) in self.query("SELECT DISTINCT model FROM calls WHERE pack = ? ORDER BY 1", [pack_version])]
 
     def latest_pack(self) -> tuple[str, str] | None:
         """(pack version, model) of the most recently scored calls: what views show by default."""
@@ -291,8 +370,92 @@ def _json(x: Any) -> str | None:
     return None if x is None else json.dumps(x, ensure_ascii=False, allow_nan=False)
 
 
-def _load(s: str | None) -> Any:
-    return None if s is None else json.loads(s)
+def _packed(x: Any) -> bytes | None:
+    """JSON, zlib-compressed: a call's lossless record in a fifth of the room."""
+    return None if x is None else zlib.compress(json.dumps(x, ensure_ascii=False, allow_nan=False).encode(), 6)
+
+
+def load_json(s: str | bytes | None) -> Any:
+    """A stored JSON value: compressed (schema 2) or plain text (written before)."""
+    if s is None:
+        return None
+    return json.loads(zlib.decompress(s) if isinstance(s, bytes) else s)
+
+
+def _report_json(report: CallReport) -> dict[str, Any]:
+    """The report as stored: without what the timeline and measures columns already hold."""
+    d = report.to_dict()
+    d.pop("utterances", None)
+    d.pop("measures", None)
+    return d
+
+
+def iso_week(started_at: str | None) -> str | None:
+    """The call's ISO week (2026-W47) in local time, as the views group and filter by it."""
+    from ..core.timeline import local_time
+
+    if not started_at:
+        return None
+    try:
+        y, w, _ = local_time(started_at).isocalendar()
+    except (ValueError, TypeError):
+        return None
+    return f"{y}-W{w:02d}"
+
+
+def sounds(tl: Timeline) -> dict[str, str]:
+    """Each party's words as toneless pinyin syllables, for the FTS index (homophones and
+    traditional characters sound alike; the matcher confirms a hit on the words)."""
+    from ..judging.textmatch import syllables
+
+    out: dict[str, list[str]] = {}
+    for u in tl.utterances:
+        out.setdefault(u.speaker, []).extend(syllables(u.text))
+    return {who: " ".join(s) for who, s in out.items() if s}
+
+
+def _default_checks() -> dict[str, str]:
+    from ..judging.rulepack import load_pack
+
+    try:
+        return {r.id: r.check for r in load_pack(None).rules}
+    except PhonecoachError:
+        return {}
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Bring a store written by an older phonecoach up to this schema, inside the caller's
+    transaction: the new columns filled from the stored JSON, the JSON compressed, the words
+    indexed, the indexes made. A store already current is left alone."""
+    for table, column, kind in _V2_COLUMNS:
+        have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    for statement in SCHEMA_2.split(";"):
+        if statement.strip():
+            db.execute(statement)
+    if int(db.execute("PRAGMA user_version").fetchone()[0]) >= 2:
+        return
+    known = _default_checks()  # reports from before they named their checks: the pack's own rules
+    rows = db.execute("SELECT key, started_at, timeline, measures, report FROM calls").fetchall()
+    for key, started_at, timeline, measures, report in rows:
+        rep = load_json(report)
+        checks = {r["rule"]: r.get("check") or known.get(r["rule"], "") for r in (rep or {}).get("rules", [])}
+        complaint = bool(rep and (rep.get("complaints") or any(
+            checks.get(r["rule"]) == "after_complaint" and r.get("status") != "not_applicable"
+            for r in rep.get("rules", []))))
+        if rep is not None:
+            rep.pop("utterances", None)
+            rep.pop("measures", None)
+        db.execute("UPDATE calls SET week = ?, complaint = ?, timeline = ?, measures = ?, report = ? WHERE key = ?",
+                   (iso_week(started_at), int(complaint), _packed(load_json(timeline)), _packed(load_json(measures)),
+                    _packed(rep), key))
+        for rule, check in checks.items():
+            db.execute("UPDATE rule_results SET check_name = ? WHERE key = ? AND rule = ?", (check or None, key, rule))
+        if timeline:
+            tl = timeline_from_json(load_json(timeline))
+            db.executemany("INSERT INTO said (key, speaker, sound) VALUES (?,?,?)",
+                           [(key, who, sound) for who, sound in sounds(tl).items()])
 
 
 def pack_version(path: Path) -> str:

@@ -1,131 +1,244 @@
 """What a QA team reads out of the store: per-agent and per-rule pass rates, the worst calls,
-the trend by week, and the same tables exported for BI tools (CSV, JSON lines, Parquet).
+the trend by week, complaint calls apart, the call list with its filters, and the same tables
+exported for BI tools (CSV, JSON lines, Parquet).
 
-Plain rows in, plain rows out: the terminal and the files are rendered by the CLI.
+Aggregated in SQL over the store's indexed columns and streamed row by row: memory stays flat
+however many calls the store holds (a year of a call center is a million). Plain rows out: the
+terminal, the files, the dashboard and the served pages are rendered by their sinks.
 """
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterable
+from typing import Any, BinaryIO, Iterable, Iterator
 
 from ..core.errors import PhonecoachError
 from ..core.safeio import atomic_path
-from ..core.timeline import local_time
-from ..core.verdict import RuleResult
 from .store import CallRecord, Store
 
 TABLES = ("calls", "rules", "agents", "complaints")
 ANSWER_CHECKS = ("after_complaint", "pace_after_complaint")  # the rules that judge the answer to a complaint
+UNKNOWN_AGENT = "(unknown)"
+STATUSES = ("pass", "fail", "not_applicable")
 
 
-def selected(store: Store, pack_version: str | None = None, model: str | None = None) -> list[CallRecord]:
-    """The calls of one rule-pack version and model: the latest scored, unless named."""
+@dataclass(frozen=True)
+class Selection:
+    """Which calls a view shows: one rule-pack version and model (the latest scored unless
+    named), narrowed by agent, a rule's status, ISO week and score range. ``keys``: only these
+    calls (a text search's hits)."""
+
+    pack: str
+    model: str
+    agent: str | None = None
+    rule: str | None = None
+    status: str | None = None  # with ``rule``: its status in the call (default: broken)
+    week: str | None = None
+    min_score: float | None = None
+    max_score: float | None = None
+    keys: tuple[str, ...] | None = None
+
+    def where(self, c: str = "c") -> tuple[str, list[Any]]:
+        """The SQL condition on the calls table (aliased ``c``) and its arguments."""
+        sql, args = [f"{c}.pack = ?", f"{c}.model = ?"], [self.pack, self.model]
+        if self.agent is not None:
+            sql.append(f"coalesce({c}.agent, '{UNKNOWN_AGENT}') = ?")
+            args.append(self.agent)
+        if self.week is not None:
+            sql.append(f"{c}.week = ?")
+            args.append(self.week)
+        if self.min_score is not None:
+            sql.append(f"{c}.score >= ?")
+            args.append(self.min_score)
+        if self.max_score is not None:
+            sql.append(f"{c}.score <= ?")
+            args.append(self.max_score)
+        if self.rule is not None:
+            sql.append(f"EXISTS (SELECT 1 FROM rule_results r WHERE r.key = {c}.key AND r.rule = ? AND r.status = ?)")
+            args += [self.rule, self.status or "fail"]
+        if self.keys is not None:
+            sql.append(f"{c}.key IN (SELECT value FROM json_each(?))")
+            args.append(json.dumps(list(self.keys)))
+        return " AND ".join(sql), args
+
+
+def selection(store: Store, pack_version: str | None = None, model: str | None = None,
+              **narrow: Any) -> Selection | None:
+    """The calls of one rule-pack version and model: the latest scored, unless named (None: an
+    empty store)."""
     if pack_version is None or model is None:
         latest = store.latest_pack()
         if latest is None:
-            return []
+            return None
         pack_version, model = pack_version or latest[0], model or latest[1]
-    return list(store.calls(pack_version=pack_version, model=model))
+    return Selection(pack_version, model, **narrow)
 
 
-def _results(c: CallRecord) -> list[RuleResult]:
-    return c.report.results if c.report is not None else []
+def _rows(store: Store, sql: str, args: Iterable[Any] = ()) -> Iterator[tuple]:
+    return store.query(sql, list(args))
 
 
-def agent_rows(calls: list[CallRecord]) -> list[dict[str, Any]]:
-    """Per agent: calls, mean score, rules kept of rules judged, failed files."""
-    by: dict[str, list[CallRecord]] = defaultdict(list)
-    for c in calls:
-        by[c.agent or "(unknown)"].append(c)
+def _mean(total: float | None, n: int) -> float | None:
+    return round(total / n, 1) if n and total is not None else None
+
+
+def count_calls(store: Store, sel: Selection) -> int:
+    where, args = sel.where()
+    return next(_rows(store, f"SELECT count(*) FROM calls c WHERE {where}", args))[0]
+
+
+def agent_rows(store: Store, sel: Selection) -> list[dict[str, Any]]:
+    """Per agent: calls, mean score, rules kept of rules judged, failed files, hours of audio."""
+    where, args = sel.where()
+    kept = {a: (k, j) for a, k, j in _rows(store, f"""
+        SELECT coalesce(c.agent, '{UNKNOWN_AGENT}'), sum(r.status = 'pass'), sum(r.status != 'not_applicable')
+        FROM calls c JOIN rule_results r ON r.key = c.key WHERE {where} GROUP BY 1""", args)}
     rows = []
-    for agent, cs in sorted(by.items()):
-        scored = [c.score for c in cs if c.score is not None]
-        judged = [r for c in cs for r in _results(c) if r.status != "not_applicable"]
-        kept = sum(r.status == "pass" for r in judged)
-        rows.append({"agent": agent, "calls": len(cs), "errors": sum(c.error is not None for c in cs),
-                     "mean_score": round(sum(scored) / len(scored), 1) if scored else None,
-                     "pass_rate": round(kept / len(judged), 3) if judged else None,
-                     "audio_hours": round(sum(c.duration or 0 for c in cs) / 3600, 3)})
+    for agent, n, errors, total, scored, seconds in _rows(store, f"""
+            SELECT coalesce(c.agent, '{UNKNOWN_AGENT}'), count(*), sum(c.error IS NOT NULL), sum(c.score),
+                   count(c.score), sum(coalesce(c.duration, 0)) FROM calls c WHERE {where} GROUP BY 1 ORDER BY 1""",
+            args):
+        k, j = kept.get(agent, (0, 0))
+        rows.append({"agent": agent, "calls": n, "errors": errors, "mean_score": _mean(total, scored),
+                     "pass_rate": round(k / j, 3) if j else None, "audio_hours": round(seconds / 3600, 3)})
     return rows
 
 
-def is_complaint_call(c: CallRecord) -> bool:
-    return c.report is not None and bool(c.report.complaints)
+def rule_rows(store: Store, sel: Selection) -> list[dict[str, Any]]:
+    """Per rule: how often it was judged, kept and broken."""
+    where, args = sel.where()
+    by: dict[str, dict[str, Any]] = {}
+    for rule, severity, status, n in _rows(store, f"""
+            SELECT r.rule, max(r.severity), r.status, count(*) FROM rule_results r JOIN calls c ON c.key = r.key
+            WHERE {where} GROUP BY r.rule, r.status ORDER BY r.rule""", args):
+        row = by.setdefault(rule, {"rule": rule, "severity": severity, "pass": 0, "fail": 0, "not_applicable": 0})
+        row[status] = n
+    out = []
+    for rule, n in by.items():
+        judged = n["pass"] + n["fail"]
+        out.append({"rule": rule, "severity": n["severity"], "judged": judged, "kept": n["pass"], "broken": n["fail"],
+                    "not_judged": n["not_applicable"], "pass_rate": round(n["pass"] / judged, 3) if judged else None})
+    return out
 
 
-def complaint_rows(calls: list[CallRecord]) -> list[dict[str, Any]]:
+def rule_titles(store: Store, sel: Selection) -> dict[str, str]:
+    """Each rule's title, from one stored report (the titles are the pack's)."""
+    where, args = sel.where()
+    for (key,) in _rows(store, f"SELECT c.key FROM calls c WHERE {where} AND c.report IS NOT NULL LIMIT 1", args):
+        rec = store.call(key)
+        if rec is not None and rec.report is not None:
+            return {r.rule.id: r.rule.title for r in rec.report.results}
+    return {}
+
+
+def call_rows(store: Store, sel: Selection, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+    """The calls, worst first (unscored last), a page at a time, with the rules each broke."""
+    where, args = sel.where()
+    rows = [dict(zip(("id", "key", "file", "agent", "score", "started_at", "duration", "error", "complaint"), r))
+            for r in _rows(store, f"""
+                SELECT c.rowid, c.key, c.file, c.agent, c.score, c.started_at, c.duration, c.error, c.complaint
+                FROM calls c WHERE {where} ORDER BY c.score IS NULL, c.score, c.file LIMIT ? OFFSET ?""",
+                args + [int(limit), int(offset)])]
+    broken = _broken(store, [r["key"] for r in rows])
+    for r in rows:
+        r["agent"] = r["agent"] or UNKNOWN_AGENT
+        r["broken"] = broken.get(r["key"], [])
+        r["complaint"] = bool(r["complaint"])
+    return rows
+
+
+def _broken(store: Store, keys: list[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    if keys:
+        for key, rule in _rows(store, "SELECT key, rule FROM rule_results WHERE status = 'fail' AND key IN "
+                                      "(SELECT value FROM json_each(?)) ORDER BY key, rowid", [json.dumps(keys)]):
+            out.setdefault(key, []).append(rule)
+    return out
+
+
+def worst_calls(store: Store, sel: Selection, n: int = 10) -> list[dict[str, Any]]:
+    return [{"file": r["file"], "agent": r["agent"], "score": r["score"], "broken": r["broken"]}
+            for r in call_rows(store, sel, n) if r["score"] is not None]
+
+
+def trend_rows(store: Store, sel: Selection) -> list[dict[str, Any]]:
+    """Mean score per ISO week of the call (calls without a date are left out)."""
+    where, args = sel.where()
+    return [{"week": w, "calls": n, "mean_score": _mean(total, n)} for w, n, total in _rows(store, f"""
+        SELECT c.week, count(c.score), sum(c.score) FROM calls c WHERE {where} AND c.week IS NOT NULL
+        AND c.score IS NOT NULL GROUP BY c.week ORDER BY c.week""", args)]
+
+
+def agent_weeks(store: Store, sel: Selection) -> dict[str, list[tuple[str, float]]]:
+    """Per agent, the mean score per week (for a sparkline)."""
+    where, args = sel.where()
+    out: dict[str, list[tuple[str, float]]] = {}
+    for agent, week, mean in _rows(store, f"""
+            SELECT coalesce(c.agent, '{UNKNOWN_AGENT}'), c.week, avg(c.score) FROM calls c
+            WHERE {where} AND c.week IS NOT NULL AND c.score IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2""", args):
+        out.setdefault(agent, []).append((week, mean))
+    return out
+
+
+def rule_weeks(store: Store, sel: Selection) -> dict[str, list[tuple[str, float]]]:
+    """Per rule, the share of calls keeping it per week, where judged."""
+    where, args = sel.where()
+    out: dict[str, list[tuple[str, float]]] = {}
+    for rule, week, kept in _rows(store, f"""
+            SELECT r.rule, c.week, avg(r.status = 'pass') FROM rule_results r JOIN calls c ON c.key = r.key
+            WHERE {where} AND c.week IS NOT NULL AND r.status != 'not_applicable' GROUP BY 1, 2 ORDER BY 1, 2""",
+            args):
+        out.setdefault(rule, []).append((week, kept))
+    return out
+
+
+def weeks(store: Store, sel: Selection) -> list[str]:
+    where, args = sel.where()
+    return [w for (w,) in _rows(store, f"SELECT DISTINCT c.week FROM calls c WHERE {where} AND c.week IS NOT NULL "
+                                       "ORDER BY 1", args)]
+
+
+def complaint_rows(store: Store, sel: Selection) -> list[dict[str, Any]]:
     """Per agent, the calls where the caller complained apart from the rest: how many, the mean
     score of each kind, and how often each step of the answer (the after_complaint rules) was
     kept where it was judged. QA reads complaint calls first: they are the ones that lose customers."""
-    by: dict[str, list[CallRecord]] = defaultdict(list)
-    for c in calls:
-        if c.error is None and c.report is not None:
-            by[c.agent or "(unknown)"].append(c)
-    steps = sorted({r.rule.id for cs in by.values() for c in cs for r in _results(c) if r.rule.check in ANSWER_CHECKS})
+    where, args = sel.where()
+    base = f"SELECT coalesce(c.agent, '{UNKNOWN_AGENT}') a, c.complaint k, count(*), sum(c.score), count(c.score) " \
+           f"FROM calls c WHERE {where} AND c.error IS NULL GROUP BY 1, 2"
+    by: dict[str, dict[str, Any]] = {}
+    for agent, upset, n, total, scored in _rows(store, base, args):
+        row = by.setdefault(agent, {"agent": agent, "complaint_calls": 0, "other_calls": 0,
+                                    "complaint_mean_score": None, "other_mean_score": None})
+        kind = "complaint" if upset else "other"
+        row[f"{kind}_calls"], row[f"{kind}_mean_score"] = n, _mean(total, scored)
+    marks = ",".join("?" * len(ANSWER_CHECKS))
+    steps: dict[tuple[str, str], float] = {}
+    names: set[str] = set()
+    for agent, rule, kept in _rows(store, f"""
+            SELECT coalesce(c.agent, '{UNKNOWN_AGENT}'), r.rule, avg(r.status = 'pass') FROM rule_results r
+            JOIN calls c ON c.key = r.key WHERE {where} AND c.complaint = 1 AND r.check_name IN ({marks})
+            AND r.status != 'not_applicable' GROUP BY 1, 2""", args + list(ANSWER_CHECKS)):
+        steps[(agent, rule)] = round(kept, 3)
+        names.add(rule)
+    for (rule,) in _rows(store, f"SELECT DISTINCT r.rule FROM rule_results r JOIN calls c ON c.key = r.key "
+                                f"WHERE {where} AND r.check_name IN ({marks})", args + list(ANSWER_CHECKS)):
+        names.add(rule)
     rows = []
-    for agent, cs in sorted(by.items()):
-        upset = [c for c in cs if is_complaint_call(c)]
-        if not upset:
+    for agent, row in sorted(by.items()):
+        if not row["complaint_calls"]:
             continue
-        rest = [c for c in cs if not is_complaint_call(c)]
-        row: dict[str, Any] = {"agent": agent, "complaint_calls": len(upset), "other_calls": len(rest),
-                               "complaint_mean_score": _mean([c.score for c in upset]),
-                               "other_mean_score": _mean([c.score for c in rest])}
-        for step in steps:
-            judged = [r.status == "pass" for c in upset if (r := c.report.result(step)) is not None
-                      and r.status != "not_applicable"]
-            row[step] = round(sum(judged) / len(judged), 3) if judged else None
-        rows.append(row)
+        rows.append({**row, **{rule: steps.get((agent, rule)) for rule in sorted(names)}})
     return rows
 
 
-def _mean(xs: list[float | None]) -> float | None:
-    xs = [x for x in xs if x is not None]
-    return round(sum(xs) / len(xs), 1) if xs else None
-
-
-def rule_rows(calls: list[CallRecord]) -> list[dict[str, Any]]:
-    """Per rule: how often it was judged, kept and broken."""
-    by: dict[str, dict[str, int]] = defaultdict(lambda: {"pass": 0, "fail": 0, "not_applicable": 0})
-    severity: dict[str, str] = {}
-    for c in calls:
-        for r in _results(c):
-            by[r.rule.id][r.status] += 1
-            severity[r.rule.id] = r.rule.severity
-    rows = []
-    for rule, n in sorted(by.items()):
-        judged = n["pass"] + n["fail"]
-        rows.append({"rule": rule, "severity": severity[rule], "judged": judged, "kept": n["pass"], "broken": n["fail"],
-                     "not_judged": n["not_applicable"], "pass_rate": round(n["pass"] / judged, 3) if judged else None})
-    return rows
-
-
-def worst_calls(calls: list[CallRecord], n: int = 10) -> list[dict[str, Any]]:
-    scored = sorted((c for c in calls if c.score is not None), key=lambda c: (c.score, c.file))
-    return [{"file": c.file, "agent": c.agent, "score": c.score,
-             "broken": [r.rule.id for r in _results(c) if r.status == "fail"]} for c in scored[:n]]
-
-
-def by_week(calls: list[CallRecord], value: Callable[[CallRecord], float | None]) -> dict[str, list[float]]:
-    """``value`` of each call per ISO week of ``started_at`` (calls without a date or a value are left out)."""
-    by: dict[str, list[float]] = defaultdict(list)
-    for c in calls:
-        v = value(c)
-        if c.started_at and v is not None:
-            y, w, _ = local_time(c.started_at).isocalendar()
-            by[f"{y}-W{w:02d}"].append(v)
-    return dict(sorted(by.items()))
-
-
-def trend_rows(calls: list[CallRecord]) -> list[dict[str, Any]]:
-    """Mean score per ISO week of the call (``started_at``; calls without it are left out)."""
-    return [{"week": k, "calls": len(v), "mean_score": round(sum(v) / len(v), 1)}
-            for k, v in by_week(calls, lambda c: c.score).items()]
+def agents(store: Store, sel: Selection) -> list[str]:
+    where, args = sel.where()
+    return [a for (a,) in _rows(store, f"SELECT DISTINCT coalesce(c.agent, '{UNKNOWN_AGENT}') FROM calls c "
+                                       f"WHERE {where} ORDER BY 1", args)]
 
 
 # -- export ----------------------------------------------------------------------------------
@@ -134,32 +247,39 @@ def call_object(c: CallRecord) -> dict[str, Any]:
     """One stored call as scripts read it: the shape of ``export --format jsonl``."""
     return {"file": c.file, "sha256": c.sha256, "agent": c.agent, "call_id": c.call_id, "started_at": c.started_at,
             "caller": c.caller, "score": c.score, "duration": c.duration,
-            "rules": [r.to_dict() for r in _results(c)],
+            "rules": [r.to_dict() for r in (c.report.results if c.report is not None else [])],
             "measures": c.measures.to_dict() if c.measures is not None else None, "error": c.error,
-            "metadata": dict(c.meta),
+            "metadata": dict(c.meta), "complaints": c.report.to_dict()["complaints"] if c.report is not None else [],
             "pack": c.pack_version, "model": c.model}
 
 
-def table(calls: list[CallRecord], name: str) -> list[dict[str, Any]]:
+def call_objects(store: Store, sel: Selection) -> Iterator[dict[str, Any]]:
+    """Every selected call, one at a time (memory stays that of one call)."""
+    for c in store.calls(pack_version=sel.pack, model=sel.model):
+        yield call_object(c)
+
+
+def table(store: Store, sel: Selection, name: str) -> Iterator[dict[str, Any]]:
+    """One export table, row by row."""
+    where, args = sel.where()
     if name == "calls":
-        return [{"file": c.file, "sha256": c.sha256, "agent": c.agent, "call_id": c.call_id,
-                 "started_at": c.started_at, "caller": c.caller, "score": c.score, "duration": c.duration,
-                 "error": c.error, "pack": c.pack_version, "model": c.model, "metadata": json.dumps(c.meta, ensure_ascii=False)}
-                for c in calls]
-    if name == "rules":
-        return [{"file": c.file, "sha256": c.sha256, "agent": c.agent, "rule": r.rule.id, "status": r.status,
-                 "severity": r.rule.severity, **_where(r)} for c in calls for r in _results(c)]
-    if name == "agents":
-        return agent_rows(calls)
-    if name == "complaints":
-        return complaint_rows(calls)
-    raise PhonecoachError(f"no table {name!r}: choose one of {', '.join(TABLES)}")
-
-
-def _where(r: RuleResult) -> dict[str, Any]:
-    """The first moment a rule was kept or broken, as the exports show it."""
-    first = r.to_dict()
-    return {"start": first["start"], "evidence": first["evidence"]}
+        cols = ("file", "sha256", "agent", "call_id", "started_at", "caller", "score", "duration", "error", "pack",
+                "model", "metadata")
+        for row in _rows(store, f"""SELECT c.file, c.sha256, c.agent, c.call_id, c.started_at, c.caller, c.score,
+                c.duration, c.error, c.pack, c.model, c.meta FROM calls c WHERE {where} ORDER BY c.file, c.key""", args):
+            yield dict(zip(cols, row))
+    elif name == "rules":
+        cols = ("file", "sha256", "agent", "rule", "status", "severity", "start", "evidence")
+        for row in _rows(store, f"""SELECT c.file, c.sha256, c.agent, r.rule, r.status, r.severity, r.start,
+                r.evidence FROM rule_results r JOIN calls c ON c.key = r.key WHERE {where}
+                ORDER BY c.file, c.key, r.rowid""", args):
+            yield dict(zip(cols, row))
+    elif name == "agents":
+        yield from agent_rows(store, sel)
+    elif name == "complaints":
+        yield from complaint_rows(store, sel)
+    else:
+        raise PhonecoachError(f"no table {name!r}: choose one of {', '.join(TABLES)}")
 
 
 def write_rows(rows: Iterable[dict[str, Any]], path: Path, fmt: str, columns: list[str] | None = None) -> None:
@@ -169,19 +289,21 @@ def write_rows(rows: Iterable[dict[str, Any]], path: Path, fmt: str, columns: li
 
 
 def dump_rows(rows: Iterable[dict[str, Any]], f: BinaryIO, fmt: str, columns: list[str] | None = None) -> None:
-    """Rows to a binary stream (a file, or stdout for ``export`` without ``-o``)."""
+    """Rows to a binary stream (a file, or stdout for ``export`` without ``-o``), one at a time."""
     if fmt == "jsonl":
         for row in rows:
             f.write((json.dumps(row, ensure_ascii=False, default=_plain) + "\n").encode("utf-8"))
     elif fmt == "csv":
-        rows = list(rows)
-        cols = columns or (list(rows[0]) if rows else [])
         text = io.TextIOWrapper(f, encoding="utf-8-sig", newline="", write_through=True)  # BOM: Excel reads Chinese
         try:
-            w = csv.DictWriter(text, fieldnames=cols, extrasaction="ignore")
-            w.writeheader()
+            w = None
             for row in rows:
+                if w is None:
+                    w = csv.DictWriter(text, fieldnames=columns or list(row), extrasaction="ignore")
+                    w.writeheader()
                 w.writerow({k: _cell(v) for k, v in row.items()})
+            if w is None and columns:
+                csv.DictWriter(text, fieldnames=columns).writeheader()
             text.flush()
         finally:
             text.detach()  # the stream is the caller's to close
@@ -189,8 +311,33 @@ def dump_rows(rows: Iterable[dict[str, Any]], f: BinaryIO, fmt: str, columns: li
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        flat = [{k: _cell(v) if isinstance(v, (list, dict)) else v for k, v in row.items()} for row in rows]
-        pq.write_table(pa.Table.from_pylist(flat), f)
+        writer = None
+        batch: list[dict[str, Any]] = []
+
+        def flush() -> None:
+            nonlocal writer
+            if not batch:
+                return
+            if writer is None:  # the first rows set the columns' types; a column all empty so far is text
+                t = pa.Table.from_pylist(batch)
+                schema = pa.schema([pa.field(x.name, pa.string() if pa.types.is_null(x.type) else x.type)
+                                    for x in t.schema])
+                writer = pq.ParquetWriter(f, schema)
+                t = t.cast(schema)
+            else:
+                t = pa.Table.from_pylist(batch, schema=writer.schema)
+            writer.write_table(t)
+            batch.clear()
+
+        for row in rows:
+            batch.append({k: _cell(v) if isinstance(v, (list, dict)) else v for k, v in row.items()})
+            if len(batch) >= 10000:
+                flush()
+        flush()
+        if writer is not None:
+            writer.close()
+        else:
+            pq.write_table(pa.table({}), f)
     else:
         raise PhonecoachError(f"unknown format {fmt!r}: csv, jsonl or parquet")
 
@@ -203,3 +350,10 @@ def _plain(v: Any) -> Any:
     if isinstance(v, (date, datetime)):
         return v.isoformat()
     raise TypeError(type(v).__name__)
+
+
+def selected(store: Store, pack_version: str | None = None, model: str | None = None) -> list[CallRecord]:
+    """The calls of one rule-pack version and model as records (for calibration, which pairs a
+    bounded set of labelled calls)."""
+    sel = selection(store, pack_version, model)
+    return [] if sel is None else list(store.calls(pack_version=sel.pack, model=sel.model))

@@ -33,8 +33,10 @@ from .common import EXIT_INPUT_ERROR, _err
 @click.option("--quiet", is_flag=True, help="No progress.")
 @click.option("--progress", "progress_fmt", type=click.Choice(["bar", "json"]), default="bar", show_default=True,
               help="json: one object per finished call on stderr (done, total, failed, audio_hours, eta_seconds).")
+@click.option("--relocate", nargs=2, metavar="OLD NEW", help="The archive moved: re-point the stored calls under "
+              "folder OLD to NEW (nothing is scored).")
 def batch(inputs, store_path, workers, model, rules_path, agent_channel, agent_pattern, rescore, dask_address,
-          quiet, progress_fmt) -> None:
+          quiet, progress_fmt, relocate) -> None:
     """Score a call archive into a results store: parallel, resumable, each file once.
 
     INPUTS are folders (searched recursively), globs or manifest CSVs (file, ring_seconds,
@@ -48,6 +50,7 @@ def batch(inputs, store_path, workers, model, rules_path, agent_channel, agent_p
       phonecoach batch manifest.csv --store results.db --workers 8 --progress json
       phonecoach batch --rescore --rules rules/zh-CN.toml --store results.db
       phonecoach batch /shared/archive --store results.db --dask-scheduler tcp://10.0.0.5:8786
+      phonecoach batch --relocate /mnt/old/calls /data/calls --store results.db
     """
     from ..archive.batch import BatchOptions, dask_submitter, find_jobs, run_batch
     from ..archive.batch import rescore as rescore_calls
@@ -57,6 +60,9 @@ def batch(inputs, store_path, workers, model, rules_path, agent_channel, agent_p
     from ..judging.rulepack import DEFAULT_PACK, load_pack
 
     err = Console(stderr=True)
+    if relocate:
+        _relocate(store_path, *relocate)
+        return
     if not inputs and not rescore:
         raise click.UsageError("give at least one folder, glob or manifest (or --rescore)")
     try:
@@ -70,7 +76,7 @@ def batch(inputs, store_path, workers, model, rules_path, agent_channel, agent_p
     if rescore:
         t0 = time.monotonic()
         n = rescore_calls(store, str(pack_file), version, model_id(str(model)) if model else None)
-        for m in sorted({c.model for c in store.calls(pack_version=version)}):
+        for m in store.models(version):
             judge_across_calls(store, load_pack(pack_file), version, m)
         click.echo(f"phonecoach: re-judged {n} stored calls with {pack_file.name} ({version}) in "
                    f"{time.monotonic() - t0:.1f} s, no recogniser", err=True)
@@ -155,15 +161,20 @@ def summary(store_path, worst, as_json) -> None:
       phonecoach summary --store results.db --json | jq '.agents'
     """
     from ..archive.store import Store
-    from ..archive.views import agent_rows, complaint_rows, rule_rows, selected, trend_rows, worst_calls
+    from ..archive.views import agent_rows, complaint_rows, count_calls, rule_rows, selection, trend_rows, worst_calls
 
     try:
-        calls = selected(Store(store_path, readonly=True))
+        store = Store(store_path, readonly=True)
+        sel = selection(store)
+        if sel is None:
+            out: dict = {"calls": 0, "agents": [], "rules": [], "worst": [], "weeks": [], "complaints": []}
+        else:
+            out = {"calls": count_calls(store, sel), "agents": agent_rows(store, sel), "rules": rule_rows(store, sel),
+                   "worst": worst_calls(store, sel, worst), "weeks": trend_rows(store, sel),
+                   "complaints": complaint_rows(store, sel)}
     except PhonecoachError as exc:
         _err(None, str(exc))
         sys.exit(EXIT_INPUT_ERROR)
-    out = {"calls": len(calls), "agents": agent_rows(calls), "rules": rule_rows(calls),
-           "worst": worst_calls(calls, worst), "weeks": trend_rows(calls), "complaints": complaint_rows(calls)}
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False, indent=1))
         return
@@ -200,7 +211,7 @@ def export(store_path, fmt, table_name, out) -> None:
       phonecoach export --store results.db --format parquet --table rules -o rules.parquet
     """
     from ..archive.store import Store
-    from ..archive.views import TABLES, call_object, dump_rows, selected, table, write_rows
+    from ..archive.views import TABLES, call_objects, count_calls, dump_rows, selection, table, write_rows
 
     to_stdout = out is None or str(out) == "-"
     if to_stdout and fmt != "jsonl" and table_name is None:
@@ -209,10 +220,15 @@ def export(store_path, fmt, table_name, out) -> None:
     if to_stdout and fmt == "parquet" and sys.stdout.isatty():
         raise click.UsageError("parquet is binary: redirect stdout to a file, or give one with -o")
     try:
-        calls = selected(Store(store_path, readonly=True))
-        rows = (call_object(c) for c in calls) if fmt == "jsonl" and table_name is None else None
-        if rows is None and table_name is not None:
-            rows = table(calls, table_name)
+        store = Store(store_path, readonly=True)
+        sel = selection(store)
+        n = count_calls(store, sel) if sel is not None else 0
+        if sel is None:
+            rows = iter(()) if fmt == "jsonl" or table_name is not None else None
+        else:
+            rows = call_objects(store, sel) if fmt == "jsonl" and table_name is None else None
+            if rows is None and table_name is not None:
+                rows = table(store, sel, table_name)
         if to_stdout:
             out_stream = sys.stdout.buffer
             dump_rows(rows, out_stream, fmt)
@@ -224,7 +240,7 @@ def export(store_path, fmt, table_name, out) -> None:
         else:
             written = [out / f"{name}.{fmt}" for name in TABLES]
             for name, target in zip(TABLES, written):
-                write_rows(table(calls, name), target, fmt)
+                write_rows(table(store, sel, name) if sel is not None else iter(()), target, fmt)
     except ImportError:
         _err(None, "parquet needs pyarrow: pip install pyarrow (or use --format csv / jsonl)")
         sys.exit(EXIT_INPUT_ERROR)
@@ -233,7 +249,7 @@ def export(store_path, fmt, table_name, out) -> None:
     except (PhonecoachError, OSError) as exc:
         _err(None, str(exc))
         sys.exit(EXIT_INPUT_ERROR)
-    click.echo(f"phonecoach: {len(calls)} calls exported to {', '.join(map(str, written))}", err=True)
+    click.echo(f"phonecoach: {n} calls exported to {', '.join(map(str, written))}", err=True)
 
 
 @click.command()
@@ -296,3 +312,51 @@ def _quiet_stderr() -> None:
         sys.stderr = open(2, "w", closefd=False)
     except OSError:
         pass
+
+
+def _relocate(store_path: Path, old: str, new: str) -> None:
+    from ..archive.store import Store
+
+    try:
+        store = Store(store_path)
+        n = store.relocate(str(Path(old).resolve()) if not os.path.isabs(old) else old,
+                           str(Path(new).resolve()))
+    except PhonecoachError as exc:
+        _err(None, str(exc))
+        sys.exit(EXIT_INPUT_ERROR)
+    click.echo(f"phonecoach: {n} stored calls now point under {new}", err=True)
+
+
+@click.command()
+@click.argument("phrase")
+@click.option("--store", "store_path", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True)
+@click.option("--speaker", type=click.Choice(["agent", "customer"]), help="Only what this party said.")
+@click.option("--agent", help="Only this agent's calls.")
+@click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per hit.")
+def search(phrase, store_path, speaker, agent, limit, as_json) -> None:
+    """Find the calls where a phrase was said, with the rules' tolerant matcher: homophones,
+    a dropped or inserted character, spaces and traditional characters as ASR writes them.
+
+    \b
+    Examples:
+      phonecoach search 与我无关 --store results.db
+      phonecoach search 还有什么可以帮您 --store results.db --speaker agent --json | jq .file
+    """
+    from ..archive.search import search_calls
+    from ..archive.store import Store
+    from ..archive.views import selection
+
+    try:
+        store = Store(store_path, readonly=True)
+        sel = selection(store, agent=agent)
+        hits = search_calls(store, sel, phrase, speaker=speaker, limit=limit) if sel is not None else []
+    except PhonecoachError as exc:
+        _err(None, str(exc))
+        sys.exit(EXIT_INPUT_ERROR)
+    for h in hits:
+        if as_json:
+            click.echo(json.dumps(h.to_dict(), ensure_ascii=False))
+        else:
+            click.echo(f"{printable(h.file)}  {h.speaker} {h.clock}  {printable(h.text)}")
+    click.echo(f"phonecoach: {len(hits)} utterances found", err=True)

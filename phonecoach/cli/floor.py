@@ -1,4 +1,5 @@
-"""``phonecoach floor``: the supervisor's view of every live session on a floor (added in cli.py)."""
+"""The served views (added in cli.py): ``phonecoach floor``, the supervisor's view of every live
+session on a floor, and ``phonecoach serve``, the QA team's view of a results store."""
 from __future__ import annotations
 
 import signal
@@ -43,10 +44,48 @@ def floor(redis_url, floor_name, serve, token, tls_cert, tls_key, keep_hours) ->
     except (ValueError, OSError, RuntimeError) as exc:
         _err(None, f"--serve {serve}: {exc}")
         sys.exit(2)
-    click.echo(f"phonecoach: floor {floor_name} at {view.address}/" + (f"?token={token}" if token else ""), err=True)
+    _until_stopped(view, f"floor {floor_name}", token)
+
+
+def _until_stopped(server, what: str, token: str | None) -> None:
+    """Say where it is served, then serve until Ctrl-C or SIGTERM, and stop cleanly."""
+    click.echo(f"phonecoach: {what} at {server.address}/" + (f"?token={token}" if token else ""), err=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     while not stop.wait(0.5):
         pass
-    view.stop()
+    server.stop()
+
+
+@click.command()
+@click.option("--store", "store_path", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True)
+@click.option("--listen", default="127.0.0.1:8767", show_default=True, metavar="HOST:PORT")
+@click.option("--token", help="Required on any address but 127.0.0.1: pages and the API need ?token=.")
+@click.option("--tls-cert", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="Serve HTTPS.")
+@click.option("--tls-key", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+def serve(store_path, listen, token, tls_cert, tls_key) -> None:
+    """The QA team's dashboard of a results store, served: filters (agent, rule, week, score,
+    a phrase said), every call a page at a time, each call's replay page made when opened with
+    its audio played from the recording. /api/calls gives the calls as JSON (agent, rule,
+    status, week, min, max, q, speaker, limit, offset).
+
+    \b
+    Examples:
+      phonecoach serve --store results.db
+      phonecoach serve --store results.db --listen 0.0.0.0:8767 --token s3cret --tls-cert qa.pem --tls-key qa.key
+      curl 'http://127.0.0.1:8767/api/calls?agent=wang&rule=never.shift_blame&limit=20'
+    """
+    from ..core.errors import PhonecoachError
+    from ..sinks.served import serve_archive
+
+    host, _, port = listen.rpartition(":")
+    try:
+        server = serve_archive(store_path, host or "127.0.0.1", int(port), token, tls_cert, tls_key)
+    except PhonecoachError as exc:
+        _err(None, str(exc))
+        sys.exit(1)
+    except (ValueError, OSError, RuntimeError) as exc:
+        _err(None, f"--listen {listen}: {exc}")
+        sys.exit(2)
+    _until_stopped(server, str(store_path), token)

@@ -549,11 +549,11 @@ def rules_check(file: Path) -> None:
     click.echo(f"{file}: ok, {len(pack.rules)} rules")
 
 
-from .archive import batch, calibrate, export, summary  # noqa: E402 - they use the helpers above
-from .floor import floor  # noqa: E402
+from .archive import batch, calibrate, export, search, summary  # noqa: E402 - they use the helpers above
+from .floor import floor, serve  # noqa: E402
 from .report import report  # noqa: E402
 
-for _command in (batch, summary, export, calibrate, report, floor):
+for _command in (batch, summary, export, search, calibrate, report, floor, serve):
     main.add_command(_command)
 
 if __name__ == "__main__":

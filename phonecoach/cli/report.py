@@ -19,8 +19,9 @@ def call_page_from_audio(report: CallReport, audio_path: Path | None, out: Path,
     from ..inputs.audio import load_call
     from ..sinks.callpage import write_call_page
 
-    audio = load_call(audio_path, agent_channel) if audio_path is not None else None
-    write_call_page(out, report, audio, facts=facts)
+    audio = load_call(audio_path, agent_channel) if audio_path is not None and audio_path.is_file() else None
+    missing = str(audio_path) if audio_path is not None and audio is None else None
+    write_call_page(out, report, audio, facts=facts, audio_missing=missing)
 
 
 def _score_with_page(pack, call: Path | None, transcript: Path | None, opts, out: Path) -> None:
@@ -46,10 +47,13 @@ def _score_with_page(pack, call: Path | None, transcript: Path | None, opts, out
 @click.option("-o", "--out", "out", type=click.Path(path_type=Path), required=True, help="The HTML file to write.")
 @click.option("--pages", "pages_dir", type=click.Path(path_type=Path),
               help="With --store: folder for the calls' replay pages (default: <OUT name>-calls beside OUT).")
+@click.option("--worst", type=click.IntRange(0, 100000), default=200, show_default=True,
+              help="With --store: list this many calls, worst first, each with its replay page (the page stays "
+                   "small whatever the store holds; 'phonecoach serve' shows every call).")
 @click.option("--model", type=click.Path(path_type=Path), help="Vosk model folder (same lookup as 'score').")
 @click.option("--rules", "rules_path", type=click.Path(path_type=Path), help="Rule pack (default rules/zh-CN.toml).")
 @click.option("--agent-channel", type=click.Choice(["left", "right"]), default="left", show_default=True)
-def report(call, transcript, store_path, out, pages_dir, model, rules_path, agent_channel) -> None:
+def report(call, transcript, store_path, out, pages_dir, worst, model, rules_path, agent_channel) -> None:
     """A page to listen through a scored call, or a dashboard of a results store.
 
     The call page is one HTML file that works offline: the verdict, each broken rule with
@@ -68,7 +72,7 @@ def report(call, transcript, store_path, out, pages_dir, model, rules_path, agen
         raise click.UsageError("give a CALL (or --transcript FILE), or --store DB, not both")
     try:
         if store_path is not None:
-            _dashboard(store_path, out, pages_dir, err)
+            _dashboard(store_path, out, pages_dir, err, worst)
             return
         from ..judging.rulepack import load_pack
         from ..pipeline import ScoreOptions
@@ -85,20 +89,17 @@ def report(call, transcript, store_path, out, pages_dir, model, rules_path, agen
     click.echo(f"wrote {out}", err=True)
 
 
-def _dashboard(store_path: Path, out: Path, pages_dir: Path | None, err: Console) -> None:
+def _dashboard(store_path: Path, out: Path, pages_dir: Path | None, err: Console, worst: int) -> None:
     from rich.progress import BarColumn, Progress, TextColumn
 
     from ..archive.store import Store
-    from ..archive.views import selected
+    from ..archive.views import Selection, count_calls, selection
     from ..sinks.dashboard import write_dashboard
 
     if not store_path.is_file():
         raise PhonecoachError("no such results store", shown(store_path))
     store = Store(store_path, readonly=True)
-    try:
-        calls = selected(store)
-    finally:
-        store.close()
+    sel = selection(store) or Selection("-", "-")
     pages = pages_dir or out.parent / f"{out.stem}-calls"
     if pages.exists() and not pages.is_dir():
         raise PhonecoachError("is a file: --pages needs a folder for the replay pages", shown(pages))
@@ -107,7 +108,7 @@ def _dashboard(store_path: Path, out: Path, pages_dir: Path | None, err: Console
     def page(c, path: Path) -> bool:
         audio = Path(c.file)
         try:
-            call_page_from_audio(c.report, audio if audio.is_file() else None, path,
+            call_page_from_audio(c.report, audio, path,
                                  c.meta.get("agent_channel") or "left",
                                  facts={k: v for k, v in (("agent", c.agent), ("when", c.started_at)) if v})
         except (PhonecoachError, OSError) as exc:
@@ -119,11 +120,15 @@ def _dashboard(store_path: Path, out: Path, pages_dir: Path | None, err: Console
                    console=err, transient=True, disable=not err.is_terminal)
     with bar:
         task = bar.add_task("pages", total=None)
-        counts = write_dashboard(calls, out, pages, page, lambda done, total: bar.update(task, completed=done,
-                                                                                       total=total))
+        try:
+            counts = write_dashboard(store, sel, out, pages, page, worst,
+                                     lambda done, total: bar.update(task, completed=done, total=total))
+            n = count_calls(store, sel)
+        finally:
+            store.close()
     for line in problems:
         _err(err, line)
-    click.echo(f"{len(calls)} calls; replay pages in {pages}: {counts['pages_written']} written, "
-               f"{counts['pages_kept']} already there", err=True)
+    click.echo(f"{n} calls, the worst {min(n, worst)} listed; replay pages in {pages}: {counts['pages_written']} "
+               f"written, {counts['pages_kept']} already there", err=True)
     if problems:
         sys.exit(EXIT_INPUT_ERROR)  # the dashboard is written; some calls have no page (each said above)

@@ -159,6 +159,13 @@ def normalize(text: str) -> NormText:
                     "".join(_code(s) for s in syllables))
 
 
+
+def syllables(text: str) -> list[str]:
+    """The sound of ``text`` as the matcher hears it: one toneless, accent-merged syllable per
+    character (fillers, spaces and punctuation gone; traditional characters as simplified).
+    What an archive indexes so that a search finds what ASR wrote with other characters."""
+    return [s for s in normalize(text).syllables if s.isalnum()]
+
 @dataclass(frozen=True)
 class Part:
     """One contiguous piece of a phrase."""

@@ -1,9 +1,11 @@
-"""A results store as one HTML page for a QA lead: the team at a glance.
+"""A results store as one HTML page for a QA lead: the team at a glance, bounded.
 
-Per agent and per rule: pass rates and their trend week by week; every call, worst first,
-linking to its own replay page (``callpage``), written beside the dashboard. Clicking an
-agent or a rule narrows the call list to that agent's calls or to the calls that broke the
-rule. A sink over ``views``: it computes nothing the exports do not.
+Per agent and per rule: pass rates and their trend week by week; complaint calls apart; the
+worst calls (a limit the caller sets and the page states), each linking to its own replay
+page (``callpage``) written beside the dashboard. Clicking an agent or a rule narrows the list
+to that agent's calls or to the calls that broke the rule. A sink over ``views``: the tables
+are the same SQL aggregates ``summary`` and the served dashboard show, so the page costs the
+same for a month of calls as for a year. (``phonecoach serve`` shows every call, on demand.)
 """
 from __future__ import annotations
 
@@ -11,35 +13,36 @@ import hashlib
 import os
 import secrets
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
-from ..archive.store import CallRecord
-from ..archive.views import agent_rows, by_week, complaint_rows, is_complaint_call, rule_rows, trend_rows
+from ..archive.store import CallRecord, Store
+from ..archive.views import (
+    Selection,
+    agent_rows,
+    agent_weeks,
+    call_rows,
+    complaint_rows,
+    count_calls,
+    rule_rows,
+    rule_titles,
+    rule_weeks,
+    trend_rows,
+)
 from ..core.safeio import write_text_atomic
 from ..core.timeline import clock
 from .templating import render
 
-UNKNOWN_AGENT = "(unknown)"
+WORST_PAGES = 200  # calls listed (and given a replay page) by default: the worst of the store
 
 
 def page_name(c: CallRecord) -> str:
     """The call page's file name: the audio's hash and the verdict's pack and model, so a
     rescore with a new rule pack gets a new page and an unchanged call keeps its old one."""
-    return hashlib.sha256(c.key.encode()).hexdigest()[:20] + ".html"
+    return page_name_of(c.key)
 
 
-def weekly(calls: list[CallRecord], value: Callable[[CallRecord], float | None]) -> list[tuple[str, float]]:
-    """Mean of ``value`` per ISO week, for a sparkline."""
-    return [(k, sum(v) / len(v)) for k, v in by_week(calls, value).items()]
-
-
-def _rule_kept(rule: str) -> Callable[[CallRecord], float | None]:
-    def kept(c: CallRecord) -> float | None:
-        r = c.report.result(rule) if c.report is not None else None
-        if r is None or r.status == "not_applicable":
-            return None
-        return 1.0 if r.status == "pass" else 0.0
-    return kept
+def page_name_of(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:20] + ".html"
 
 
 def spark(points: list[tuple[str, float]], lo: float, hi: float) -> str:
@@ -50,62 +53,70 @@ def spark(points: list[tuple[str, float]], lo: float, hi: float) -> str:
     return " ".join(f"{i * step:.1f},{24 - 22 * (v - lo) / (hi - lo or 1) - 1:.1f}" for i, (_, v) in enumerate(points))
 
 
-def dashboard_page(calls: list[CallRecord], links: dict[str, str], *, title: str = "phonecoach dashboard") -> str:
-    scored = [c for c in calls if c.error is None]
-    agents = agent_rows(calls)
+def dashboard_context(store: Store, sel: Selection, calls: list[dict[str, Any]], link: Callable[[dict], str | None],
+                      title: str) -> dict[str, Any]:
+    """What the dashboard template shows, from the SQL views (``calls``: the rows to list)."""
+    agents = agent_rows(store, sel)
+    weekly = agent_weeks(store, sel)
     for a in agents:
-        mine = [c for c in scored if (c.agent or UNKNOWN_AGENT) == a["agent"]]
-        a["trend"] = weekly(mine, lambda c: c.score)
+        a["trend"] = weekly.get(a["agent"], [])
         a["spark"] = spark(a["trend"], 0, 100)
-    rules = rule_rows(scored)
-    titles = {r.rule.id: r.rule.title for c in scored if c.report is not None for r in c.report.results}
+    rules = rule_rows(store, sel)
+    titles = rule_titles(store, sel)
+    kept_by_week = rule_weeks(store, sel)
     for r in rules:
         r["title"] = titles.get(r["rule"], r["rule"])
-        r["trend"] = weekly(scored, _rule_kept(r["rule"]))
+        r["trend"] = kept_by_week.get(r["rule"], [])
         r["spark"] = spark(r["trend"], 0, 1)
     rules.sort(key=lambda r: (r["pass_rate"] if r["pass_rate"] is not None else 2, r["rule"]))
-    complaints = complaint_rows(calls)
+    complaints = complaint_rows(store, sel)
     steps = [k for k in (complaints[0] if complaints else {}) if k not in
              ("agent", "complaint_calls", "other_calls", "complaint_mean_score", "other_mean_score")]
-    rows = []
-    for c in sorted(calls, key=lambda c: (c.score is None, c.score if c.score is not None else 0, c.file)):
-        broken = [r.rule.id for r in (c.report.results if c.report is not None else []) if r.status == "fail"]
-        rows.append({"file": c.file, "name": Path(c.file).name, "agent": c.agent or UNKNOWN_AGENT, "score": c.score,
-                     "started_at": c.started_at or "", "duration": clock(c.duration) if c.duration else "",
-                     "error": c.error, "broken": broken, "link": links.get(c.key),
-                     "complaint": is_complaint_call(c)})
-    means = [c.score for c in scored if c.score is not None]
-    return render("dashboard.html.j2",
-        title=title, agents=agents, rules=rules, calls=rows, trend=trend_rows(scored),
-        complaints=complaints, steps=[(s, titles.get(s, s)) for s in steps],
-        overall_spark=spark(weekly(scored, lambda c: c.score), 0, 100),
-        summary={"calls": len(calls), "errors": len(calls) - len(scored),
-                 "mean": round(sum(means) / len(means), 1) if means else None,
-                 "hours": round(sum(c.duration or 0 for c in calls) / 3600, 1)},
-        nonce=secrets.token_urlsafe(16))
+    rows = [{**c, "name": Path(c["file"]).name, "started_at": c["started_at"] or "",
+             "duration": clock(c["duration"]) if c["duration"] else "", "link": link(c)} for c in calls]
+    trend = trend_rows(store, sel)
+    total = count_calls(store, sel)
+    errors = sum(a["errors"] for a in agents)
+    scored = [(a["mean_score"], a["calls"] - a["errors"]) for a in agents if a["mean_score"] is not None]
+    n = sum(k for _, k in scored)
+    return dict(title=title, agents=agents, rules=rules, calls=rows, trend=trend,
+                complaints=complaints, steps=[(s, titles.get(s, s)) for s in steps],
+                overall_spark=spark([(t["week"], t["mean_score"]) for t in trend], 0, 100),
+                summary={"calls": total, "errors": errors, "listed": len(rows),
+                         "mean": round(sum(m * k for m, k in scored) / n, 1) if n else None,
+                         "hours": round(sum(a["audio_hours"] for a in agents), 1)},
+                nonce=secrets.token_urlsafe(16))
 
 
-def write_dashboard(calls: list[CallRecord], out: Path, pages: Path | None,
-                    write_page: Callable[[CallRecord, Path], bool] | None = None,
+def dashboard_page(store: Store, sel: Selection, links: dict[str, str], worst: int = WORST_PAGES, *,
+                   title: str = "phonecoach dashboard") -> str:
+    calls = call_rows(store, sel, worst)
+    return render("dashboard.html.j2", **dashboard_context(store, sel, calls, lambda c: links.get(c["key"]), title))
+
+
+def write_dashboard(store: Store, sel: Selection, out: Path, pages: Path | None,
+                    write_page: Callable[[CallRecord, Path], bool] | None = None, worst: int = WORST_PAGES,
                     progress: Callable[[int, int], None] = lambda done, total: None) -> dict[str, int]:
-    """The dashboard at ``out`` and, in ``pages``, a replay page for each scored call that has
-    none yet (``write_page(call, path)`` makes one; False if it could not). Returns counts."""
+    """The dashboard at ``out`` and, in ``pages``, a replay page for each of the ``worst`` calls
+    listed that has none yet (``write_page(call, path)`` makes one; False if it could not)."""
     links: dict[str, str] = {}
     made = kept = failed = 0
-    todo = [c for c in calls if c.error is None and c.report]
-    for i, c in enumerate(todo):
+    todo = [c for c in call_rows(store, sel, worst) if c["error"] is None]
+    for i, row in enumerate(todo):
         progress(i, len(todo))
         if pages is None or write_page is None:
             continue
-        path = pages / page_name(c)
+        path = pages / page_name_of(row["key"])
         if path.exists():
             kept += 1
-        elif write_page(c, path):
-            made += 1
         else:
-            failed += 1
-            continue
-        links[c.key] = Path(os.path.relpath(path, out.parent)).as_posix()
+            c = store.call(row["key"])
+            if c is not None and c.report is not None and write_page(c, path):
+                made += 1
+            else:
+                failed += 1
+                continue
+        links[row["key"]] = Path(os.path.relpath(path, out.parent)).as_posix()
     progress(len(todo), len(todo))
-    write_text_atomic(out, dashboard_page(calls, links))
+    write_text_atomic(out, dashboard_page(store, sel, links, worst))
     return {"pages_written": made, "pages_kept": kept, "pages_failed": failed}
