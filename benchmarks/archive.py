@@ -54,38 +54,43 @@ def seed_store(folder: Path) -> Path:
 
 def replicate(db: Path, n: int, seed: int = 7) -> None:
     """Copies of the stored calls up to ``n``, each a distinct call as batch would store it."""
-    con = sqlite3.connect(str(db))
+    from phonecoach.archive.store import recount_tallies
+
+    con = sqlite3.connect(str(db), isolation_level=None)
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=OFF")
-    src = con.execute("SELECT key, sha256, pack, model, file, meta, score, duration, timeline, measures, report, "
-                      "complaint FROM calls WHERE error IS NULL").fetchall()
-    rules = {k: con.execute("SELECT rule, status, severity, start, evidence, check_name FROM rule_results "
-                            "WHERE key = ? ORDER BY rowid", (k,)).fetchall() for k, *_ in src}
-    said = {k: con.execute("SELECT speaker, sound FROM said WHERE key = ?", (k,)).fetchall() for k, *_ in src}
+    src = con.execute("SELECT c.id, c.pack, c.model, c.file, c.meta, c.score, c.duration, c.complaint, r.timeline, "
+                      "r.measures, r.report FROM calls c JOIN records r ON r.call = c.id WHERE c.error IS NULL").fetchall()
+    rules = {i: con.execute("SELECT pos, rule, status, severity, start, evidence, check_name FROM rule_results "
+                            "WHERE call = ? ORDER BY pos", (i,)).fetchall() for i, *_ in src}
+    said = {i: con.execute("SELECT rowid % 4, sound FROM said WHERE rowid BETWEEN ? AND ?", (4 * i, 4 * i + 3)).fetchall()
+            for i, *_ in src}
     rng = random.Random(seed)
     have = con.execute("SELECT count(*) FROM calls").fetchone()[0]
     t0 = time.monotonic()
     con.execute("BEGIN")
     for i in range(have, n):
-        key0, sha0, pack, model, file0, meta, score, duration, timeline, measures, report, complaint = src[i % len(src)]
+        id0, pack, model, file0, meta, score, duration, complaint, timeline, measures, report = src[i % len(src)]
         sha = f"{i:064x}"
-        key = f"{sha}/{pack}/{model}"
         d = datetime.date(2025, 1, 1) + datetime.timedelta(days=rng.randrange(364))
         started = f"{d.isoformat()}T{9 + rng.randrange(9):02d}:{rng.randrange(60):02d}:00"
         week = "%d-W%02d" % d.isocalendar()[:2]
         agent = f"agent{rng.randrange(200):03d}"
         s = None if score is None else max(0.0, min(100.0, score + rng.uniform(-8, 8)))
-        con.execute("INSERT INTO calls (key, sha256, pack, model, file, agent, call_id, started_at, caller, meta, score, "
-                    "duration, error, timeline, measures, report, scored_at, week, complaint) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (key, sha, pack, model, file0, agent, f"c{i}", started, None, meta, s, duration, None, timeline,
-                     measures, report, started, week, complaint))
-        con.executemany("INSERT INTO rule_results VALUES (?,?,?,?,?,?,?)", [(key, *r) for r in rules[key0]])
-        con.executemany("INSERT INTO said (key, speaker, sound) VALUES (?,?,?)", [(key, *x) for x in said[key0]])
+        call = con.execute("INSERT INTO calls (key, sha256, pack, model, file, agent, call_id, started_at, week, caller, "
+                           "meta, score, duration, error, complaint, scored_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                           (f"{sha}/{pack}/{model}", sha, pack, model, file0, agent, f"c{i}", started, week, None, meta, s,
+                            duration, None, complaint, started)).lastrowid
+        con.execute("INSERT INTO records VALUES (?,?,?,?)", (call, timeline, measures, report))
+        con.executemany("INSERT INTO rule_results VALUES (?,?,?,?,?,?,?,?)", [(call, *r) for r in rules[id0]])
+        con.executemany("INSERT INTO said (rowid, sound) VALUES (?,?)", [(4 * call + k, x) for k, x in said[id0]])
         if i % 20000 == 0 and i:
             con.execute("COMMIT")
             con.execute("BEGIN")
             print(f"  {i} calls ({time.monotonic() - t0:.0f} s)", flush=True)
+    con.execute("COMMIT")
+    con.execute("BEGIN")
+    recount_tallies(con)  # what batch keeps counted call by call, counted once for the copies
     con.execute("COMMIT")
     con.execute("PRAGMA optimize")
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -161,7 +166,7 @@ def main() -> None:
 
     con = sqlite3.connect(str(db))
     n, packed, plain = 0, 0, 0
-    for t, m, r in con.execute("SELECT timeline, measures, report FROM calls WHERE error IS NULL LIMIT 2000"):
+    for t, m, r in con.execute("SELECT timeline, measures, report FROM records LIMIT 2000"):
         n += 1
         packed += sum(len(x) for x in (t, m, r) if x)
         plain += sum(len(zlib.decompress(x)) for x in (t, m, r) if x)

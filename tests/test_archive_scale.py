@@ -26,6 +26,7 @@ from phonecoach.cli.main import main
 from .test_batch import ROOT, archive, batch
 
 DATA = Path(__file__).parent / "data"
+J = "FROM calls c JOIN records r ON r.call = c.id"
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +76,7 @@ def test_a_store_from_the_previous_release_is_migrated_with_its_figures_unchange
         assert now[key] == before[key], key
     con = sqlite3.connect(str(old))
     assert con.execute("PRAGMA user_version").fetchone()[0] == 2
-    blobs = con.execute("SELECT typeof(timeline), typeof(report), complaint FROM calls").fetchall()
+    blobs = con.execute(f"SELECT typeof(timeline), typeof(report), complaint {J}").fetchall()
     assert {b[:2] for b in blobs} == {("blob", "blob")}  # compressed in place
     assert sum(b[2] for b in blobs) == 1  # loud_call: its caller complained, read from the stored rules
     con.close()
@@ -88,8 +89,8 @@ def test_a_store_from_the_previous_release_is_migrated_with_its_figures_unchange
 def test_the_lossless_record_is_compressed_and_rescore_still_reads_it(store, tmp_path):
     con = sqlite3.connect(str(store))
     n, stored = con.execute("SELECT count(*), sum(length(timeline) + length(measures) + length(report)) "
-                            "FROM calls").fetchone()
-    plain = sum(len(zlib.decompress(x)) for row in con.execute("SELECT timeline, measures, report FROM calls")
+                            "FROM records").fetchone()
+    plain = sum(len(zlib.decompress(x)) for row in con.execute("SELECT timeline, measures, report FROM records")
                 for x in row)
     con.close()
     assert stored / n < 10_000  # bytes per call (the issue's aim)
@@ -237,3 +238,23 @@ def test_serve_refuses_other_machines_without_a_token_and_asks_for_it_with_one(s
         assert b"token=s3cret" in page  # its audio asks with the token too
     finally:
         server.stop()
+
+
+def test_the_tallies_equal_a_recount_after_calls_were_saved_again(store, tmp_path):
+    """batch saves each call, then saves it again with the callback rule judged across calls,
+    and --rescore adds another verdict per call: the running tallies stay exact."""
+    from phonecoach.archive.store import recount_tallies
+
+    copy = tmp_path / "r.db"
+    shutil.copy(store, copy)
+    assert batch("--rescore", "--store", str(copy)).returncode == 0
+    con = sqlite3.connect(str(copy), isolation_level=None)
+    try:
+        kept = [sorted(con.execute(f"SELECT * FROM {t}").fetchall()) for t in ("tally", "tally_week")]
+        assert kept[0] and kept[1]
+        con.execute("BEGIN")
+        recount_tallies(con)
+        assert [sorted(con.execute(f"SELECT * FROM {t}").fetchall()) for t in ("tally", "tally_week")] == kept
+        con.execute("ROLLBACK")
+    finally:
+        con.close()

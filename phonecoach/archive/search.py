@@ -8,16 +8,16 @@ then the rules' matcher confirms on each candidate's utterances, and says where.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..core.timeline import clock
 from ..judging.textmatch import find, syllables
 from .serial import timeline_from_json
-from .store import Store, load_json
+from .store import SPEAKER_CODES, Store, load_json
 from .views import Selection
 
-MAX_CANDIDATES = 5000  # calls confirmed per search at most (the FTS ranks them)
+CONFIRM_ALL = 300  # candidate calls a view confirms one by one; past it, the index's match stands
 
 
 @dataclass(frozen=True)
@@ -56,49 +56,71 @@ def fts_query(phrase: str) -> str | None:
         quoted = " ".join(f'"{s}"' for s in ss)
         return f"NEAR({quoted}, {near})" if len(ss) > 1 else quoted
 
-    variants = [sounds] + ([sounds[:i] + sounds[i + 1:] for i in range(len(sounds))] if len(sounds) >= 4 else [])
+    # all but one syllable (a dropped character); the whole phrase matches each of them anyway
+    variants = [sounds[:i] + sounds[i + 1:] for i in range(len(sounds))] if len(sounds) >= 4 else [sounds]
     return " OR ".join(f"sound : {group(v)}" for v in variants)
 
 
-def candidate_keys(store: Store, sel: Selection, phrase: str, speaker: str | None = None) -> list[str]:
-    """Calls whose words sound like the phrase (FTS), within the selection."""
+def candidates(store: Store, sel: Selection, phrase: str, speaker: str | None = None,
+               ordered: bool = True) -> list[int]:
+    """Calls whose words sound like the phrase (FTS), within the selection (worst first when
+    ``ordered``). The index's row ids name the call and the party, so no row is read to know them."""
     query = fts_query(phrase)
     if query is None:
         return []
-    where, args = sel.where("c")
-    who = " AND s.speaker = ?" if speaker else ""
-    sql = (f"SELECT DISTINCT s.key FROM said s JOIN calls c ON c.key = s.key WHERE said MATCH ?{who} AND {where} "
-           f"LIMIT {MAX_CANDIDATES}")
-    return [k for (k,) in store.query(sql, [query] + ([speaker] if speaker else []) + args)]
+    who = " AND rowid % 4 = ?" if speaker else ""
+    ids = sorted({r >> 2 for (r,) in store.query(f"SELECT rowid FROM said WHERE said MATCH ?{who}",
+                                                 [query] + ([SPEAKER_CODES[speaker]] if speaker else []))})
+    if not ids:
+        return []
+    where, args = replace(sel, ids=tuple(ids)).where("c")
+    sql = f"SELECT c.id FROM calls c WHERE {where}"
+    if ordered:
+        sql += " ORDER BY c.score IS NULL, c.score, c.file"
+    return [i for (i,) in store.query(sql, args)]
+
+
+def confirm(store: Store, ids: list[int], phrase: str, speaker: str | None = None,
+            limit: int | None = None) -> list[Hit]:
+    """The utterances of these calls (in this order) where the matcher finds the phrase."""
+    hits: list[Hit] = []
+    for start in range(0, len(ids), 200):
+        chunk = ids[start:start + 200]
+        rows = {row[0]: row for row in store.query(
+            "SELECT c.id, c.key, c.file, c.agent, r.timeline FROM calls c JOIN records r ON r.call = c.id "
+            "WHERE c.id IN (SELECT value FROM json_each(?))", [json.dumps(chunk)])}
+        for call in chunk:
+            if call not in rows or rows[call][4] is None:
+                continue
+            _, key, file, agent, raw = rows[call]
+            for u in timeline_from_json(load_json(raw)).utterances:
+                if speaker and u.speaker != speaker:
+                    continue
+                m = find(u.text, phrase)
+                if m is not None:
+                    hits.append(Hit(call, key, file, agent, u.speaker, u.start, u.text, m.evidence))
+                    if limit is not None and len(hits) >= limit:
+                        return hits
+    return hits
 
 
 def search_calls(store: Store, sel: Selection, phrase: str, speaker: str | None = None,
                  limit: int = 50) -> list[Hit]:
     """The utterances where ``phrase`` was said (by ``speaker``), in the selected calls, confirmed
     by the rules' matcher; worst-scored calls first."""
-    keys = candidate_keys(store, sel, phrase, speaker)
-    if not keys:
-        return []
-    hits: list[Hit] = []
-    rows = store.query("SELECT rowid, key, file, agent, timeline FROM calls WHERE key IN (SELECT value FROM "
-                       "json_each(?)) ORDER BY score IS NULL, score, file", [json.dumps(keys)])
-    for rowid, key, file, agent, raw in rows:
-        if raw is None:
-            continue
-        for u in timeline_from_json(load_json(raw)).utterances:
-            if speaker and u.speaker != speaker:
-                continue
-            m = find(u.text, phrase)
-            if m is not None:
-                hits.append(Hit(rowid, key, file, agent, u.speaker, u.start, u.text, m.evidence))
-                if len(hits) >= limit:
-                    return hits
-    return hits
+    return confirm(store, candidates(store, sel, phrase, speaker), phrase, speaker, limit)
 
 
-def matching_keys(store: Store, sel: Selection, phrase: str, speaker: str | None = None) -> list[str]:
-    """The calls where the phrase was said (confirmed), for narrowing a view to them."""
-    seen: dict[str, None] = {}
-    for h in search_calls(store, sel, phrase, speaker, limit=MAX_CANDIDATES):
-        seen.setdefault(h.key)
-    return list(seen)
+def matching_ids(store: Store, sel: Selection, phrase: str, speaker: str | None = None) -> tuple[list[int], bool]:
+    """The calls where the phrase was said, for narrowing a view to them, and whether each was
+    confirmed by the matcher: up to ``CONFIRM_ALL`` candidates are; past that (a phrase most calls
+    have) the index's sound-level match stands, so a view of a year answers in time."""
+    ids = candidates(store, sel, phrase, speaker, ordered=False)
+    if len(ids) > CONFIRM_ALL:
+        return ids, False
+    ids = [i for (i,) in store.query("SELECT id FROM calls WHERE id IN (SELECT value FROM json_each(?)) "
+                                     "ORDER BY score IS NULL, score, file", [json.dumps(ids)])]
+    seen: dict[int, None] = {}
+    for h in confirm(store, ids, phrase, speaker):
+        seen.setdefault(h.id)
+    return list(seen), True

@@ -32,43 +32,72 @@ from ..core.timeline import Timeline
 from ..core.verdict import CallReport, RuleResult
 from .serial import measures_from_json, measures_to_json, timeline_from_json, timeline_to_json
 
+# Schema 2. A call's row holds only what the views filter and sort on (small rows: a scan of a
+# year of calls reads megabytes, not the lossless records); the records sit in their own table;
+# rule results point at the call by its integer id; ``tally`` keeps per pack, model, agent,
+# complaint or not, rule and status how many calls there are, and ``tally_week`` per week, so
+# the team's summary reads a few thousand rows, not one per rule per call.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
-    key TEXT PRIMARY KEY,             -- sha256 / pack / model
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,         -- sha256 / pack / model
     sha256 TEXT NOT NULL,
     pack TEXT NOT NULL,
     model TEXT NOT NULL,
-    file TEXT NOT NULL,
+    file TEXT NOT NULL,               -- absolute
     agent TEXT,
     call_id TEXT,
     started_at TEXT,
+    week TEXT,                        -- ISO week of started_at, local time (2026-W47)
     caller TEXT,
     meta TEXT NOT NULL DEFAULT '{}',  -- the manifest's other columns, JSON
     score REAL,
     duration REAL,
-    error TEXT,                       -- one line; NULL when scored
-    timeline TEXT,                    -- lossless JSON (serial.py), zlib-compressed (a BLOB) since schema 2
-    measures TEXT,
-    report TEXT,                      -- the report as 'score --json' gives it, less the timeline and measures
+    error TEXT,                       -- one line, NULL when scored
+    complaint INTEGER NOT NULL DEFAULT 0,  -- the caller complained (phone rules section 9)
     scored_at TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS calls_sha ON calls(sha256);
-CREATE INDEX IF NOT EXISTS calls_agent ON calls(agent);
-CREATE TABLE IF NOT EXISTS rule_results (
-    key TEXT NOT NULL REFERENCES calls(key) ON DELETE CASCADE,
+CREATE TABLE IF NOT EXISTS records (  -- the lossless JSON (serial.py), zlib-compressed
+    call INTEGER PRIMARY KEY REFERENCES calls(id) ON DELETE CASCADE,
+    timeline BLOB,
+    measures BLOB,
+    report BLOB                       -- the report as 'score --json' gives it, less the timeline and measures
+);
+CREATE TABLE IF NOT EXISTS rule_results (  -- one per rule per call, in the pack's order (pos)
+    call INTEGER NOT NULL REFERENCES calls(id) ON DELETE CASCADE,
+    pos INTEGER NOT NULL,
     rule TEXT NOT NULL,
     status TEXT NOT NULL,             -- pass | fail | not_applicable
     severity TEXT,
     start REAL,
     evidence TEXT,
-    PRIMARY KEY (key, rule)
-);
+    check_name TEXT,
+    PRIMARY KEY (call, pos)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tally (
+    pack TEXT NOT NULL, model TEXT NOT NULL, agent TEXT NOT NULL, complaint INTEGER NOT NULL,
+    rule TEXT NOT NULL, status TEXT NOT NULL, severity TEXT, check_name TEXT, n INTEGER NOT NULL,
+    PRIMARY KEY (pack, model, agent, complaint, rule, status)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tally_week (
+    pack TEXT NOT NULL, model TEXT NOT NULL, week TEXT NOT NULL, rule TEXT NOT NULL, status TEXT NOT NULL,
+    n INTEGER NOT NULL, PRIMARY KEY (pack, model, week, rule, status)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS seen (       -- content hashes of files already read, by size and mtime
     path TEXT PRIMARY KEY,
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
     sha256 TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS calls_sha ON calls(sha256);
+CREATE INDEX IF NOT EXISTS calls_view ON calls(pack, model, agent, score);
+CREATE INDEX IF NOT EXISTS calls_week ON calls(pack, model, week);
+CREATE INDEX IF NOT EXISTS calls_score ON calls(pack, model, score, file);
+CREATE INDEX IF NOT EXISTS calls_scored ON calls(scored_at);
+CREATE INDEX IF NOT EXISTS rules_broken ON rule_results(rule) WHERE status = 'fail';  -- the calls that broke a rule
+-- each party's words by sound, rowid = call id * 4 + the party's code (SPEAKER_CODES), so a
+-- search reads the calls off the index without touching the rows
+CREATE VIRTUAL TABLE IF NOT EXISTS said USING fts5(sound);
 """
 
 
@@ -113,19 +142,9 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
 
 
 APPLICATION_ID = 0x50434F41  # "PCOA" in the SQLite header: this file is a phonecoach store
+UNKNOWN_AGENT = "(unknown)"  # how views name the calls without an agent
 SCHEMA_VERSION = 2  # PRAGMA user_version; a store from a newer phonecoach is refused, not rewritten
-# schema 2: what the views filter on, as columns with indexes; the words by sound for search
-SCHEMA_2 = """
-CREATE INDEX IF NOT EXISTS calls_view ON calls(pack, model, agent, score);
-CREATE INDEX IF NOT EXISTS calls_week ON calls(pack, model, week);
-CREATE INDEX IF NOT EXISTS calls_score ON calls(pack, model, score);
-CREATE INDEX IF NOT EXISTS rules_view ON rule_results(rule, status);
-CREATE VIRTUAL TABLE IF NOT EXISTS said USING fts5(key UNINDEXED, speaker UNINDEXED, sound);
-"""
-_V2_COLUMNS = (("calls", "week", "TEXT"), ("calls", "complaint", "INTEGER NOT NULL DEFAULT 0"),
-               ("rule_results", "check_name", "TEXT"))
-_OUR_TABLES = {"calls", "rule_results", "seen"}
-_V2_TABLES = _OUR_TABLES | {"said", "said_data", "said_idx", "said_content", "said_docsize", "said_config"}
+_OUR_TABLES = {"calls", "rule_results", "seen"}  # schema 1, before stores carried their id
 
 
 class Store:
@@ -159,7 +178,7 @@ class Store:
             if not readonly:
                 # the tables and the id in one transaction: a reader never finds the file without them
                 try:
-                    self.db.executescript("BEGIN IMMEDIATE;" + SCHEMA)  # the transaction stays open
+                    self.db.execute("BEGIN IMMEDIATE")
                     migrate(self.db)
                     self.db.execute(f"PRAGMA application_id={APPLICATION_ID}")
                     self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -196,7 +215,7 @@ class Store:
                 raise PhonecoachError(f"a results store from a newer phonecoach (schema {version}); upgrade "
                                       "phonecoach to read it", self.path)
             return
-        if app == 0 and tables in (_OUR_TABLES, _V2_TABLES):
+        if app == 0 and tables == _OUR_TABLES:
             return  # written before stores carried their id: ours, stamped when next written
         raise PhonecoachError("not a phonecoach results store (another program's SQLite file); "
                               "nothing was written to it", self.path)
@@ -256,25 +275,29 @@ class Store:
 
     def _save(self, r: CallRecord) -> None:
         results = r.report.results if r.report is not None else []
+        agent = r.agent or UNKNOWN_AGENT
+        complaint = int(bool(r.report is not None and r.report.complaints))
+        week = iso_week(r.started_at)
         with _transaction(self.db):
-            self.db.execute("DELETE FROM rule_results WHERE key = ?", (r.key,))
-            self.db.execute("DELETE FROM said WHERE key = ?", (r.key,))
-            self.db.execute(
-                "INSERT OR REPLACE INTO calls (key, sha256, pack, model, file, agent, call_id, started_at, caller, meta, "
-                "score, duration, error, timeline, measures, report, scored_at, week, complaint) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (r.key, r.sha256, r.pack_version, r.model, r.file, r.agent, r.call_id, r.started_at, r.caller,
-                 _json(r.meta or {}), r.score, r.duration, r.error,
-                 _packed(timeline_to_json(r.timeline) if r.timeline is not None else None),
-                 _packed(measures_to_json(r.measures)),
-                 _packed(_report_json(r.report) if r.report is not None else None), time.strftime("%Y-%m-%dT%H:%M:%S"),
-                 iso_week(r.started_at), int(bool(r.report is not None and r.report.complaints))))
-            self.db.executemany("INSERT INTO rule_results VALUES (?,?,?,?,?,?,?)",
-                                [(r.key, x.rule.id, x.status, x.rule.severity, _first(x, "start"), _first(x, "evidence"),
-                                  x.rule.check) for x in results])
+            old = self.db.execute("SELECT id FROM calls WHERE key = ?", (r.key,)).fetchone()
+            if old is not None:
+                _forget(self.db, old[0])
+            cur = self.db.execute(
+                "INSERT INTO calls (key, sha256, pack, model, file, agent, call_id, started_at, week, caller, meta, "
+                "score, duration, error, complaint, scored_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (r.key, r.sha256, r.pack_version, r.model, r.file, r.agent, r.call_id, r.started_at, week, r.caller,
+                 _json(r.meta or {}), r.score, r.duration, r.error, complaint, time.strftime("%Y-%m-%dT%H:%M:%S")))
+            call = cur.lastrowid
+            self.db.execute("INSERT INTO records VALUES (?,?,?,?)", (
+                call, _packed(timeline_to_json(r.timeline) if r.timeline is not None else None),
+                _packed(measures_to_json(r.measures)), _packed(_report_json(r.report) if r.report is not None else None)))
+            rows = [(call, pos, x.rule.id, x.status, x.rule.severity, _first(x, "start"), _first(x, "evidence"),
+                     x.rule.check or None) for pos, x in enumerate(results)]
+            self.db.executemany("INSERT INTO rule_results VALUES (?,?,?,?,?,?,?,?)", rows)
+            _count(self.db, r.pack_version, r.model, agent, complaint, week,
+                   [(x.rule.id, x.status, x.rule.severity, x.rule.check or None) for x in results], +1)
             if r.timeline is not None:
-                self.db.executemany("INSERT INTO said (key, speaker, sound) VALUES (?,?,?)",
-                                    [(r.key, who, sound) for who, sound in sounds(r.timeline).items()])
+                _index_words(self.db, call, r.timeline)
 
     def relocate(self, old: str, new: str) -> int:
         """Re-point the calls stored under the folder ``old`` to ``new`` (an archive that moved);
@@ -301,16 +324,17 @@ class Store:
 
     def _calls(self, pack_version: str | None, model: str | None, errors: bool,
                where: tuple[str, list[Any]] | None = None) -> Iterator[CallRecord]:
-        sql, args = "SELECT * FROM calls WHERE 1=1", []
+        sql, args = ("SELECT c.*, r.timeline, r.measures, r.report FROM calls c LEFT JOIN records r ON r.call = c.id "
+                     "WHERE 1=1", [])
         if where is not None:
             sql, args = f"{sql} AND {where[0]}", list(where[1])
         if pack_version is not None:
-            sql, args = sql + " AND pack = ?", args + [pack_version]
+            sql, args = sql + " AND c.pack = ?", args + [pack_version]
         if model is not None:
-            sql, args = sql + " AND model = ?", args + [model]
+            sql, args = sql + " AND c.model = ?", args + [model]
         if not errors:
-            sql += " AND error IS NULL"
-        cur = self.db.execute(sql + " ORDER BY file, key", args)
+            sql += " AND c.error IS NULL"
+        cur = self.db.execute(sql + " ORDER BY c.file, c.key", args)
         names = [c[0] for c in cur.description]
         for row in cur:
             d = dict(zip(names, row))
@@ -331,11 +355,11 @@ class Store:
 
     def call(self, key: str) -> CallRecord | None:
         """One stored call by its key."""
-        return next(self._calls(None, None, True, where=("key = ?", [key])), None)
+        return next(self._calls(None, None, True, where=("c.key = ?", [key])), None)
 
-    def call_by_id(self, rowid: int) -> CallRecord | None:
-        """One stored call by its row id (the served pages' address for it)."""
-        return next(self._calls(None, None, True, where=("rowid = ?", [int(rowid)])), None)
+    def call_by_id(self, call: int) -> CallRecord | None:
+        """One stored call by its id (the served pages' address for it)."""
+        return next(self._calls(None, None, True, where=("c.id = ?", [int(call)])), None)
 
     def models(self, pack_version: str) -> list[str]:
         return [m for (m,) in self.query("SELECT DISTINCT model FROM calls WHERE pack = ? ORDER BY 1", [pack_version])]
@@ -343,7 +367,7 @@ class Store:
     def latest_pack(self) -> tuple[str, str] | None:
         """(pack version, model) of the most recently scored calls: what views show by default."""
         try:
-            row = self.db.execute("SELECT pack, model FROM calls ORDER BY scored_at DESC, rowid DESC LIMIT 1").fetchone()
+            row = self.db.execute("SELECT pack, model FROM calls ORDER BY scored_at DESC, id DESC LIMIT 1").fetchone()
         except sqlite3.DatabaseError as exc:
             raise PhonecoachError(self._why(exc), self.path) from None
         return (row[0], row[1]) if row else None
@@ -414,6 +438,14 @@ def sounds(tl: Timeline) -> dict[str, str]:
     return {who: " ".join(s) for who, s in out.items() if s}
 
 
+SPEAKER_CODES = {"agent": 0, "customer": 1, "unknown": 2}
+
+
+def _index_words(db: sqlite3.Connection, call: int, tl: Timeline) -> None:
+    db.executemany("INSERT INTO said (rowid, sound) VALUES (?,?)",
+                   [(4 * call + SPEAKER_CODES.get(who, 3), sound) for who, sound in sounds(tl).items()])
+
+
 def _default_checks() -> dict[str, str]:
     from ..judging.rulepack import load_pack
 
@@ -423,39 +455,103 @@ def _default_checks() -> dict[str, str]:
         return {}
 
 
+def _count(db: sqlite3.Connection, pack: str, model: str, agent: str, complaint: int, week: str | None,
+           rules: list[tuple[str, str, str | None, str | None]], step: int) -> None:
+    """Add (``step`` 1) or take back (-1) one call's rule statuses in the tallies."""
+    db.executemany("INSERT INTO tally VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (pack, model, agent, complaint, rule, "
+                   "status) DO UPDATE SET n = n + excluded.n",
+                   [(pack, model, agent, complaint, rule, status, sev, check, step) for rule, status, sev, check in rules])
+    if week is not None:
+        db.executemany("INSERT INTO tally_week VALUES (?,?,?,?,?,?) ON CONFLICT (pack, model, week, rule, status) "
+                       "DO UPDATE SET n = n + excluded.n", [(pack, model, week, rule, status, step)
+                                                              for rule, status, _, _ in rules])
+    if step < 0:
+        db.execute("DELETE FROM tally WHERE n <= 0")
+        db.execute("DELETE FROM tally_week WHERE n <= 0")
+
+
+def _forget(db: sqlite3.Connection, call: int) -> None:
+    """Remove a stored call (a re-save replaces it): its records, results, words and tallies."""
+    pack, model, agent, complaint, week = db.execute(
+        "SELECT pack, model, coalesce(agent, ?), complaint, week FROM calls WHERE id = ?", (UNKNOWN_AGENT, call)).fetchone()
+    rules = db.execute("SELECT rule, status, severity, check_name FROM rule_results WHERE call = ?", (call,)).fetchall()
+    _count(db, pack, model, agent, complaint, week, rules, -1)
+    db.execute("DELETE FROM rule_results WHERE call = ?", (call,))
+    db.execute("DELETE FROM records WHERE call = ?", (call,))
+    db.execute("DELETE FROM said WHERE rowid BETWEEN ? AND ?", (4 * call, 4 * call + 3))
+    db.execute("DELETE FROM calls WHERE id = ?", (call,))
+
+
+
+def recount_tallies(db: sqlite3.Connection) -> None:
+    """Count the tallies again from the rule results (after rows were written by other means)."""
+    db.execute("DELETE FROM tally")
+    db.execute("DELETE FROM tally_week")
+    db.execute(f"""INSERT INTO tally SELECT c.pack, c.model, coalesce(c.agent, '{UNKNOWN_AGENT}'), c.complaint, r.rule,
+                   r.status, max(r.severity), max(r.check_name), count(*) FROM rule_results r JOIN calls c ON c.id = r.call
+                   GROUP BY 1, 2, 3, 4, 5, 6""")
+    db.execute("""INSERT INTO tally_week SELECT c.pack, c.model, c.week, r.rule, r.status, count(*)
+                  FROM rule_results r JOIN calls c ON c.id = r.call WHERE c.week IS NOT NULL GROUP BY 1, 2, 3, 4, 5""")
+
+def _statements(script: str) -> list[str]:
+    """The statements of a script (a semicolon inside a comment does not end one)."""
+    out, part = [], ""
+    for line in script.splitlines(keepends=True):
+        part += line
+        if sqlite3.complete_statement(part):
+            out.append(part)
+            part = ""
+    return out
+
+
 def migrate(db: sqlite3.Connection) -> None:
-    """Bring a store written by an older phonecoach up to this schema, inside the caller's
-    transaction: the new columns filled from the stored JSON, the JSON compressed, the words
-    indexed, the indexes made. A store already current is left alone."""
-    for table, column, kind in _V2_COLUMNS:
-        have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
-        if column not in have:
-            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
-    for statement in SCHEMA_2.split(";"):
-        if statement.strip():
-            db.execute(statement)
-    if int(db.execute("PRAGMA user_version").fetchone()[0]) >= 2:
+    """Make the tables (a new store) or bring a store written by an older phonecoach up to this
+    schema, inside the caller's transaction. Schema 1 kept the JSON plainly in the calls rows and
+    keyed results by the text key: its rows are moved into today's tables, the JSON compressed,
+    the words indexed, the tallies counted. A store already current is left alone."""
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    columns = {r[1] for r in db.execute("PRAGMA table_info(calls)")} if "calls" in tables else set()
+    old = "calls" in tables and "id" not in columns
+    if old:
+        db.execute("ALTER TABLE calls RENAME TO calls_v1")
+        db.execute("ALTER TABLE rule_results RENAME TO rule_results_v1")
+        for index in ("calls_sha", "calls_agent"):
+            db.execute(f"DROP INDEX IF EXISTS {index}")
+    for statement in _statements(SCHEMA):
+        db.execute(statement)
+    if not old:
         return
     known = _default_checks()  # reports from before they named their checks: the pack's own rules
-    rows = db.execute("SELECT key, started_at, timeline, measures, report FROM calls").fetchall()
-    for key, started_at, timeline, measures, report in rows:
+    rows = db.execute("SELECT key, sha256, pack, model, file, agent, call_id, started_at, caller, meta, score, "
+                      "duration, error, scored_at, timeline, measures, report FROM calls_v1 ORDER BY rowid").fetchall()
+    for (key, sha, pack, model, file, agent, call_id, started_at, caller, meta, score, duration, error, scored_at,
+         timeline, measures, report) in rows:
         rep = load_json(report)
         checks = {r["rule"]: r.get("check") or known.get(r["rule"], "") for r in (rep or {}).get("rules", [])}
-        complaint = bool(rep and (rep.get("complaints") or any(
+        complaint = int(bool(rep and (rep.get("complaints") or any(
             checks.get(r["rule"]) == "after_complaint" and r.get("status") != "not_applicable"
-            for r in rep.get("rules", []))))
+            for r in rep.get("rules", [])))))
         if rep is not None:
             rep.pop("utterances", None)
             rep.pop("measures", None)
-        db.execute("UPDATE calls SET week = ?, complaint = ?, timeline = ?, measures = ?, report = ? WHERE key = ?",
-                   (iso_week(started_at), int(complaint), _packed(load_json(timeline)), _packed(load_json(measures)),
-                    _packed(rep), key))
-        for rule, check in checks.items():
-            db.execute("UPDATE rule_results SET check_name = ? WHERE key = ? AND rule = ?", (check or None, key, rule))
+        week = iso_week(started_at)
+        call = db.execute("INSERT INTO calls (key, sha256, pack, model, file, agent, call_id, started_at, week, caller, "
+                          "meta, score, duration, error, complaint, scored_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                          (key, sha, pack, model, file, agent, call_id, started_at, week, caller, meta, score, duration,
+                           error, complaint, scored_at)).lastrowid
+        db.execute("INSERT INTO records VALUES (?,?,?,?)", (call, _packed(load_json(timeline)),
+                                                             _packed(load_json(measures)), _packed(rep)))
+        results = db.execute("SELECT rule, status, severity, start, evidence FROM rule_results_v1 WHERE key = ? "
+                             "ORDER BY rowid", (key,)).fetchall()
+        db.executemany("INSERT INTO rule_results VALUES (?,?,?,?,?,?,?,?)",
+                       [(call, pos, rule, status, sev, start, ev, checks.get(rule) or None)
+                        for pos, (rule, status, sev, start, ev) in enumerate(results)])
+        _count(db, pack, model, agent or UNKNOWN_AGENT, complaint, week,
+               [(rule, status, sev, checks.get(rule) or None) for rule, status, sev, _, _ in results], +1)
         if timeline:
-            tl = timeline_from_json(load_json(timeline))
-            db.executemany("INSERT INTO said (key, speaker, sound) VALUES (?,?,?)",
-                           [(key, who, sound) for who, sound in sounds(tl).items()])
+            _index_words(db, call, timeline_from_json(load_json(timeline)))
+    db.execute("DROP TABLE rule_results_v1")
+    db.execute("DROP TABLE calls_v1")
 
 
 def pack_version(path: Path) -> str:

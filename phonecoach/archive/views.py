@@ -18,18 +18,17 @@ from typing import Any, BinaryIO, Iterable, Iterator
 
 from ..core.errors import PhonecoachError
 from ..core.safeio import atomic_path
-from .store import CallRecord, Store
+from .store import UNKNOWN_AGENT, CallRecord, Store
 
 TABLES = ("calls", "rules", "agents", "complaints")
 ANSWER_CHECKS = ("after_complaint", "pace_after_complaint")  # the rules that judge the answer to a complaint
-UNKNOWN_AGENT = "(unknown)"
 STATUSES = ("pass", "fail", "not_applicable")
 
 
 @dataclass(frozen=True)
 class Selection:
     """Which calls a view shows: one rule-pack version and model (the latest scored unless
-    named), narrowed by agent, a rule's status, ISO week and score range. ``keys``: only these
+    named), narrowed by agent, a rule's status, ISO week and score range. ``ids``: only these
     calls (a text search's hits)."""
 
     pack: str
@@ -40,7 +39,12 @@ class Selection:
     week: str | None = None
     min_score: float | None = None
     max_score: float | None = None
-    keys: tuple[str, ...] | None = None
+    ids: tuple[int, ...] | None = None
+
+    @property
+    def plain(self) -> bool:
+        """Narrowed by agent at most: the tallies answer it without reading a result per call."""
+        return (self.rule, self.week, self.min_score, self.max_score, self.ids) == (None,) * 5
 
     def where(self, c: str = "c") -> tuple[str, list[Any]]:
         """The SQL condition on the calls table (aliased ``c``) and its arguments."""
@@ -58,11 +62,15 @@ class Selection:
             sql.append(f"{c}.score <= ?")
             args.append(self.max_score)
         if self.rule is not None:
-            sql.append(f"EXISTS (SELECT 1 FROM rule_results r WHERE r.key = {c}.key AND r.rule = ? AND r.status = ?)")
-            args += [self.rule, self.status or "fail"]
-        if self.keys is not None:
-            sql.append(f"{c}.key IN (SELECT value FROM json_each(?))")
-            args.append(json.dumps(list(self.keys)))
+            if (self.status or "fail") == "fail":  # the partial index of broken rules: no scan of every call
+                sql.append(f"{c}.id IN (SELECT call FROM rule_results WHERE rule = ? AND status = 'fail')")
+                args.append(self.rule)
+            else:
+                sql.append(f"EXISTS (SELECT 1 FROM rule_results r WHERE r.call = {c}.id AND r.rule = ? AND r.status = ?)")
+                args += [self.rule, self.status]
+        if self.ids is not None:
+            sql.append(f"{c}.id IN (SELECT value FROM json_each(?))")
+            args.append(json.dumps(list(self.ids)))
         return " AND ".join(sql), args
 
 
@@ -94,15 +102,22 @@ def count_calls(store: Store, sel: Selection) -> int:
 def agent_rows(store: Store, sel: Selection) -> list[dict[str, Any]]:
     """Per agent: calls, mean score, rules kept of rules judged, failed files, hours of audio."""
     where, args = sel.where()
-    kept = {a: (k, j) for a, k, j in _rows(store, f"""
-        SELECT coalesce(c.agent, '{UNKNOWN_AGENT}'), sum(r.status = 'pass'), sum(r.status != 'not_applicable')
-        FROM calls c JOIN rule_results r ON r.key = c.key WHERE {where} GROUP BY 1""", args)}
+    if sel.plain:
+        t_where, t_args = _tally_where(sel)
+        kept = {a: (k, j) for a, k, j in _rows(store, f"""
+            SELECT agent, sum(CASE WHEN status = 'pass' THEN n END), sum(CASE WHEN status != 'not_applicable' THEN n END)
+            FROM tally WHERE {t_where} GROUP BY agent""", t_args)}
+    else:
+        kept = {a: (k, j) for a, k, j in _rows(store, f"""
+            SELECT coalesce(c.agent, '{UNKNOWN_AGENT}'), sum(r.status = 'pass'), sum(r.status != 'not_applicable')
+            FROM calls c JOIN rule_results r ON r.call = c.id WHERE {where} GROUP BY 1""", args)}
     rows = []
     for agent, n, errors, total, scored, seconds in _rows(store, f"""
             SELECT coalesce(c.agent, '{UNKNOWN_AGENT}'), count(*), sum(c.error IS NOT NULL), sum(c.score),
                    count(c.score), sum(coalesce(c.duration, 0)) FROM calls c WHERE {where} GROUP BY 1 ORDER BY 1""",
             args):
         k, j = kept.get(agent, (0, 0))
+        k, j = k or 0, j or 0
         rows.append({"agent": agent, "calls": n, "errors": errors, "mean_score": _mean(total, scored),
                      "pass_rate": round(k / j, 3) if j else None, "audio_hours": round(seconds / 3600, 3)})
     return rows
@@ -111,10 +126,15 @@ def agent_rows(store: Store, sel: Selection) -> list[dict[str, Any]]:
 def rule_rows(store: Store, sel: Selection) -> list[dict[str, Any]]:
     """Per rule: how often it was judged, kept and broken."""
     where, args = sel.where()
+    if sel.plain:
+        t_where, t_args = _tally_where(sel)
+        sql, args = f"""SELECT rule, max(severity), status, sum(n) FROM tally WHERE {t_where}
+                        GROUP BY rule, status ORDER BY rule""", t_args
+    else:
+        sql = f"""SELECT r.rule, max(r.severity), r.status, count(*) FROM rule_results r JOIN calls c ON c.id = r.call
+                  WHERE {where} GROUP BY r.rule, r.status ORDER BY r.rule"""
     by: dict[str, dict[str, Any]] = {}
-    for rule, severity, status, n in _rows(store, f"""
-            SELECT r.rule, max(r.severity), r.status, count(*) FROM rule_results r JOIN calls c ON c.key = r.key
-            WHERE {where} GROUP BY r.rule, r.status ORDER BY r.rule""", args):
+    for rule, severity, status, n in _rows(store, sql, args):
         row = by.setdefault(rule, {"rule": rule, "severity": severity, "pass": 0, "fail": 0, "not_applicable": 0})
         row[status] = n
     out = []
@@ -125,10 +145,17 @@ def rule_rows(store: Store, sel: Selection) -> list[dict[str, Any]]:
     return out
 
 
+def _tally_where(sel: Selection) -> tuple[str, list[Any]]:
+    sql, args = "pack = ? AND model = ?", [sel.pack, sel.model]
+    if sel.agent is not None:
+        sql, args = sql + " AND agent = ?", args + [sel.agent]
+    return sql, args
+
+
 def rule_titles(store: Store, sel: Selection) -> dict[str, str]:
     """Each rule's title, from one stored report (the titles are the pack's)."""
     where, args = sel.where()
-    for (key,) in _rows(store, f"SELECT c.key FROM calls c WHERE {where} AND c.report IS NOT NULL LIMIT 1", args):
+    for (key,) in _rows(store, f"SELECT c.key FROM calls c WHERE {where} AND c.error IS NULL LIMIT 1", args):
         rec = store.call(key)
         if rec is not None and rec.report is not None:
             return {r.rule.id: r.rule.title for r in rec.report.results}
@@ -136,27 +163,35 @@ def rule_titles(store: Store, sel: Selection) -> dict[str, str]:
 
 
 def call_rows(store: Store, sel: Selection, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
-    """The calls, worst first (unscored last), a page at a time, with the rules each broke."""
+    """The calls, worst first (unscored last), a page at a time, with the rules each broke. The
+    scored and the unscored are read apart, so the score index gives the order (no sort of a
+    year of calls for each page)."""
     where, args = sel.where()
-    rows = [dict(zip(("id", "key", "file", "agent", "score", "started_at", "duration", "error", "complaint"), r))
-            for r in _rows(store, f"""
-                SELECT c.rowid, c.key, c.file, c.agent, c.score, c.started_at, c.duration, c.error, c.complaint
-                FROM calls c WHERE {where} ORDER BY c.score IS NULL, c.score, c.file LIMIT ? OFFSET ?""",
-                args + [int(limit), int(offset)])]
-    broken = _broken(store, [r["key"] for r in rows])
+    cols = ("id", "key", "file", "agent", "score", "started_at", "duration", "error", "complaint")
+    select = "SELECT c.id, c.key, c.file, c.agent, c.score, c.started_at, c.duration, c.error, c.complaint FROM calls c"
+    rows = [dict(zip(cols, r)) for r in _rows(store, f"{select} WHERE {where} AND c.score IS NOT NULL "
+                                                     "ORDER BY c.score, c.file LIMIT ? OFFSET ?",
+                                              args + [int(limit), int(offset)])]
+    if len(rows) < limit:
+        scored = next(_rows(store, f"SELECT count(*) FROM calls c WHERE {where} AND c.score IS NOT NULL", args))[0]
+        rows += [dict(zip(cols, r)) for r in _rows(store, f"{select} WHERE {where} AND c.score IS NULL "
+                                                         "ORDER BY c.file LIMIT ? OFFSET ?",
+                                                  args + [int(limit) - len(rows), max(0, int(offset) - scored)])]
+    broken = _broken(store, [r["id"] for r in rows])
     for r in rows:
         r["agent"] = r["agent"] or UNKNOWN_AGENT
-        r["broken"] = broken.get(r["key"], [])
+        r["broken"] = broken.get(r["id"], [])
         r["complaint"] = bool(r["complaint"])
     return rows
 
 
-def _broken(store: Store, keys: list[str]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    if keys:
-        for key, rule in _rows(store, "SELECT key, rule FROM rule_results WHERE status = 'fail' AND key IN "
-                                      "(SELECT value FROM json_each(?)) ORDER BY key, rowid", [json.dumps(keys)]):
-            out.setdefault(key, []).append(rule)
+def _broken(store: Store, ids: list[int]) -> dict[int, list[str]]:
+    """The rules each call broke, in the pack's order."""
+    out: dict[int, list[str]] = {}
+    if ids:
+        for call, rule in _rows(store, "SELECT call, rule FROM rule_results WHERE status = 'fail' AND call IN "
+                                       "(SELECT value FROM json_each(?)) ORDER BY call, pos", [json.dumps(ids)]):
+            out.setdefault(call, []).append(rule)
     return out
 
 
@@ -187,11 +222,15 @@ def agent_weeks(store: Store, sel: Selection) -> dict[str, list[tuple[str, float
 def rule_weeks(store: Store, sel: Selection) -> dict[str, list[tuple[str, float]]]:
     """Per rule, the share of calls keeping it per week, where judged."""
     where, args = sel.where()
+    if sel.plain and sel.agent is None:
+        sql, args = """SELECT rule, week, sum(CASE WHEN status = 'pass' THEN n ELSE 0 END) * 1.0 / sum(n) FROM tally_week
+                       WHERE pack = ? AND model = ? AND status != 'not_applicable' GROUP BY 1, 2 ORDER BY 1, 2""", \
+            [sel.pack, sel.model]
+    else:
+        sql = f"""SELECT r.rule, c.week, avg(r.status = 'pass') FROM rule_results r JOIN calls c ON c.id = r.call
+                  WHERE {where} AND c.week IS NOT NULL AND r.status != 'not_applicable' GROUP BY 1, 2 ORDER BY 1, 2"""
     out: dict[str, list[tuple[str, float]]] = {}
-    for rule, week, kept in _rows(store, f"""
-            SELECT r.rule, c.week, avg(r.status = 'pass') FROM rule_results r JOIN calls c ON c.key = r.key
-            WHERE {where} AND c.week IS NOT NULL AND r.status != 'not_applicable' GROUP BY 1, 2 ORDER BY 1, 2""",
-            args):
+    for rule, week, kept in _rows(store, sql, args):
         out.setdefault(rule, []).append((week, kept))
     return out
 
@@ -218,14 +257,24 @@ def complaint_rows(store: Store, sel: Selection) -> list[dict[str, Any]]:
     marks = ",".join("?" * len(ANSWER_CHECKS))
     steps: dict[tuple[str, str], float] = {}
     names: set[str] = set()
-    for agent, rule, kept in _rows(store, f"""
-            SELECT coalesce(c.agent, '{UNKNOWN_AGENT}'), r.rule, avg(r.status = 'pass') FROM rule_results r
-            JOIN calls c ON c.key = r.key WHERE {where} AND c.complaint = 1 AND r.check_name IN ({marks})
-            AND r.status != 'not_applicable' GROUP BY 1, 2""", args + list(ANSWER_CHECKS)):
+    if sel.plain:
+        t_where, t_args = _tally_where(sel)
+        step_sql = f"""SELECT agent, rule, sum(CASE WHEN status = 'pass' THEN n ELSE 0 END) * 1.0 / sum(n) FROM tally
+                       WHERE {t_where} AND complaint = 1 AND check_name IN ({marks}) AND status != 'not_applicable'
+                       GROUP BY 1, 2"""
+        name_sql = f"SELECT DISTINCT rule FROM tally WHERE {t_where} AND check_name IN ({marks})"
+        step_args = name_args = t_args + list(ANSWER_CHECKS)
+    else:
+        step_sql = f"""SELECT coalesce(c.agent, '{UNKNOWN_AGENT}'), r.rule, avg(r.status = 'pass') FROM rule_results r
+                       JOIN calls c ON c.id = r.call WHERE {where} AND c.complaint = 1 AND r.check_name IN ({marks})
+                       AND r.status != 'not_applicable' GROUP BY 1, 2"""
+        name_sql = f"""SELECT DISTINCT r.rule FROM rule_results r JOIN calls c ON c.id = r.call
+                       WHERE {where} AND r.check_name IN ({marks})"""
+        step_args = name_args = args + list(ANSWER_CHECKS)
+    for agent, rule, kept in _rows(store, step_sql, step_args):
         steps[(agent, rule)] = round(kept, 3)
         names.add(rule)
-    for (rule,) in _rows(store, f"SELECT DISTINCT r.rule FROM rule_results r JOIN calls c ON c.key = r.key "
-                                f"WHERE {where} AND r.check_name IN ({marks})", args + list(ANSWER_CHECKS)):
+    for (rule,) in _rows(store, name_sql, name_args):
         names.add(rule)
     rows = []
     for agent, row in sorted(by.items()):
@@ -271,8 +320,8 @@ def table(store: Store, sel: Selection, name: str) -> Iterator[dict[str, Any]]:
     elif name == "rules":
         cols = ("file", "sha256", "agent", "rule", "status", "severity", "start", "evidence")
         for row in _rows(store, f"""SELECT c.file, c.sha256, c.agent, r.rule, r.status, r.severity, r.start,
-                r.evidence FROM rule_results r JOIN calls c ON c.key = r.key WHERE {where}
-                ORDER BY c.file, c.key, r.rowid""", args):
+                r.evidence FROM rule_results r JOIN calls c ON c.id = r.call WHERE {where}
+                ORDER BY c.file, c.key, r.pos""", args):
             yield dict(zip(cols, row))
     elif name == "agents":
         yield from agent_rows(store, sel)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from ..archive.search import matching_keys
+from ..archive.search import matching_ids
 from ..archive.store import Store
 from ..archive.views import STATUSES, Selection, agents, call_rows, count_calls, selection, weeks
 from ..core.timeline import clock
@@ -70,8 +70,10 @@ class ArchiveSite:
             raise BadQuery("min and max are scores, 0-100")
         sel = replace(sel, agent=f["agent"] or None, rule=f["rule"] or None, status=f["status"] or None,
                       week=f["week"] or None, min_score=lo, max_score=hi)
+        f["confirmed"] = True
         if f["q"]:
-            sel = replace(sel, keys=tuple(matching_keys(store, sel, f["q"], f["speaker"] or None)))
+            ids, f["confirmed"] = matching_ids(store, sel, f["q"], f["speaker"] or None)
+            sel = replace(sel, ids=tuple(ids))
         return sel, f
 
     def page_of(self, params: dict[str, str], default: int = PAGE_SIZE) -> tuple[int, int]:
@@ -101,7 +103,8 @@ class ArchiveSite:
                   "started_at": c["started_at"], "duration": c["duration"], "error": c["error"],
                   "complaint": c["complaint"], "broken": c["broken"], "page": f"/calls/{c['id']}"}
                  for c in call_rows(store, sel, limit, offset)]
-        return {"total": count_calls(store, sel), "limit": limit, "offset": offset, "items": items}
+        return {"total": count_calls(store, sel), "limit": limit, "offset": offset, "items": items,
+                "confirmed": f["confirmed"]}
 
     def dashboard(self, params: dict[str, str]) -> str:
         sel, f = self.selection(params)
@@ -112,14 +115,14 @@ class ArchiveSite:
                           token=self.token or "")
         calls = call_rows(store, sel, limit, offset)
         total = count_calls(store, sel)
-        base = {k: v for k, v in f.items() if v}
+        base = {k: v for k, v in f.items() if v and k != "confirmed"}
         nav = {}
         if offset > 0:
             nav["prev"] = self.with_token("/?" + urlencode({**base, "offset": max(0, offset - limit), "limit": limit}))
         if offset + limit < total:
             nav["next"] = self.with_token("/?" + urlencode({**base, "offset": offset + limit, "limit": limit}))
         everything = replace(sel, agent=None, rule=None, status=None, week=None, min_score=None, max_score=None,
-                             keys=None)
+                             ids=None)
         ctx = dashboard_context(store, sel, calls, lambda c: self.with_token(f"/calls/{c['id']}"),
                                 "phonecoach archive")
         return render("served.html.j2", empty=False, filters=f, nav=nav, total=total, offset=offset, limit=limit,
@@ -139,7 +142,7 @@ class ArchiveSite:
                          audio_missing=None if there else rec.file)
 
     def audio_path(self, rowid: int) -> tuple[Path | None, str]:
-        rows = list(self.store().query("SELECT file FROM calls WHERE rowid = ?", [int(rowid)]))
+        rows = list(self.store().query("SELECT file FROM calls WHERE id = ?", [int(rowid)]))
         if not rows:
             return None, "no such call"
         path = Path(rows[0][0])
