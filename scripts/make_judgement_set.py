@@ -195,14 +195,28 @@ def _turns(parts: list) -> list[list]:
     return [[t[0], t[1], t[2] if len(t) > 2 else ""] for t in parts]
 
 
-def make_call(rng: random.Random) -> tuple[list[list], dict[str, str]]:
+def _opened(rng: random.Random, openings: list, also_na: list[str] = ()) -> tuple[list[list], dict[str, str]]:
+    """A call's opening and the customer's issue, with every rule's default label (``also_na``:
+    more rules not applicable unless a part says otherwise)."""
     labels: dict[str, str] = {r: P for r in NEVER_RULES}
     for group in NA_DEFAULTS.values():
         labels.update({r: NA for r in group})
-    turns, lab = rng.choice(OPENINGS)
-    call = _turns(turns)
-    labels.update(lab)
+    labels.update({r: NA for r in also_na})
+    call: list[list] = []
+    _add(call, labels, rng.choice(openings))
     call += _turns(rng.choice(ISSUES))
+    return call, labels
+
+
+def _add(call: list[list], labels: dict[str, str], part: tuple[list, dict[str, str]]) -> None:
+    """A part's turns onto the call, its verdicts onto the labels."""
+    turns, lab = part
+    call += _turns(turns)
+    labels.update(lab)
+
+
+def make_call(rng: random.Random) -> tuple[list[list], dict[str, str]]:
+    call, labels = _opened(rng, OPENINGS)
     body = []
     if rng.random() < 0.5:
         body.append(rng.choice(HOLDS))
@@ -222,9 +236,7 @@ def make_call(rng: random.Random) -> tuple[list[list], dict[str, str]]:
     for turns, lab in body:
         call += _turns(turns)
         labels.update(lab)
-    turns, lab = rng.choice(CLOSINGS)
-    call += _turns(turns)
-    labels.update(lab)
+    _add(call, labels, rng.choice(CLOSINGS))
     return call, labels
 
 
@@ -287,21 +299,12 @@ def make_complaint_call(rng: random.Random) -> tuple[list[list], dict[str, str]]
     """A call where the caller complains (or only seems to), and the agent's answer with each
     step there or missing: apology, empathy, next step, time, the caller's consent; sometimes
     an argument with the caller, or words that only look like one."""
-    labels: dict[str, str] = {r: P for r in NEVER_RULES}
-    for group in NA_DEFAULTS.values():
-        labels.update({r: NA for r in group})
-    labels.update({r: NA for r in COMPLAINT_RULES})
-    turns, lab = rng.choice(OPENINGS[:7])
-    call = _turns(turns)
-    labels.update(lab)
-    call += _turns(rng.choice(ISSUES))
+    call, labels = _opened(rng, OPENINGS[:7], COMPLAINT_RULES)
     kind = rng.choices(["words", "venting", "none"], [0.6, 0.25, 0.15])[0]
     if kind == "none":
         call.append(["C", rng.choice(NOT_COMPLAINTS), ""])
         call.append(["A", "好的，" + rng.choice(NEXT_STEPS + NO_STEP), ""])
-        turns, lab = rng.choice(COMPLAINT_CLOSINGS)
-        call += _turns(turns)
-        labels.update(lab)
+        _add(call, labels, rng.choice(COMPLAINT_CLOSINGS))
         return call, labels
     call.append(["C", rng.choice(COMPLAINTS if kind == "words" else VENTING), ""])
     steps = {k: rng.random() < 0.7 for k in ("apologise", "empathy", "next_step", "time", "confirm")}
@@ -324,9 +327,7 @@ def make_complaint_call(rng: random.Random) -> tuple[list[list], dict[str, str]]
     if steps["confirm"]:
         ask, reply = rng.choice(CONFIRMS)
         call += [["A", ask, ""], ["C", reply, ""]]
-    turns, lab = rng.choice(COMPLAINT_CLOSINGS)
-    call += _turns(turns)
-    labels.update(lab)
+    _add(call, labels, rng.choice(COMPLAINT_CLOSINGS))
     return call, labels
 
 
@@ -368,28 +369,15 @@ PARAPHRASED_CLOSINGS = [
 
 def make_real_fix_call(rng: random.Random) -> tuple[list[list], dict[str, str]]:
     """A call carrying one of the three kinds of wrong verdict seen on real recognised calls."""
-    labels: dict[str, str] = {r: P for r in NEVER_RULES}
-    for group in NA_DEFAULTS.values():
-        labels.update({r: NA for r in group})
-    labels.update({r: NA for r in COMPLAINT_RULES})
-    turns, lab = rng.choice(OPENINGS[:7])
-    call = _turns(turns)
-    labels.update(lab)
-    call += _turns(rng.choice(ISSUES))
+    call, labels = _opened(rng, OPENINGS[:7], COMPLAINT_RULES)
     kind = rng.choice(["later", "referral", "closing"])
     if kind == "later":
         call += [["A", rng.choice(LATER), ""], ["C", "好的。", ""]]
         if rng.random() < 0.4:  # a real hold beside it still counts
-            turns, lab = rng.choice(HOLDS)
-            call += _turns(turns)
-            labels.update(lab)
+            _add(call, labels, rng.choice(HOLDS))
     elif kind == "referral":
-        turns, lab = rng.choice(REFERRALS)
-        call += _turns(turns)
-        labels.update(lab)
-    turns, lab = rng.choice(PARAPHRASED_CLOSINGS if kind == "closing" else CLOSINGS)
-    call += _turns(turns)
-    labels.update(lab)
+        _add(call, labels, rng.choice(REFERRALS))
+    _add(call, labels, rng.choice(PARAPHRASED_CLOSINGS if kind == "closing" else CLOSINGS))
     return call, labels
 
 

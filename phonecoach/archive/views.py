@@ -18,10 +18,10 @@ from typing import Any, BinaryIO, Iterable, Iterator
 
 from ..core.errors import PhonecoachError
 from ..core.safeio import atomic_path
+from ..core.verdict import ANSWER_CHECKS
 from .store import UNKNOWN_AGENT, CallRecord, Store
 
 TABLES = ("calls", "rules", "agents", "complaints")
-ANSWER_CHECKS = ("after_complaint", "pace_after_complaint")  # the rules that judge the answer to a complaint
 STATUSES = ("pass", "fail", "not_applicable")
 
 

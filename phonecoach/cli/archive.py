@@ -319,8 +319,7 @@ def _relocate(store_path: Path, old: str, new: str) -> None:
 
     try:
         store = Store(store_path)
-        n = store.relocate(str(Path(old).resolve()) if not os.path.isabs(old) else old,
-                           str(Path(new).resolve()))
+        n = store.relocate(os.path.abspath(old), os.path.abspath(new))  # as batch stores paths
     except PhonecoachError as exc:
         _err(None, str(exc))
         sys.exit(EXIT_INPUT_ERROR)

@@ -14,6 +14,8 @@ from .measured import Measures
 from .timeline import Timeline
 
 Status = Literal["pass", "fail", "not_applicable"]
+# the checks that judge the agent's answer to a complaint: the steps pages and views show together
+ANSWER_CHECKS = ("after_complaint", "pace_after_complaint")
 MONO_NOTE = ("mono recording: agent and customer are mixed; agent rules are judged on all speech, "
              "two-party rules are not applicable")
 

@@ -265,22 +265,34 @@ def _hangup(heard: Heard, speech: dict[str, list[Span]]) -> tuple[str | None, fl
     return first, max(0.0, known[first] - max(before)) if before else None
 
 
+class RaisedVoice:
+    """One party's turns whose level is ``raised_voice_db`` over that party's typical level so
+    far: the median of its earlier turns with ``raised_min_speech`` s of speech, once there are
+    ``raised_after_turns`` of them. Judged against the caller's own voice (lines and handsets
+    differ by more than anger does), and only on what came before: fed turn by turn as they
+    close (the live judge) it finds what ``raised_turns`` finds in the whole call."""
+
+    def __init__(self, s: MeasureSettings) -> None:
+        self.s = s
+        self.levels: list[float] = []
+        self.spans: list[Span] = []
+
+    def add(self, start: float, end: float, speech: float, level: float) -> None:
+        if speech < self.s.raised_min_speech:
+            return
+        if len(self.levels) >= self.s.raised_after_turns and \
+                level - float(np.median(self.levels)) >= self.s.raised_voice_db:
+            self.spans.append((start, end))
+        self.levels.append(level)
+
+
 def raised_turns(turns: Iterable[tuple[float, float, float, float]], s: MeasureSettings) -> list[Span]:
-    """The turns (start, end, seconds of speech, level dBFS, in order) of one party whose level
-    is ``raised_voice_db`` over that party's typical level so far: the median of its earlier turns
-    with ``raised_min_speech`` s of speech, once there are ``raised_after_turns`` of them. Judged
-    against the caller's own voice (lines and handsets differ by more than anger does), and
-    only on what came before, so the live judge, which hears turns as they close, finds the
-    same ones as the file."""
-    levels: list[float] = []
-    out: list[Span] = []
-    for start, end, speech, level in turns:
-        if speech < s.raised_min_speech:
-            continue
-        if len(levels) >= s.raised_after_turns and level - float(np.median(levels)) >= s.raised_voice_db:
-            out.append((start, end))
-        levels.append(level)
-    return out
+    """The raised turns (``RaisedVoice``) among turns given as (start, end, seconds of speech,
+    level dBFS), in order."""
+    tracker = RaisedVoice(s)
+    for turn in turns:
+        tracker.add(*turn)
+    return tracker.spans
 
 
 def _agent_noise(fr: ac.Frames, agent: list[Span], customer: list[Span], s: MeasureSettings) -> list[Span]:

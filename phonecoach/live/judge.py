@@ -29,7 +29,7 @@ import numpy as np
 from ..core.alerts import COMPLAINT_NOTICE, LiveWarning
 from ..core.text import spoken_chars
 from ..core.timeline import Timeline, Utterance, clock
-from ..hearing.measures import Measures, raised_turns
+from ..hearing.measures import Measures, RaisedVoice
 from ..hearing.speech import TurnEvent
 from ..judging.checks import CHECKS, Call, match, quote
 from ..judging.engine import judge_rule
@@ -55,6 +55,7 @@ class LiveJudge:
         self.dead: dict[str, float | None] = {}  # per line: dead since (hung up), as last heard
         self.turns: dict[str, list[list]] = {p: [] for p in parties}  # [start, end, open?, level, speech]
         self.agent_levels: list[float] = []
+        self.raised = RaisedVoice(self.settings)  # the customer's raised turns, as each closes
         self.holds: list[tuple[float, float]] = []
         self.warned: set[tuple] = set()
         self.pending: dict[tuple[str, str], LiveWarning] = {}
@@ -75,6 +76,9 @@ class LiveJudge:
         # a hold heard with no request before it breaks both of these at once
         self._unasked = [r for r in pack.rules if r.check == "hold_step"
                          and r.params.get("step") in ("ask_permission", "give_reason")]
+        # the notice that the caller complains carries the first answer step's fix (the apology)
+        answer = next((r for r in pack.rules if r.check == "after_complaint" and r.params.get("mode") == "say"), None)
+        self._complaint_fix = answer.fix if answer else "Acknowledge the complaint and apologise."
         self.agent = "agent" if "agent" in parties else parties[0]
         self.two_party = "agent" in parties and "customer" in parties
 
@@ -91,8 +95,10 @@ class LiveJudge:
             if key in self.warned:
                 return None
             self.warned.add(key)
-        w = LiveWarning(rule.id, rule.message, rule.fix, rule.severity, t_audio, max(t_emit, t_audio), evidence, party,
-                    status, kind, start=start)
+        return self._send(LiveWarning(rule.id, rule.message, rule.fix, rule.severity, t_audio, max(t_emit, t_audio),
+                                      evidence, party, status, kind, start=start))
+
+    def _send(self, w: LiveWarning) -> LiveWarning:
         self.warnings.append(w)
         self.emit_cb(w)
         return w
@@ -174,6 +180,7 @@ class LiveJudge:
             if ev.kind == "closed" and t.speech >= 0.5:
                 self.agent_levels.append(t.level_dbfs)
         if ev.party == "customer" and ev.kind == "closed" and self.two_party:
+            self.raised.add(t.start, t.end, t.speech, t.level_dbfs)
             agent_after = any(end > t.end or is_open for _, end, is_open, _, _ in self.turns[self.agent][-2:])
             self._dead_air_from = None if agent_after else t.end
         elif ev.party == "customer" and ev.kind == "open":
@@ -207,30 +214,22 @@ class LiveJudge:
         tl = self.timeline()
         measures = Measures(holds=list(self.holds)) if self.holds else None
         audio_holds = list(self.holds) if self.holds and tl.has_times else None
-        raised = None
-        if self.two_party and tl.has_times:  # the customer's closed turns, as the file's measure takes them
-            raised = raised_turns([(s, e, speech, level) for s, e, is_open, level, speech in self.turns["customer"]
-                                   if not is_open], self.settings)
+        raised = list(self.raised.spans) if self.two_party and tl.has_times else None
         return Call(timeline=tl, events=derive_events(tl, self.pack.events, audio_holds, raised),
                     events_phrases=self.pack.events, measures=measures)
 
     def _complaint_notices(self, call: Call, now: float) -> None:
         """The caller complains: say so at once (the floor marks an upset caller), before the
         apology's window closes and its rule is decided. A notice, not a broken rule."""
-        apologise = next((r for r in self.pack.rules if r.check == "after_complaint"
-                          and r.params.get("mode") == "say"), None)
         for i, cue in zip(call.events.complaints, call.events.complaint_cues):
             u = call.timeline.utterances[i]
             key = (COMPLAINT_NOTICE, round(u.start or 0.0, 1))
             if key in self.warned:
                 continue
             self.warned.add(key)
-            fix = apologise.fix if apologise else "Acknowledge the complaint and apologise."
-            w = LiveWarning(COMPLAINT_NOTICE, f"The caller is complaining ({cue}): acknowledge it now.", fix, "info",
-                            u.end or now, max(now, u.end or now), quote(u.text), "customer", "raised", "event",
-                            start=u.start)
-            self.warnings.append(w)
-            self.emit_cb(w)
+            self._send(LiveWarning(COMPLAINT_NOTICE, f"The caller is complaining ({cue}): acknowledge it now.",
+                                   self._complaint_fix, "info", u.end or now, max(now, u.end or now), quote(u.text),
+                                   "customer", "raised", "event", start=u.start))
 
     def _text_rules(self, now: float) -> None:
         call = self._call()

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..core.safeio import write_text_atomic
-from ..core.verdict import CallReport
+from ..core.verdict import ANSWER_CHECKS, CallReport
 from ..inputs.audio import CallAudio
 from .templating import render
 
@@ -183,8 +183,6 @@ def _mark(line: Line, span: list[int], finding: dict[str, Any]) -> bool:
 
 
 # -- complaint -------------------------------------------------------------------------------
-
-ANSWER_CHECKS = ("after_complaint", "pace_after_complaint")  # the checks that judge the answer to a complaint
 
 
 def complaint_answer(report: dict[str, Any]) -> dict[str, Any] | None:

@@ -35,13 +35,9 @@ from .templating import render
 WORST_PAGES = 200  # calls listed (and given a replay page) by default: the worst of the store
 
 
-def page_name(c: CallRecord) -> str:
-    """The call page's file name: the audio's hash and the verdict's pack and model, so a
-    rescore with a new rule pack gets a new page and an unchanged call keeps its old one."""
-    return page_name_of(c.key)
-
-
-def page_name_of(key: str) -> str:
+def page_name(key: str) -> str:
+    """The call page's file name, from the call's key (the audio's hash and the verdict's pack
+    and model): a rescore with a new rule pack gets a new page, an unchanged call keeps its old one."""
     return hashlib.sha256(key.encode()).hexdigest()[:20] + ".html"
 
 
@@ -106,7 +102,7 @@ def write_dashboard(store: Store, sel: Selection, out: Path, pages: Path | None,
         progress(i, len(todo))
         if pages is None or write_page is None:
             continue
-        path = pages / page_name_of(row["key"])
+        path = pages / page_name(row["key"])
         if path.exists():
             kept += 1
         else:
