@@ -131,6 +131,30 @@ def test_the_floor_marks_an_agent_whose_caller_complains_until_the_next_call(pac
     state.apply("9-0", entry("start", {"name": "li"}, 200.0))
     assert not state.snapshot()["agents"][0]["upset"]
 
+def test_floor_state_follows_a_shift_idle_between_calls_with_the_shift_so_far():
+    state = FloorState()
+    entry = lambda kind, data, at: {"kind": kind, "session": "wang", "at": str(at),  # noqa: E731
+                                    "data": json.dumps(data)}
+    state.apply("1-0", entry("shift", {"state": "started", "name": "wang"}, 100.0))
+    a = state.snapshot()["agents"][0]
+    assert not a["on_call"] and a["shift"] == {"started_at": 100.0, "ended": False, "calls": 0, "mean_score": None}
+    state.apply("2-0", entry("start", {"call": "001"}, 110.0))
+    state.apply("3-0", entry("warning", LiveWarning("never.shift_blame", "m", "f", "critical", 5.0, 5.2).to_dict(), 115.0))
+    assert state.snapshot()["agents"][0]["on_call"]
+    state.apply("5-0", entry("start", {"call": "002"}, 200.0))
+    # call 001's report (and its last warning) came after call 002 began: 002 goes on
+    late = LiveWarning("close.anything_else", "m", "f", "minor", 60.0, 61.0, call="001").to_dict()
+    state.apply("4-0", entry("warning", late, 201.0))
+    state.apply("4-1", entry("end", {"call": "001", "score": 80.0}, 202.0))
+    a = state.snapshot()["agents"][0]
+    assert a["on_call"] and a["warnings"] == 0 and a["shift"]["calls"] == 1  # this call's warnings only
+    assert a["score"] == 100.0 and state.snapshot()["recent"][-1]["rule"] == "close.anything_else"
+    state.apply("6-0", entry("end", {"call": "002", "score": 91.0}, 260.0))
+    state.apply("7-0", entry("shift", {"state": "ended", "calls": 2}, 300.0))
+    a = state.snapshot()["agents"][0]
+    assert not a["on_call"] and a["shift"] == {"started_at": 100.0, "ended": True, "calls": 2, "mean_score": 85.5}
+
+
 @pytest.mark.slow
 def test_a_replayed_session_reaches_the_floor_stream_and_agents(redis_server, floor_view, signal_call, tmp_path):  # noqa: F811
     events, stop = [], threading.Event()

@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable
 from ..core.errors import AudioError, PhonecoachError
 from ..core.safeio import check_regular, read_limited, shown
 from ..core.verdict import CallReport
+from ..inputs.audio import session_files
 from ..pipeline import AUDIO_SUFFIXES, ScoreOptions
 from .store import CallRecord, Store
 
@@ -52,6 +53,8 @@ def find_jobs(inputs: Iterable[str], agent_pattern: str | None = None) -> list[J
         p = Path(raw)
         if p.suffix.lower() == ".csv" and p.is_file():
             found = manifest_jobs(p)
+        elif p.is_dir() and (p / "shift.json").is_file() and (p / "calls.csv").is_file():
+            found = manifest_jobs(p / "calls.csv")  # a coached shift: each finished call a call (live --shift)
         elif p.is_dir():
             # a link that leads nowhere (or round in a loop) is a file the user meant: stored with its error
             found = [Job(f) for f in sorted(p.rglob("*")) if f.suffix.lower() in AUDIO_SUFFIXES
@@ -254,7 +257,8 @@ def run_batch(store: Store, jobs: list[Job], opts: BatchOptions,
     failures: list[CallRecord] = []
     for job in jobs:
         try:
-            check_regular(job.path, AudioError, "an audio file")  # /dev/zero or a FIFO would never end
+            for f in (session_files(job.path) if job.path.is_dir() else [job.path]):  # a live call's folder: its WAVs
+                check_regular(f, AudioError, "an audio file")  # /dev/zero or a FIFO would never end
             check_call_fields(job.meta, shown(job.path))  # what --agent-pattern read from its name
             if shown(job.path) != str(job.path):
                 raise AudioError("the file name is not UTF-8; rename it", shown(job.path))

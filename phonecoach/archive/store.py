@@ -247,7 +247,12 @@ class Store:
     # -- hashing -------------------------------------------------------------------------
 
     def sha256_of(self, path: Path) -> str:
-        """The file's content hash, read again only if its size or mtime changed."""
+        """The file's content hash, read again only if its size or mtime changed (a live
+        session's folder: the hash of its party recordings, in order)."""
+        if path.is_dir():
+            from ..inputs.audio import session_files
+
+            return hashlib.sha256("".join(self.sha256_of(f) for f in session_files(path)).encode()).hexdigest()
         st = path.stat()
         row = self.db.execute("SELECT size, mtime_ns, sha256 FROM seen WHERE path = ?", (str(path.resolve()),)).fetchone()
         if row and row[0] == st.st_size and row[1] == st.st_mtime_ns:

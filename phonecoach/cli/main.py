@@ -200,8 +200,13 @@ def _page_path(folder: Path, call: Path, taken: set[str]) -> Path:
 @click.option("--tls-cert", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="With --serve: serve HTTPS with this certificate (and --tls-key).")
 @click.option("--tls-key", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--shift", is_flag=True, help="Run for a whole shift: find each call (ringback, speech after idle, "
+              "disconnect tone, idle lines, or marks) and coach and report it on its own, under --out/NNN/. "
+              "Marks: lines 'start [call_id] [caller]' / 'end' on stdin, or --control.")
+@click.option("--control", metavar="HOST:PORT", help="With --shift: POST /start and /end here to mark calls "
+              "(a softphone or CTI script); 127.0.0.1 unless --token.")
 def live(device, customer_device, replay, sessions_csv, speed, agent_channel, model, rules_path, jsonl, serve, token,
-         beep, out_dir, name, seconds, publish, floor_name, keep_hours, tls_cert, tls_key) -> None:
+         beep, out_dir, name, seconds, publish, floor_name, keep_hours, tls_cert, tls_key, shift, control) -> None:
     """Coach a call as it happens: warnings while the agent speaks, the full report at the end.
 
     \b
@@ -212,6 +217,9 @@ def live(device, customer_device, replay, sessions_csv, speed, agent_channel, mo
       phonecoach live --replay call.wav --speed 0 --jsonl > warnings.jsonl
       phonecoach live --sessions floor.csv --jsonl --out sessions/today
       phonecoach live --device 3 --name wang --publish redis://:pw@floor-redis:6379/0 --floor 3F
+      phonecoach live --shift --device 3 --customer-device 5 --name wang --out shifts/wang-1127
+      phonecoach live --shift --replay day.flac --speed 0 --out shifts/replayed --jsonl
+      echo "start 8812 13800138000" | phonecoach live --shift --device 3   # marks from a CTI script
     """
     import signal as _signal
 
@@ -221,11 +229,16 @@ def live(device, customer_device, replay, sessions_csv, speed, agent_channel, mo
     from ..sinks.live_alerts import JsonlSink, SoundCue, TerminalView
 
     err = Console(stderr=True)
+    if control and not shift:
+        raise click.UsageError("--control marks calls in a shift: add --shift")
+    if shift and seconds is not None:
+        raise click.UsageError("--shift runs until stopped (or the replayed day ends): no --seconds")
     if sessions_csv is not None or len(replay) > 1:
         if device or customer_device or serve or beep or publish:
             raise click.UsageError("--device, --customer-device, --serve, --beep and --publish are for one "
                                    "session; with several, list the devices in --sessions")
-        _live_many(sessions_csv, replay, speed, agent_channel, model, rules_path, jsonl, out_dir, seconds, err)
+        _live_many(sessions_csv, replay, speed, agent_channel, model, rules_path, jsonl, out_dir, seconds, err,
+                   shift=shift, control=control, token=token)
         return
     replay = replay[0] if replay else None
     try:
@@ -281,6 +294,21 @@ def live(device, customer_device, replay, sessions_csv, speed, agent_channel, mo
             _err(err, f"--publish: {exc}")
             sys.exit(2)
         sinks.append(publisher)
+    if shift:
+        from .shift import run_shifts
+
+        if not jsonl:
+            view.start()
+        try:
+            run_shifts(pack, {name: source}, model_path, {name: folder}, {name: sinks}, control=control, token=token,
+                       publisher=publisher, err=err)
+        finally:
+            view.stop()
+            if feed is not None:
+                feed.stop()
+        _quiet_closed_stdout()
+        return
+    if publisher is not None:
         publisher.start({"devices": {"agent": device, "customer": customer_device} if not replay else None,
                          "replay": str(replay) if replay else None, "name": name})
 
@@ -345,7 +373,8 @@ def _published(publisher, err) -> None:
         click.echo(line, err=True)
 
 
-def _live_many(sessions_csv, replay, speed, agent_channel, model, rules_path, jsonl, out_dir, seconds, err) -> None:
+def _live_many(sessions_csv, replay, speed, agent_channel, model, rules_path, jsonl, out_dir, seconds, err,
+               shift: bool = False, control: str | None = None, token: str | None = None) -> None:
     """Several sessions in this process, sharing one model; exit 1 if any could not run."""
     import signal as _signal
     import threading
@@ -371,6 +400,9 @@ def _live_many(sessions_csv, replay, speed, agent_channel, model, rules_path, js
         _err(err, str(exc))
         sys.exit(EXIT_INPUT_ERROR)
     root = out_dir or new_session_folder()
+    if shift:
+        _shifts_many(pack, specs, speed, model_path, root, jsonl, control, token, err)
+        return
     sessions, failed = {}, []
     for spec in specs:
         say = (lambda n: lambda msg: click.echo(f"phonecoach: {n}: {msg}", err=True))(spec.name)
@@ -408,6 +440,36 @@ def _live_many(sessions_csv, replay, speed, agent_channel, model, rules_path, js
         if result.page_error:
             _err(err, result.page_error)
     _quiet_closed_stdout()
+    if failed:
+        sys.exit(EXIT_INPUT_ERROR)
+
+
+def _shifts_many(pack, specs, speed, model_path, root, jsonl, control, token, err) -> None:
+    """``--sessions`` with ``--shift``: every agent's shift in this process, one model."""
+    from ..live.sources import DeviceGroup, ReplaySource, make_queues
+    from ..sinks.live_alerts import JsonlSink, TerminalView
+    from .shift import run_shifts
+
+    sources, failed = {}, False
+    for spec in specs:
+        try:
+            if spec.replay is not None:
+                sources[spec.name] = ReplaySource(str(spec.replay), spec.agent_channel, speed)
+            else:
+                devices = {"agent": _device(spec.device)}
+                if spec.customer_device:
+                    devices["customer"] = _device(spec.customer_device)
+                sources[spec.name] = DeviceGroup(devices, make_queues(list(devices)), on_event=lambda msg, n=spec.name:
+                                                 click.echo(f"phonecoach: {n}: {msg}", err=True))
+        except PhonecoachError as exc:
+            _err(err, f"session {spec.name}: {exc}")
+            failed = True
+    sinks = {n: [JsonlSink(session=n) if jsonl else TerminalView(err, session=n)] for n in sources}
+    try:
+        run_shifts(pack, sources, model_path, {n: root / n for n in sources}, sinks, control=control, token=token,
+                   publisher=None, err=err)
+    finally:
+        _quiet_closed_stdout()
     if failed:
         sys.exit(EXIT_INPUT_ERROR)
 

@@ -32,6 +32,7 @@ class LiveWarning:
     kind: str = "text"  # phrase (from a partial) | text | signal | event (a notice, not a broken rule)
     t_settled: float | None = None
     start: float | None = None
+    call: str | None = None  # in a shift: the call it belongs to (its folder's name)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -41,4 +42,6 @@ class LiveWarning:
                 d.pop(key)
             else:
                 d[key] = round(d[key], 2)
+        if d["call"] is None:
+            d.pop("call")
         return d

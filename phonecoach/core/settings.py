@@ -32,3 +32,4 @@ class MeasureSettings:
     raised_voice_db: float = 9.0  # a customer turn this much above their own typical level: a raised voice
     raised_min_speech: float = 1.0  # ... judged on turns with at least this much speech
     raised_after_turns: int = 3  # ... once the customer's typical level rests on this many of them
+    call_end_idle_seconds: float = 60.0  # in a shift (live --shift): lines idle this long end a call

@@ -44,8 +44,11 @@ def load_call(path: str | Path, agent_channel: ChannelSide = "left", sr: int = T
 
     Stereo: ``agent_channel`` is the agent, the other channel the customer.
     Mono: one ``unknown`` party (agent and customer mixed).
+    A live session's folder (``agent.wav`` and ``customer.wav``, as ``live`` writes them): its parties.
     Raises AudioError with a one-line reason for anything unreadable.
     """
+    if Path(path).is_dir():
+        return load_session_audio(Path(path), sr)
     data, source_sr = read_audio(path)
     channels = [resample(data[:, i], source_sr, sr) for i in range(min(2, data.shape[1]))]
     if len(channels) == 1:
@@ -55,6 +58,29 @@ def load_call(path: str | Path, agent_channel: ChannelSide = "left", sr: int = T
         agent, customer = (left, right) if agent_channel == "left" else (right, left)
         parties = {"agent": agent, "customer": customer}
     return CallAudio(path=str(path), sr=sr, source_sr=source_sr, parties=parties)
+
+
+SESSION_PARTIES = ("agent", "customer")
+
+
+def session_files(folder: Path) -> list[Path]:
+    """The party recordings of a live session's folder, agent first (AudioError if none)."""
+    files = [folder / f"{p}.wav" for p in SESSION_PARTIES if (folder / f"{p}.wav").is_file()]
+    if not files or files[0].name != "agent.wav":
+        raise AudioError("is a folder, not an audio file (nor a live session's folder: no agent.wav)",
+                         shown(folder))
+    return files
+
+
+def load_session_audio(folder: Path, sr: int = TARGET_SR) -> CallAudio:
+    """A live session's call as the session heard it: agent.wav (+ customer.wav), one clock."""
+    parties, source_sr = {}, sr
+    for f in session_files(folder):
+        data, source_sr = read_audio(f)
+        parties[f.stem] = resample(data[:, 0], source_sr, sr)
+    n = max(len(x) for x in parties.values())
+    parties = {p: np.pad(x, (0, n - len(x))) for p, x in parties.items()}
+    return CallAudio(path=str(folder), sr=sr, source_sr=source_sr, parties=parties)
 
 
 def read_audio(path: str | Path) -> tuple[np.ndarray, int]:

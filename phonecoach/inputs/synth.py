@@ -345,3 +345,33 @@ def _band(x: np.ndarray, sr: int, lo: float = 200.0, hi: float = 3400.0) -> np.n
     f = np.fft.rfftfreq(len(x), 1.0 / sr)
     spec[(f < lo) | (f > hi)] = 0.0
     return np.fft.irfft(spec, len(x))
+
+
+@dataclass
+class BuiltShift:
+    stereo: np.ndarray  # frames x 2: agent left, customer right
+    sr: int
+    calls: list[tuple[float, float]]  # where each call's recording lies in the shift, seconds
+
+
+def lay_out_shift(calls: list[np.ndarray], gaps: list[float], sr: int = SR, lead: float = 4.0,
+                  agent_noise_db: float = -62.0, seed: int = 0) -> BuiltShift:
+    """A shift: stereo call recordings one after another with idle lines between them (the
+    headset's faint room noise on the agent's line; the softphone silent on the customer's).
+    ``gaps[i]`` follows call ``i`` (cycled)."""
+    rng = np.random.default_rng(seed)
+
+    def idle(seconds: float) -> np.ndarray:
+        x = np.zeros((int(round(seconds * sr)), 2), np.float32)
+        x[:, 0] = rng.standard_normal(len(x)) * 10 ** (agent_noise_db / 20)
+        return x
+
+    pieces, spans, t = [idle(lead)], [], lead
+    for i, call in enumerate(calls):
+        pieces.append(call.astype(np.float32))
+        spans.append((t, t + len(call) / sr))
+        t += len(call) / sr
+        gap = gaps[i % len(gaps)]
+        pieces.append(idle(gap))
+        t += len(pieces[-1]) / sr
+    return BuiltShift(np.concatenate(pieces), sr, spans)

@@ -161,7 +161,7 @@ def _parse_measures(raw: Any, fail) -> MeasureSettings:
 
 
 _MEASURE_LIMITS = ("hold_min_seconds", "interrupt_min_overlap", "dead_air_seconds", "turn_gap_seconds",
-                   "raised_voice_db")
+                   "raised_voice_db", "call_end_idle_seconds")
 
 
 def _is_str_list(value: Any) -> bool:

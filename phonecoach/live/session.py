@@ -16,7 +16,7 @@ import queue
 import struct
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -197,8 +197,11 @@ class LiveSession:
     def __init__(self, pack: RulePack, source, model_path: str | None, folder: Path,
                  on_warning: Callable[[LiveWarning], None] | list[Callable[[LiveWarning], None]] = lambda w: None,
                  partials: bool = True,
-                 seconds: float | None = None, on_event: Callable[[str], None] = lambda msg: None) -> None:
+                 seconds: float | None = None, on_event: Callable[[str], None] = lambda msg: None,
+                 call: str | None = None, about: dict | None = None) -> None:
         self.pack = pack
+        self.call = call  # in a shift: the call's name, carried by its warnings
+        self.about = dict(about or {})  # in a shift: where the call sits in it (report.json keeps it)
         self.source = source
         self.folder = folder
         self.seconds = seconds
@@ -262,6 +265,8 @@ class LiveSession:
 
     def _dispatch(self) -> None:
         while (w := self._outbox.get()) is not None:
+            if self.call is not None:
+                w = replace(w, call=self.call)
             try:
                 self.warnings_file.write(json.dumps(w.to_dict(), ensure_ascii=False) + "\n")
                 self.warnings_file.flush()
@@ -381,7 +386,8 @@ class LiveSession:
         report = judge(self.pack, timeline, str(self.folder), measures, notes=notes)
         self.report_seconds = time.monotonic() - self._report_from
         write_text_atomic(self.folder / "report.json",
-                          json.dumps({**report.to_dict(), "session": self.stats()}, ensure_ascii=False, indent=1))
+                          json.dumps({**report.to_dict(), **self.about, "session": self.stats()},
+                                     ensure_ascii=False, indent=1))
         return report
 
 

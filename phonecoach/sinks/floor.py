@@ -43,6 +43,7 @@ class Agent:
     score: float | None = None
     final: dict[str, Any] | None = None
     upset_since: float | None = None  # call audio time the caller first complained (this call)
+    shift: dict[str, Any] | None = None  # in a shift: started_at, ended, calls, scores (finished calls)
 
     def to_dict(self, now: float | None = None) -> dict[str, Any]:
         now = now or time.time()
@@ -52,7 +53,14 @@ class Agent:
                 "warnings": self.count, "by_severity": dict(self.by_severity), "score": self.score,
                 "last_warning": self.warnings[-1] if self.warnings else None, "final": self.final,
                 "devices": self.info.get("devices"), "upset": self.upset_since is not None,
-                "upset_since": self.upset_since}
+                "upset_since": self.upset_since, "shift": self._shift()}
+
+    def _shift(self) -> dict[str, Any] | None:
+        if self.shift is None:
+            return None
+        scores = self.shift["scores"]
+        return {"started_at": self.shift["started_at"], "ended": self.shift["ended"], "calls": self.shift["calls"],
+                "mean_score": round(sum(scores) / len(scores), 1) if scores else None}
 
 
 class FloorState:
@@ -97,6 +105,9 @@ class FloorState:
             agent.warnings.clear()
             agent.by_severity, agent.count, agent.score, agent.final = {}, 0, 100.0, None
             agent.upset_since = None
+        elif kind == "warning" and _earlier_call(agent, data):  # a shift's last call finishing its report
+            data = {**data, "session": name, "at": at}
+            self.recent.append(data)
         elif kind == "warning" and data.get("kind") == "event":  # a notice: the caller complains
             data = {**data, "session": name, "at": at}
             agent.warnings.append(data)
@@ -114,9 +125,21 @@ class FloorState:
         elif kind == "score":
             agent.score = data.get("score")
         elif kind == "end":
-            agent.on_call, agent.ended_at, agent.final = False, at, data
-            if data.get("score") is not None:
-                agent.score = data["score"]
+            if not _earlier_call(agent, data):  # a call's report can come after the next call began
+                agent.on_call, agent.ended_at, agent.final = False, at, data
+                if data.get("score") is not None:
+                    agent.score = data["score"]
+            if agent.shift is not None and not agent.shift["ended"]:
+                agent.shift["calls"] += 1
+                if data.get("score") is not None:
+                    agent.shift["scores"].append(float(data["score"]))
+        elif kind == "shift":  # a shift of many calls starts or ends; between calls the agent is idle
+            if data.get("state") == "started":
+                agent.shift = {"started_at": at, "ended": False, "calls": 0, "scores": []}
+                agent.on_call = False
+            elif agent.shift is not None:
+                agent.shift["ended"] = True
+                agent.on_call = False
         else:
             return None
         return {"kind": kind, "id": self.last_id, "at": at, "data": data, "agent": agent.to_dict()}
@@ -126,6 +149,12 @@ class FloorState:
         return {"kind": "snapshot", "agents": [a.to_dict(now) for a in sorted(self.agents.values(),
                                                                              key=lambda a: a.name)],
                 "recent": list(self.recent), "skipped": self.skipped}
+
+
+def _earlier_call(agent: Agent, data: dict) -> bool:
+    """In a shift: the entry belongs to a call before the one the agent is on now."""
+    call, current = data.get("call"), agent.info.get("call")
+    return agent.on_call and call is not None and current is not None and call != current
 
 
 def _text(x: str | bytes) -> str:

@@ -49,7 +49,8 @@ class TerminalView:
             self.warnings.append(w)
         if self.live is None:
             mark = {"raised": "!", "confirmed": "✔", "withdrawn": "✗"}[w.status]
-            self.console.print(f"{self.prefix}[{clock(w.t_audio)}] {mark} {w.rule} ({w.status}): {w.message} "
+            call = f"call {w.call} " if w.call else ""
+            self.console.print(f"{self.prefix}{call}[{clock(w.t_audio)}] {mark} {w.rule} ({w.status}): {w.message} "
                                f"“{printable(w.evidence)}” — fix: {w.fix}", highlight=False, markup=False)
 
     def said(self, speaker: str, text: str, t: float | None) -> None:

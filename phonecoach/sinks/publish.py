@@ -6,7 +6,7 @@ round), reconnects with back-off when Redis is away, and sends what waited once 
 in order. If the buffer fills while Redis is down, the oldest entries go and are counted.
 Each XADD trims the stream to ``keep_hours`` (MINID), so Redis memory stays bounded.
 
-Entries: ``kind`` (start | warning | score | end), ``session``, ``at`` (epoch seconds) and
+Entries: ``kind`` (start | warning | score | end, and shift around a shift's calls), ``session``, ``at`` (epoch seconds) and
 ``data`` (JSON). The running score is 100 less the weight of the rules broken so far, out of
 all the pack's rules: what the call would score if it ended now with every other rule kept.
 """
@@ -49,6 +49,7 @@ class RedisPublisher:
         self.sent = self.dropped = self.reconnects = 0
         self.broken: set[str] = set()  # the rules broken so far (withdrawn ones taken back)
         self.warnings = 0
+        self.call: str | None = None  # in a shift: the call in progress
         self._last_score = time.monotonic()
         self._cond = threading.Condition()  # re-entrant: the sender may add the running score while holding it
         self._closing = False
@@ -62,6 +63,9 @@ class RedisPublisher:
 
     def __call__(self, w: LiveWarning) -> None:
         before = set(self.broken)
+        if w.call is not None and w.call != self.call:  # a shift's last call finishing: not this call's score
+            self._put("warning", w.to_dict())
+            return
         if w.kind == "event":  # a notice (the caller complains), not a broken rule
             pass
         elif w.status == "withdrawn":
@@ -84,6 +88,22 @@ class RedisPublisher:
 
     def end(self, summary: dict[str, Any]) -> None:
         self._put("end", summary)
+
+    # -- a shift: many calls, one publisher ----------------------------------------------------
+
+    def open_shift(self, info: dict[str, Any]) -> None:
+        """The shift begins (the agent is idle until the first call starts)."""
+        self._put("shift", {**info, "state": "started"})
+        self._thread.start()
+
+    def call_start(self, info: dict[str, Any]) -> None:
+        """A call of the shift begins: its running score starts again from 100."""
+        with self._cond:
+            self.broken, self.warnings, self.call = set(), 0, info.get("call")
+        self._put("start", info)
+
+    def close_shift(self, summary: dict[str, Any]) -> None:
+        self._put("shift", {**summary, "state": "ended"})
 
     def close(self, timeout: float = 10.0) -> dict[str, Any]:
         """Send what is left (waiting up to ``timeout`` s for Redis), stop, and say how it went."""

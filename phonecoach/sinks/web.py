@@ -21,7 +21,7 @@ MAX_CONNECTIONS = 1000  # connections and requests at once; past it uvicorn answ
 
 def check_exposure(host: str, port: int, token: str | None) -> None:
     if host not in LOOPBACK and not token:
-        raise ValueError(f"--serve {host}:{port} is reachable from other machines: give --token")
+        raise ValueError(f"{host}:{port} is reachable from other machines: give --token")
 
 
 class TokenGuard:
