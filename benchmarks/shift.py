@@ -80,8 +80,8 @@ def finished(out: Path) -> int:
     return sum(1 for c in calls if "duration" in c)
 
 
-def run_shift(day: Path, out: Path, model: str | None, sample: bool = True) -> dict:
-    cmd = [str(BIN / "phonecoach"), "live", "--shift", "--replay", str(day), "--speed", "0", "--jsonl",
+def run_shift(day: Path, out: Path, model: str | None, sample: bool = True, speed: float = 0.0) -> dict:
+    cmd = [str(BIN / "phonecoach"), "live", "--shift", "--replay", str(day), "--speed", f"{speed:g}", "--jsonl",
            "--out", str(out)] + (["--model", model] if model else [])
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
@@ -145,9 +145,17 @@ def idle(minutes: float) -> None:
                     for i in range(3)]
             costs[seconds] = statistics.median(runs)
         per_hour = (costs[minutes * 60] - costs[10.0]) / (minutes * 60 - 10.0) * 3600
-        print(f"idle: {costs[10.0]:.1f} s CPU for 10 s of idle (start-up), {costs[minutes * 60]:.1f} s for "
+        print(f"idle at --speed 0: {costs[10.0]:.1f} s CPU for 10 s of idle (start-up), {costs[minutes * 60]:.1f} s for "
               f"{minutes:.0f} min (medians of 3): {per_hour:.1f} s of CPU per hour of idle lines "
               f"({per_hour / 36:.2f} % of one core)")
+        # in real time the shift also waits for the next block (as on a headset): 2 minutes at --speed 1
+        x = np.zeros((120 * 16000, 2), np.float32)
+        x[:, 0] = rng.standard_normal(len(x)) * 10 ** (-62 / 20)
+        sf.write(str(Path(d) / "idle-rt.wav"), x, 16000, subtype="PCM_16")
+        rt = run_shift(Path(d) / "idle-rt.wav", Path(d) / "s-rt", ko_model(), sample=False, speed=1.0)["cpu"]
+        rt_hour = (rt - costs[10.0]) / 110.0 * 3600
+        print(f"idle in real time (--speed 1, 2 min): {rt:.1f} s CPU: {rt_hour:.0f} s of CPU per hour of idle "
+              f"({rt_hour / 36:.2f} % of one core)")
 
 
 def main() -> None:

@@ -108,3 +108,33 @@ def test_a_raised_voice_is_heard_against_the_callers_own_level(cond, tmp_path):
             assert s == pytest.approx(loud_turn[0], abs=0.5) and e == pytest.approx(loud_turn[1], abs=0.5)
         else:
             assert m.customer_raised == [], m.customer_raised
+
+
+@pytest.mark.parametrize("cond", list(CONDITIONS))
+def test_a_shift_of_real_calls_is_cut_where_the_calls_are(cond, tmp_path):
+    """Five calls of real voices in a shift (hold music, talk-over, far-field voices, a caller
+    who hangs up with a disconnect tone, an agent who hangs up first), as assembled and through
+    a telephone line: each found once, from before its first words to after its last, and never
+    reaching into the next."""
+    import numpy as np
+
+    from phonecoach.inputs.synth import lay_out_shift
+
+    from .test_live_shift import heard as boundaries
+
+    calls = [brisk_call(), far_call(), random_call(1), random_call(2), raised_call(0.0)]
+    stereo, words = [], []
+    for c in calls:
+        audio = load_call(c.write(tmp_path / f"{c.name}.wav" if CONDITIONS[cond] else tmp_path / f"{c.name}.flac",
+                                  **CONDITIONS[cond]))
+        stereo.append(np.stack([audio.parties["agent"], audio.parties["customer"]], axis=1))
+        spans = [s for sp in c.truth.speech.values() for s in sp]
+        words.append((min(s for s, _ in spans), max(e for _, e in spans)))
+    day = lay_out_shift(stereo, [10.0, 70.0, 8.0, 70.0, 5.0])
+    found = boundaries(day)
+    starts = [t for kind, t, _ in found if kind == "start"]
+    ends = [t for kind, t, _ in found if kind == "end"]
+    assert len(starts) == len(ends) == 5, found
+    for i, ((a, b), (first, last)) in enumerate(zip(day.calls, words)):
+        assert a - 1.0 <= starts[i] <= a + first, (calls[i].name, found)
+        assert a + last <= ends[i] <= (day.calls[i + 1][0] if i + 1 < len(calls) else len(day.stereo) / 16000)

@@ -141,7 +141,10 @@ class CallFinder:
                 line.ring_run += 1
             else:
                 line.ring_run = 0
-            out += self._busy(line, busy, t)
+            if not any(b.kind == "end" for b in out):  # both lines may carry the tone (echo): one end
+                out += self._busy(line, busy, active, t)
+            else:
+                self._busy(line, busy, active, t)
             if party in self.callers:
                 callish |= (active and not busy) or line.ring_run > 0
                 spoke |= line.sound_run >= 2  # not the click a tone starts with
@@ -187,8 +190,11 @@ class CallFinder:
         busy = float(spec[self._busy_bins].sum()) / total >= TONE_SHARE
         return True, ring, busy
 
-    def _busy(self, line: _Line, busy: bool, t: float) -> list[Boundary]:
-        """Bursts of the disconnect tone in its cadence: the third ends the call."""
+    def _busy(self, line: _Line, busy: bool, active: bool, t: float) -> list[Boundary]:
+        """Bursts of the disconnect tone in its cadence, with the line quiet between them (hold
+        music can hold a 450 Hz note as long as a burst): the third ends the call."""
+        if line.sound_run >= 2:  # sound between the bursts (a burst's edge frame alone is not)
+            line.bursts.clear()
         if busy:
             if line.busy_run == 0 and line.bursts and abs(t - line.bursts[-1] - self._busy_period) > 0.25:
                 line.bursts.clear()  # out of cadence: start counting again

@@ -337,6 +337,15 @@ class LiveSession:
         page_error = self.write_page(report)
         return SessionResult(report, list(self.judge.warnings), self.folder, self.stats(), page_error)
 
+    def release(self) -> None:
+        """Let go of what the call held (recognisers, the listener's audio, the judge) once its
+        report is out: a shift runs call after call in one process."""
+        for w in self.workers.values():
+            w.rec = None
+            w.utterances = []
+        self.listener = self._heard_call = None  # type: ignore[assignment]
+        self.sinks = []
+
     def write_page(self, report: CallReport) -> str | None:
         """report.html beside report.json: the call to listen through, with its findings. Made
         after the JSON (a script waiting for report.json does not wait for the MP3) from the

@@ -19,7 +19,7 @@ import re
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
@@ -27,17 +27,17 @@ from typing import Any, Callable
 import numpy as np
 
 from ..core.alerts import LiveWarning
+from ..core.process import release_memory
 from ..core.safeio import write_text_atomic
 from ..inputs.audio import TARGET_SR
 from ..inputs.transcribe import load_model
 from ..judging.model import RulePack
 from .boundaries import FRAME_SECONDS, HOLDBACK_SECONDS, LOOKBACK_SECONDS, Boundary, CallFinder
 from .marks import CallMark, MarkInbox
-from .session import LiveSession, SessionResult, _claim_folder
+from .session import LiveSession, _claim_folder
 from .sources import QUEUE_BLOCKS, Block, SourceStats
 
 FRAME = int(round(FRAME_SECONDS * TARGET_SR))
-LAG_FILL_SECONDS = 3.0  # a line this far behind the others (a stalled device) is filled with silence
 SAFE_NAME = re.compile(r"[^\w.-]+")
 
 
@@ -77,7 +77,6 @@ class ShiftCall:
     feed: CallFeed | None = None
     session: LiveSession | None = None
     thread: threading.Thread | None = None
-    result: SessionResult | None = field(default=None, repr=False)
 
     @property
     def shift_offset(self) -> float:
@@ -152,7 +151,10 @@ class ShiftSession:
                 if not got:
                     if self.source.done.is_set() and all(q.empty() for q in self.source.queues.values()):
                         break
-                    self._stop.wait(0.02)
+                    try:  # sleep until the next block comes (not a polling loop: idle hours cost nothing)
+                        self._accept(self.parties[0], self.source.queues[self.parties[0]].get(timeout=0.1))
+                    except queue.Empty:
+                        pass
         except KeyboardInterrupt:
             pass
         finally:
@@ -178,15 +180,18 @@ class ShiftSession:
                     block = q.get_nowait()
                 except queue.Empty:
                     break
-                if block is None:
-                    continue
-                got = True
-                at = int(round(block.t * TARGET_SR))
-                if at > self._have[p]:  # blocks dropped before this one: keep the line on the shift's clock
-                    self._add(p, np.zeros(at - self._have[p], np.float32))
-                    self.gaps += 1
-                self._add(p, block.samples)
+                got |= self._accept(p, block)
         return got
+
+    def _accept(self, p: str, block: Block | None) -> bool:
+        if block is None:
+            return False
+        at = int(round(block.t * TARGET_SR))
+        if at > self._have[p]:  # blocks dropped before this one: keep the line on the shift's clock
+            self._add(p, np.zeros(at - self._have[p], np.float32))
+            self.gaps += 1
+        self._add(p, block.samples)
+        return True
 
     def _add(self, p: str, x: np.ndarray) -> None:
         self._buf[p].append(x)
@@ -194,10 +199,8 @@ class ShiftSession:
         self._have[p] += len(x)
 
     def _frames(self, final: bool) -> None:
-        lead = max(self._buffered.values())
-        for p in self.parties:  # a line far behind the others (its device stalled): silence, on one clock
-            if lead - self._buffered[p] > LAG_FILL_SECONDS * TARGET_SR:
-                self._add(p, np.zeros(lead - self._buffered[p], np.float32))
+        """Frames as far as every line has audio (a line's blocks may still be on its queue: a
+        stalled device is filled with silence by its source, a dropped block by ``_accept``)."""
         while min(self._buffered.values()) >= FRAME or (final and max(self._buffered.values()) > 0):
             n = min(FRAME, max(self._buffered.values()))
             frame = {p: self._pop(p, n) for p in self.parties}
@@ -324,7 +327,6 @@ class ShiftSession:
     def _run_call(self, call: ShiftCall) -> None:
         try:
             result = call.session.run()
-            call.result = result
             call.score, call.warnings, call.page_error = result.report.score, len(result.warnings), result.page_error
         except Exception as exc:  # noqa: BLE001 - one call's failure is not the shift's
             call.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
@@ -332,9 +334,10 @@ class ShiftSession:
             time.sleep(0.01)
         self._write_index()
         self.on_call("end", call)
-        call.session = None  # what the call held (audio, recogniser) goes now; the summary stays
-        call.result = None if call.result is None else SessionResult(call.result.report, [], call.result.folder,
-                                                                      call.result.stats, call.result.page_error)
+        if call.session is not None:
+            call.session.release()
+        call.session = None  # what the call held (audio, recogniser, report) goes now; the summary stays
+        release_memory()
 
     # -- the shift's index ------------------------------------------------------------------------
 
