@@ -347,3 +347,20 @@ def test_several_agents_shifts_in_one_process_each_with_its_own_marks(ko_model, 
     assert [(c["call"], c["shift_offset"], c["started_by"]) for c in li] == [("001-L-1", 3.0, "marked")]
     lines = [json.loads(x) for x in stdout.splitlines()]
     assert {w["session"] for w in lines} == {"wang", "li"} and all("call" in w for w in lines)
+
+
+def test_a_call_whose_folder_cannot_be_made_is_reported_and_the_shift_goes_on(tmp_path):
+    write_day(tmp_path / "day.wav", ["blame_call", "transfer_call"], [9.0, 3.0])
+    out = tmp_path / "shift"
+    out.mkdir()
+    (out / "shift.json").write_text(json.dumps({"calls": []}), encoding="utf-8")  # a shift begun before
+    (out / "001").write_text("in the way", encoding="utf-8")  # a file where the first call's folder goes
+    r = subprocess.run([sys.executable, "-m", "phonecoach", "live", "--shift", "--replay", str(tmp_path / "day.wav"),
+                        "--speed", "0", "--out", str(out)], capture_output=True, text=True, timeout=300,
+                       stdin=subprocess.DEVNULL)
+    assert r.returncode == 1
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "call 001" in errors[0] and "is a file" in errors[0]
+    calls = json.loads((out / "shift.json").read_text(encoding="utf-8"))["calls"]
+    assert [c["call"] for c in calls] == ["001", "002"] and calls[0]["error"] and not calls[1]["error"]
+    assert (out / "002" / "report.json").is_file()

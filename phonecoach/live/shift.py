@@ -278,13 +278,14 @@ class ShiftSession:
             call.session = LiveSession(self.pack, call.feed, self.model_path, folder, self.sinks(call),
                                        partials=self.partials, on_event=self.on_event, call=name,
                                        about=call.about(self.started_at))
-        except Exception as exc:  # noqa: BLE001 - this call cannot be kept; the shift goes on
+        except Exception as exc:  # noqa: BLE001 - this call cannot be kept (its folder?); the shift goes on
             call.error = f"{type(exc).__name__}: {exc}"
-            call.session = None
+            call.session = call.feed = None  # its audio goes nowhere, and nothing waits for it
         self.calls.append(call)
         self.current = call
-        write_text_atomic(folder / "call.json", json.dumps(call.about(self.started_at), ensure_ascii=False, indent=1)) \
-            if folder.is_dir() else None
+        if folder.is_dir():
+            write_text_atomic(folder / "call.json", json.dumps(call.about(self.started_at), ensure_ascii=False,
+                                                               indent=1))
         if call.session is not None:
             call.thread = threading.Thread(target=self._run_call, args=(call,), name=f"call-{name}", daemon=True)
             call.thread.start()
@@ -322,6 +323,8 @@ class ShiftSession:
         self.current = None
         self.finder.ended()
         self._write_index()
+        if call.thread is None:  # it never had a session: nothing else will say it ended
+            self.on_call("end", call)
         self.on_event(f"call {call.name} ended at {_clock(call.end)} ({why})")
 
     def _run_call(self, call: ShiftCall) -> None:
