@@ -13,6 +13,7 @@ from typing import Callable
 import click
 
 from ..core.errors import PhonecoachError
+from ..inputs.audio import TARGET_SR
 from .common import EXIT_INPUT_ERROR, _err
 
 
@@ -36,7 +37,7 @@ def run_shifts(pack, sources: dict, model_path: str | None, folders: dict[str, P
                                   "shift_offset": call.shift_offset, "name": publisher.session})
         else:
             publisher.end({"call": call.name, "score": call.score, "warnings": call.warnings, "error": call.error,
-                           "audio_seconds": round(((call.end or call.start) - call.start) / 16000, 1)})
+                           "audio_seconds": round(call.seconds, 1)})
 
     inboxes, shifts, failed = {}, {}, []
     for name, source in sources.items():
@@ -115,6 +116,6 @@ def run_shifts(pack, sources: dict, model_path: str | None, folders: dict[str, P
                 failed.append(name)
         say_for(name)(f"shift saved in {folders[name]}: {len(calls)} calls"
                       + (f", mean score {mean:.1f}" if mean is not None else "")
-                      + f"; idle lines cost {shift.idle_cpu:.1f} s of CPU in {shift.position / 16000:.0f} s of audio")
+                      + f"; idle lines cost {shift.idle_cpu:.1f} s of CPU in {shift.position / TARGET_SR:.0f} s of audio")
     if failed:
         sys.exit(EXIT_INPUT_ERROR)

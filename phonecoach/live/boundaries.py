@@ -141,10 +141,9 @@ class CallFinder:
                 line.ring_run += 1
             else:
                 line.ring_run = 0
-            if not any(b.kind == "end" for b in out):  # both lines may carry the tone (echo): one end
-                out += self._busy(line, busy, active, t)
-            else:
-                self._busy(line, busy, active, t)
+            hung_up = self._busy(line, busy, t)
+            if hung_up and not out:  # both lines may carry the tone (echo): one end
+                out.append(hung_up)
             if party in self.callers:
                 callish |= (active and not busy) or line.ring_run > 0
                 spoke |= line.sound_run >= 2  # not the click a tone starts with
@@ -190,7 +189,7 @@ class CallFinder:
         busy = float(spec[self._busy_bins].sum()) / total >= TONE_SHARE
         return True, ring, busy
 
-    def _busy(self, line: _Line, busy: bool, active: bool, t: float) -> list[Boundary]:
+    def _busy(self, line: _Line, busy: bool, t: float) -> Boundary | None:
         """Bursts of the disconnect tone in its cadence, with the line quiet between them (hold
         music can hold a 450 Hz note as long as a burst): the third ends the call."""
         if line.sound_run >= 2:  # sound between the bursts (a burst's edge frame alone is not)
@@ -203,12 +202,12 @@ class CallFinder:
             line.busy_run += 1
             if line.busy_run > 6:  # a steady tone (a ring), not a burst
                 line.bursts.clear()
-            return []
+            return None
         burst = line.busy_run
         line.busy_run = 0
         if burst and self.in_call and len(line.bursts) >= BUSY_BURSTS and t >= self.call_start:
-            return [Boundary("end", t + FRAME_SECONDS, "disconnect tone")]
-        return []
+            return Boundary("end", t + FRAME_SECONDS, "disconnect tone")
+        return None
 
     def _heard_start(self) -> Boundary | None:
         for party in self.callers:

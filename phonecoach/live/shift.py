@@ -29,10 +29,11 @@ import numpy as np
 from ..core.alerts import LiveWarning
 from ..core.process import release_memory
 from ..core.safeio import write_text_atomic
+from ..core.timeline import clock
 from ..inputs.audio import TARGET_SR
 from ..inputs.transcribe import load_model
 from ..judging.model import RulePack
-from .boundaries import FRAME_SECONDS, HOLDBACK_SECONDS, LOOKBACK_SECONDS, Boundary, CallFinder
+from .boundaries import FRAME_SECONDS, LOOKBACK_SECONDS, Boundary, CallFinder
 from .marks import CallMark, MarkInbox
 from .session import LiveSession, _claim_folder
 from .sources import QUEUE_BLOCKS, Block, SourceStats
@@ -79,6 +80,11 @@ class ShiftCall:
     thread: threading.Thread | None = None
 
     @property
+    def seconds(self) -> float:
+        """How long the call ran (so far)."""
+        return ((self.end if self.end is not None else self.fed) - self.start) / TARGET_SR
+
+    @property
     def shift_offset(self) -> float:
         return round(self.start / TARGET_SR, 3)
 
@@ -87,7 +93,7 @@ class ShiftCall:
              "started_at": (shift_start + timedelta(seconds=self.start / TARGET_SR)).isoformat(timespec="seconds"),
              "started_by": self.started_by}
         if self.end is not None:
-            d.update(duration=round((self.end - self.start) / TARGET_SR, 3), ended_by=self.ended_by,
+            d.update(duration=round(self.seconds, 3), ended_by=self.ended_by,
                      score=self.score, warnings=self.warnings, error=self.error)
         return d
 
@@ -122,8 +128,6 @@ class ShiftSession:
         self._stop = threading.Event()
         self._index_lock = threading.Lock()
         self.idle_cpu = 0.0  # CPU seconds this thread spent while no call was open
-        self.cpu = 0.0
-        self.gaps = 0
 
     # -- control ----------------------------------------------------------------------------------
 
@@ -143,7 +147,6 @@ class ShiftSession:
     def run(self) -> list[ShiftCall]:
         self._write_index()
         self.source.start()
-        t_cpu = time.thread_time()
         try:
             while not self._stop.is_set():
                 got = self._take_blocks()
@@ -165,7 +168,6 @@ class ShiftSession:
                 self._apply_marks(None)  # marks for times past the end apply at the end
             if self.current is not None:
                 self._end(self.position, "end of shift" if not self._stop.is_set() else "stopped")
-            self.cpu = time.thread_time() - t_cpu
             for call in self.calls:
                 if call.thread is not None:
                     call.thread.join()
@@ -189,7 +191,6 @@ class ShiftSession:
         at = int(round(block.t * TARGET_SR))
         if at > self._have[p]:  # blocks dropped before this one: keep the line on the shift's clock
             self._add(p, np.zeros(at - self._have[p], np.float32))
-            self.gaps += 1
         self._add(p, block.samples)
         return True
 
@@ -291,17 +292,20 @@ class ShiftSession:
             call.thread.start()
         self._write_index()
         self.on_call("start", call)
-        self.on_event(f"call {name} started at {_clock(at)} ({why})")
+        self.on_event(f"call {name} started at {clock(at / TARGET_SR)} ({why})")
 
     def _feed(self, upto: int) -> None:
         """Put the shift's audio from where the call was fed to ``upto`` on the call's queues."""
         call = self.current
         if call is None or upto <= call.fed:
             return
-        for start, frame in self.recent:
+        todo = []  # the frames from the last one fed onwards: a few, found from the newest back
+        for start, frame in reversed(self.recent):
+            if start + len(next(iter(frame.values()))) <= call.fed:
+                break
+            todo.append((start, frame))
+        for start, frame in reversed(todo):
             n = len(next(iter(frame.values())))
-            if start + n <= call.fed:
-                continue
             if start >= upto:
                 break
             a, b = max(0, call.fed - start), min(n, upto - start)
@@ -325,7 +329,7 @@ class ShiftSession:
         self._write_index()
         if call.thread is None:  # it never had a session: nothing else will say it ended
             self.on_call("end", call)
-        self.on_event(f"call {call.name} ended at {_clock(call.end)} ({why})")
+        self.on_event(f"call {call.name} ended at {clock(call.end / TARGET_SR)} ({why})")
 
     def _run_call(self, call: ShiftCall) -> None:
         try:
@@ -396,11 +400,3 @@ def _put(call: ShiftCall, q: queue.Queue, block: Block) -> None:
                 if call.feed is not None:
                     call.feed.stats.overflows += 1
                 return
-
-
-def _clock(samples: int) -> str:
-    s = samples / TARGET_SR
-    return f"{int(s // 3600)}:{int(s % 3600 // 60):02d}:{s % 60:04.1f}"
-
-
-__all__ = ["ShiftSession", "ShiftCall", "CallFeed", "HOLDBACK_SECONDS"]
