@@ -2,7 +2,7 @@
 
 One short-time spectrum per channel (``analyse_frames``, or ``FrameStream`` block by
 block) feeds tone detection (ringback, busy), noise and loudness; speech activity
-is a trained detector's (``speech_activity``). Pitch uses librosa's YIN (``PitchStream``).
+is a trained detector's (``speech_activity``). Pitch is YIN (``PitchStream``, ``yin.py``).
 Nothing here knows about rules.
 
 Conventions: signals are float32 mono in [-1, 1]; times are seconds; levels
@@ -11,9 +11,10 @@ are RMS dBFS (0 dB = RMS of a full-scale square wave; a full-scale sine is -3 dB
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
+
+from .yin import yin_frames
 
 HOP = 0.02  # seconds between frames
 WIN = 0.04  # seconds per analysis window
@@ -323,17 +324,13 @@ PITCH_GATE = 1e-3
 
 
 class PitchStream:
-    """The F0 (YIN, librosa) and level of every frame of a line, block by block, in batches at
-    fixed positions (so any blocking gives the same track); frames are centred every ``hop``
-    samples from 0 like librosa's ``center=True``. ``semitones(start, end)`` then reads the
-    clearly voiced frames of a stretch. pyin is too slow for long calls; librosa is imported
-    at the first batch, not with the package, and while ``ready()`` says it is still being
-    loaded by another thread the samples wait (a live listener must not stall on its import)."""
+    """The F0 (YIN) and level of every frame of a line, block by block, in batches at fixed
+    positions (so any blocking gives the same track); frames are centred every ``hop`` samples
+    from 0 (as librosa's ``center=True`` places them). ``semitones(start, end)`` then reads the
+    clearly voiced frames of a stretch. pyin is too slow for long calls."""
 
-    def __init__(self, sr: int, *, fmin: float = PITCH_FMIN, fmax: float = PITCH_FMAX, batch: int = 128,
-                 ready: Callable[[], bool] = lambda: True) -> None:
+    def __init__(self, sr: int, *, fmin: float = PITCH_FMIN, fmax: float = PITCH_FMAX, batch: int = 128) -> None:
         self.sr, self.fmin, self.fmax, self.batch = sr, fmin, fmax, batch
-        self.ready = ready  # False: keep the samples for now (librosa is still loading elsewhere)
         self.frame = 1024 if sr >= 16000 else 512
         self.hop = self.frame // 4
         self.samples = 0
@@ -347,8 +344,7 @@ class PitchStream:
         x = np.asarray(x, np.float32)
         self.samples += len(x)
         self._tail = np.concatenate([self._tail, x]) if len(self._tail) else x
-        if self.ready():
-            self._run()
+        self._run()
 
     def finish(self) -> "PitchStream":
         n = 1 + self.samples // self.hop
@@ -363,17 +359,15 @@ class PitchStream:
     def _run(self) -> None:
         span = (self.batch - 1) * self.hop + self.frame
         while len(self._tail) >= span:
-            import librosa
-
             y = self._tail[:span]
             frames = y[(np.arange(self.batch) * self.hop)[:, None] + np.arange(self.frame)]
             rms = np.sqrt(np.mean(np.square(frames), axis=1))
             self._rms.append(rms)
-            if rms.max() < PITCH_GATE:  # nothing in it can be voice: YIN is the costly part
-                self._f0.append(np.zeros(self.batch))
-            else:
-                self._f0.append(librosa.yin(y, fmin=self.fmin, fmax=self.fmax, sr=self.sr, frame_length=self.frame,
-                                            hop_length=self.hop, trough_threshold=0.1, center=False))
+            f0 = np.zeros(self.batch)
+            sounding = rms >= PITCH_GATE  # a frame this quiet holds no voice: YIN is the costly part
+            if sounding.any():
+                f0[sounding] = yin_frames(frames[sounding], self.sr, self.fmin, self.fmax, threshold=0.1)
+            self._f0.append(f0)
             self._tail = self._tail[self.batch * self.hop:]
 
     def contour(self, speech: list[Span], *, step: float = 0.5) -> list[tuple[float, float, float | None]]:
@@ -444,13 +438,12 @@ def voice_contour(x: np.ndarray, sr: int, speech: list[Span], *, step: float = 0
     takes about a second), the median of each step's voiced frames."""
     if not speech or len(x) < sr // 4:
         return []
-    import librosa
-
     h = max(1, int(hop * sr))
     frame = 1024 if sr >= 16000 else 512
-    f0 = librosa.yin(np.asarray(x, np.float32), fmin=PITCH_FMIN, fmax=PITCH_FMAX, sr=sr, frame_length=frame,
-                     hop_length=h, trough_threshold=0.1, center=True)
     padded = np.pad(np.asarray(x, np.float32), frame // 2)
+    n = 1 + (len(padded) - frame) // h
+    f0 = np.concatenate([yin_frames(padded[(np.arange(a, min(a + 512, n)) * h)[:, None] + np.arange(frame)], sr,
+                                    PITCH_FMIN, PITCH_FMAX) for a in range(0, n, 512)])
     idx = (np.arange(len(f0)) * h)[:, None] + np.arange(0, frame, 4)
     rms = np.sqrt(np.mean(np.square(padded[np.minimum(idx, len(padded) - 1)]), axis=1))
     t = np.arange(len(f0)) * h / sr

@@ -84,9 +84,9 @@ class _Samples:
 class _Line:
     """What is computed from one line's (cleaned) samples as they arrive."""
 
-    def __init__(self, sr: int, voice: bool, pitch_ready: Callable[[], bool] = lambda: True) -> None:
+    def __init__(self, sr: int, voice: bool) -> None:
         self.frames = ac.FrameStream(sr)
-        self.pitch = ac.PitchStream(sr, ready=pitch_ready) if voice else None
+        self.pitch = ac.PitchStream(sr) if voice else None
         self.h = self.frames.h
         self.fed = 0
         self._rest = np.zeros(0, np.float32)
@@ -159,16 +159,14 @@ class CallListener:
 
     def __init__(self, parties: list[str], sr: int, path: str = "", source_sr: int | None = None,
                  settings: MeasureSettings = MeasureSettings(),
-                 on_turns: Callable[[list[sa.TurnEvent], float, dict[str, float | None]], None] | None = None,
-                 pitch_ready: Callable[[], bool] = lambda: True) -> None:
+                 on_turns: Callable[[list[sa.TurnEvent], float, dict[str, float | None]], None] | None = None) -> None:
         assert sr == sa.SR, "the speech detector hears 16 kHz"
         self.sr, self.path, self.source_sr = sr, path, source_sr or sr
         self.parties = list(parties)
         self.stereo = set(self.parties) == {"agent", "customer"}
         self.voice = "agent" if "agent" in parties else ("unknown" if "unknown" in parties else None)
         self.raw = {p: _Samples() for p in self.parties}
-        self.pitch_ready = pitch_ready  # a live session's librosa may still be loading: pitch waits, speech not
-        self.lines = {p: _Line(sr, p == self.voice, pitch_ready) for p in self.parties}
+        self.lines = {p: _Line(sr, p == self.voice) for p in self.parties}
         self.step = int(ac.ECHO_WINDOW * sr / 2)
         self.lag = int(ac.ECHO_MAX_LAG * sr)
         self.windows = 0  # raw windows compared so far (both directions)
@@ -284,7 +282,7 @@ class CallListener:
         agree = agree[:LOCK_WINDOWS]
         self.path_of[p] = (int(np.median(lags[agree])), float(np.median(gains[agree])))
         self.echo_windows[p], self.echo_left[p] = 0, []
-        self.lines[p] = _Line(self.sr, p == self.voice, self.pitch_ready)  # its features so far assumed no leak
+        self.lines[p] = _Line(self.sr, p == self.voice)  # its features so far assumed no leak
         return True
 
     def _cleaned(self, p: str, a: int, b: int) -> np.ndarray:

@@ -221,7 +221,7 @@ class LiveSession:
         # the measures follow the call in a thread of their own, off the recognisers' path, so
         # the end-of-call report only finishes what is left (the same listener ``score`` uses)
         self.listener = CallListener(self.parties, TARGET_SR, str(folder), settings=pack.measures,
-                                     on_turns=self.inorder.on_turns, pitch_ready=lambda: not self.warm.is_alive())
+                                     on_turns=self.inorder.on_turns)
         self._heard: "queue.SimpleQueue[tuple[str, np.ndarray] | None]" = queue.SimpleQueue()
         self._listening = threading.Thread(target=self._listen, name="listener", daemon=True)
         self.listen_cpu = 0.0
@@ -414,17 +414,15 @@ def _discard(q: "queue.Queue[Block | None]") -> float:
 
 def _warm_up() -> threading.Thread:
     """Load what the first seconds of a call would otherwise load on the audio path, in a
-    thread while the caller loads the speech model (Vosk reads it without the GIL): librosa
-    and its compiled YIN (~2 s), jieba's dictionary and the pinyin tables (~1 s). Loaded
+    thread while the caller loads the speech model (Vosk reads it without the GIL): jieba's
+    dictionary and the pinyin tables (~1 s). Loaded
     mid-call they hold the GIL and stall every stream of the process (dropped blocks with
     four sessions on two cores)."""
     def run() -> None:
-        from ..hearing.acoustics import pitch_semitones
         from ..judging.textmatch import find_any, word_boundaries
 
         word_boundaries("您好我是客服小王")
         find_any("您好，我是客服小王，请问有什么可以帮您", ("有什么可以帮您", "与我无关"))
-        pitch_semitones(0.1 * np.sin(2 * np.pi * 150 * np.arange(48000) / 16000).astype(np.float32), TARGET_SR)
 
     t = threading.Thread(target=run, name="warm-up", daemon=True)
     t.start()
