@@ -60,6 +60,7 @@ def test_the_audio_is_embedded_at_a_voice_bitrate_and_lasts_the_call(tmp_path):
                      page)
     mp3 = base64.b64decode(data.group(1))
     x, sr = sf.read(io.BytesIO(mp3))
+    assert sr == 8000  # the telephone band, as the customer heard the call
     assert abs(len(x) / sr - call.duration) < 0.15
     kbps = len(mp3) * 8 / call.duration / 1000
     assert 16 <= kbps <= 32

@@ -133,11 +133,12 @@ def encode_voice(parties: dict[str, np.ndarray], sr: int = TARGET_SR, source_sr:
     """The call as a small MP3 for listening, both parties mixed as on the phone, and its MIME type.
 
     MP3 plays in every browser, phones included (Ogg Opus does not everywhere), and at a
-    constant bitrate a player seeks to the second a finding names. libsndfile encodes it,
-    at 8 kHz when the recording was telephone-band (``source_sr`` <= 8000: nothing above
-    4 kHz to keep, and LAME takes half the time), else at 16 kHz. libsndfile maps
-    ``compression_level`` 0..1 onto the format's bitrates: 64..8 kbps at 8 kHz (MPEG-2.5),
-    160..8 kbps at 16 kHz (MPEG-2).
+    constant bitrate a player seeks to the second a finding names. libsndfile encodes it at
+    8 kHz, the telephone band: what the customer heard of the agent, what call recorders keep,
+    and at 24 kbps LAME cuts a 16 kHz stream near 5.5 kHz anyway; encoding takes 0.45x the
+    time of a 16 kHz stream (0.76 s against 1.75 s CPU for a 174 s call, once per report page).
+    libsndfile maps ``compression_level`` 0..1 onto MPEG-2.5's bitrates at 8 kHz, 64..8 kbps.
+    ``source_sr`` is kept for callers; the clip no longer depends on it.
     """
     import io
 
@@ -146,9 +147,9 @@ def encode_voice(parties: dict[str, np.ndarray], sr: int = TARGET_SR, source_sr:
     for x in parties.values():
         mix[: len(x)] += x
     np.clip(mix, -1.0, 1.0, out=mix)
-    rate, top = sr, 160
-    if source_sr is not None and source_sr <= 8000 < sr:
-        mix, rate, top = resample(mix, sr, 8000), 8000, 64
+    rate, top = min(sr, 8000), 64
+    if sr > rate:
+        mix = resample(mix, sr, rate)
     buf = io.BytesIO()
     level = min(1.0, max(0.0, (top - VOICE_KBPS) / (top - 8)))
     sf.write(buf, mix, rate, format="MP3", subtype="MPEG_LAYER_III", compression_level=level, bitrate_mode="CONSTANT")
