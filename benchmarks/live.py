@@ -252,6 +252,15 @@ def whole(minutes: list[float], runs: int, which: list[str]) -> dict[str, float]
                              if b in wall)
                 print(f"      {k:8s} CPU {cpu[k]:7.1f} s{vs}   wall {wall[k]:6.1f} s{vw}   "
                       f"run-to-run CPU spread {100 * spread:.0f} %")
+            if "bare" in rows:  # each run's ratio to the plain loop run beside it: steal time on a shared
+                # machine moves a whole round, so paired ratios spread less than the minima
+                for k in rows:
+                    if k != "bare":
+                        rc = [c / b for (c, _), (b, _) in zip(rows[k], rows["bare"])]
+                        rw = [w / b for (_, w), (_, b) in zip(rows[k], rows["bare"])]
+                        print(f"      {k:8s} paired with the plain loop's run: CPU median {statistics.median(rc):.3f}x "
+                              f"({min(rc):.3f}-{max(rc):.3f}), wall median {statistics.median(rw):.3f}x "
+                              f"({min(rw):.3f}-{max(rw):.3f}) over {len(rc)} runs")
             if report:
                 print(f"      live: end-of-call report {statistics.median(report):.2f} s after the last audio "
                       f"(median), first audio accepted {statistics.median(first):.2f} s after the command started")
