@@ -35,7 +35,7 @@ def _score_with_page(pack, call: Path | None, transcript: Path | None, opts, out
 
     audio = load_call(call, opts.agent_channel) if call is not None else None  # read once, for both
     with ThreadPoolExecutor(1) as pool:
-        clip = pool.submit(encode_voice, audio.parties, audio.sr, audio.source_sr) if audio else None
+        clip = pool.submit(encode_voice, audio.parties, audio.sr) if audio else None
         result = score_audio(pack, audio, call, transcript, opts)
         write_call_page(out, result, audio, clip=clip.result() if clip else None)
 

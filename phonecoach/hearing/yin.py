@@ -49,7 +49,7 @@ def yin_frames(frames: np.ndarray, sr: int, fmin: float, fmax: float, threshold:
     cmnd = np.ones_like(diff)
     cmnd[:, 1:] = diff[:, 1:] * lags[1:] / np.maximum(running, 1e-20)
     # troughs: lower than the lag before, no higher than the lag after, inside the period range
-    inner = np.arange(max(shortest, 1), longest + 1)
+    inner = np.arange(shortest, longest + 1)
     here = cmnd[:, inner]
     trough = (here < cmnd[:, inner - 1]) & (here <= cmnd[:, inner + 1])
     below = trough & (here < threshold)
@@ -58,5 +58,6 @@ def yin_frames(frames: np.ndarray, sr: int, fmin: float, fmax: float, threshold:
     rows = np.arange(n)
     a, b, c = cmnd[rows, tau - 1], cmnd[rows, tau], cmnd[rows, tau + 1]
     bend = a - 2.0 * b + c
-    shift = np.where(np.abs(bend) > 1e-12, 0.5 * (a - c) / np.where(bend == 0, 1.0, bend), 0.0)
+    flat = np.abs(bend) <= 1e-12  # no parabola through three equal points: the trough's own lag
+    shift = np.where(flat, 0.0, 0.5 * (a - c) / np.where(flat, 1.0, bend))
     return sr / (tau + np.clip(shift, -1.0, 1.0))

@@ -129,7 +129,7 @@ def chunks(x: np.ndarray, size: int) -> Iterator[np.ndarray]:
 VOICE_KBPS = 24  # speech stays clear; a 30-minute call is 5.4 MB of MP3 (7.2 MB once in base64)
 
 
-def encode_voice(parties: dict[str, np.ndarray], sr: int = TARGET_SR, source_sr: int | None = None) -> tuple[bytes, str]:
+def encode_voice(parties: dict[str, np.ndarray], sr: int = TARGET_SR) -> tuple[bytes, str]:
     """The call as a small MP3 for listening, both parties mixed as on the phone, and its MIME type.
 
     MP3 plays in every browser, phones included (Ogg Opus does not everywhere), and at a
@@ -138,7 +138,6 @@ def encode_voice(parties: dict[str, np.ndarray], sr: int = TARGET_SR, source_sr:
     and at 24 kbps LAME cuts a 16 kHz stream near 5.5 kHz anyway; encoding takes 0.45x the
     time of a 16 kHz stream (0.76 s against 1.75 s CPU for a 174 s call, once per report page).
     libsndfile maps ``compression_level`` 0..1 onto MPEG-2.5's bitrates at 8 kHz, 64..8 kbps.
-    ``source_sr`` is kept for callers; the clip no longer depends on it.
     """
     import io
 

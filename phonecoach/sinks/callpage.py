@@ -74,7 +74,7 @@ def call_page(call: CallReport, audio: CallAudio | None = None, *, clip: tuple[b
     embedded = None
     contour = list(call.measures.agent_contour) if call.measures is not None else []
     if audio is not None and audio.parties:
-        data, mime = clip if clip is not None else encode_voice(audio.parties, audio.sr, audio.source_sr)
+        data, mime = clip if clip is not None else encode_voice(audio.parties, audio.sr)
         embedded = {"mime": mime, "b64": base64.b64encode(data).decode("ascii")}
         if not contour:
             contour = _contour_from_audio(audio, measures, utterances)
