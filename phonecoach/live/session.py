@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import struct
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -21,7 +20,6 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import soundfile as sf
 
 from ..core.alerts import LiveWarning
 from ..core.errors import PhonecoachError
@@ -36,12 +34,14 @@ from ..judging.model import RulePack
 from .inorder import LISTENER, InOrder
 from .judge import LiveJudge
 from .sources import Block
+from .wavfile import GrowingWav
 
 FLUSH_SECONDS = 1.0
 # Vosk's PartialResult costs as much as a fifth of decoding when asked every chunk: ask every
 # other chunk (0.4 s), and only while the party's line carries sound (or just did)
 PARTIAL_EVERY = 2
 PARTIAL_AFTER_SOUND = 1.5  # seconds
+LISTEN_EVERY = 0.25  # seconds: the listener takes the audio in hand this often (turns lag 0.5 s steps anyway)
 
 
 @dataclass
@@ -94,7 +94,7 @@ class StreamWorker(threading.Thread):
         self.rec = ChannelRecognizer(model, party) if model is not None else None
         self._gate = SoundGate()
         self.wav_path = folder / f"{party}.wav"
-        self.audio = sf.SoundFile(str(self.wav_path), "w", samplerate=TARGET_SR, channels=1, subtype="FLOAT")
+        self.audio = GrowingWav(self.wav_path, TARGET_SR)
         self.timeline_file = open(folder / f"{party}.timeline.jsonl", "x", encoding="utf-8")  # for a crash
         self.utterances: list[Utterance] = []  # what the recogniser said, with word times, for the report
         self.samples = 0
@@ -147,8 +147,7 @@ class StreamWorker(threading.Thread):
         self.audio.write(samples)
         self.samples += len(samples)
         if self.samples / TARGET_SR - self._last_flush >= FLUSH_SECONDS:
-            self.audio.flush()
-            patch_wav_sizes(self.wav_path)  # a crash now leaves a WAV whose header says how long it is
+            self.audio.flush()  # a crash now leaves a WAV whose header says how long it is
             self._last_flush = self.samples / TARGET_SR
         self._buf = np.concatenate([self._buf, samples]) if len(self._buf) else samples
         while len(self._buf) >= self._chunk:
@@ -241,11 +240,24 @@ class LiveSession:
         self._report_from = 0.0
 
     def _listen(self) -> None:
+        """The listener's thread: wakes at most every ``LISTEN_EVERY`` seconds and takes all
+        the audio the workers handed it since (woken by every block, it cost each decoding
+        thread a switch of core and caches per block)."""
         t0 = time.thread_time()
         try:
-            while (item := self._heard.get()) is not None:
-                if self.listen_error is None:
-                    self.listener.push(*item)
+            ended = False
+            while not ended:
+                blocks = [self._heard.get()]
+                self._stop.wait(LISTEN_EVERY)
+                while True:
+                    try:
+                        blocks.append(self._heard.get_nowait())
+                    except queue.Empty:
+                        break
+                if None in blocks:
+                    ended, blocks = True, blocks[: blocks.index(None)]
+                if self.listen_error is None and blocks:
+                    self.listener.push_blocks(blocks)
         except BaseException as exc:  # noqa: BLE001 - reported with the report, the call goes on
             self.listen_error = exc
             self.inorder.done(LISTENER)  # the judge stops waiting for turns that will not come
@@ -469,26 +481,3 @@ def new_session_folder(root: Path = Path("sessions")) -> Path:
         except FileExistsError:
             continue
     raise PhonecoachError("could not create a new session folder", root)
-
-
-def patch_wav_sizes(path: Path) -> None:
-    """Write the RIFF, data (and fact) sizes of a WAV that is still being written, so the file
-    is readable as it stands if the process dies (libsndfile writes them only at close)."""
-    try:
-        size = os.path.getsize(path)
-        with open(path, "r+b") as f:
-            head = f.read(512)
-            data = head.find(b"data", 12)
-            if head[:4] != b"RIFF" or data < 0:
-                return
-            payload = size - (data + 8)
-            f.seek(4)
-            f.write(struct.pack("<I", size - 8))
-            f.seek(data + 4)
-            f.write(struct.pack("<I", payload))
-            fact = head.find(b"fact", 12, data)
-            if fact >= 0:
-                f.seek(fact + 8)
-                f.write(struct.pack("<I", payload // 4))  # mono float32: one frame per 4 bytes
-    except OSError:
-        pass
