@@ -112,24 +112,19 @@ class StreamWorker(threading.Thread):
 
     def run(self) -> None:
         try:
-            while True:
-                block = self.q.get()
-                if block is None:
-                    break
-                if self.until is not None:
-                    keep = int(round(self.until * TARGET_SR)) - int(round(block.t * TARGET_SR))
-                    if keep <= 0:
-                        continue  # queued ahead of the end the user asked for
-                    block = Block(block.party, block.t, block.samples[:keep])
-                if self.first_block_at is None:
-                    self.first_block_at = time.monotonic()
+            ended = False
+            while not ended:
+                blocks = [self.q.get()]
+                while blocks[-1] is not None:  # what else is queued, taken in one go: a worker behind
+                    try:  # catches up with fewer, larger steps (the chunks Vosk gets are the same)
+                        blocks.append(self.q.get_nowait())
+                    except queue.Empty:
+                        break
+                if blocks[-1] is None:
+                    ended = True
+                    blocks.pop()
                 t0 = time.thread_time()
-                missing = int(round(block.t * TARGET_SR)) - self.samples
-                if missing > 0:  # blocks were dropped before this one: keep the party on the call's clock
-                    self.gaps += 1
-                    self.gap_seconds += missing / TARGET_SR
-                    self._take(np.zeros(missing, np.float32))
-                self._take(block.samples)
+                self._take_blocks(blocks)
                 self.busy_seconds += time.thread_time() - t0
             t0 = time.thread_time()
             if len(self._buf):
@@ -141,6 +136,29 @@ class StreamWorker(threading.Thread):
         finally:
             self.audio.close()
             self.timeline_file.close()
+
+    def _take_blocks(self, blocks: list[Block]) -> None:
+        """Blocks as they came, on the call's clock: cut at ``until``, gaps (dropped blocks)
+        filled with silence."""
+        pieces: list[np.ndarray] = []
+        at = self.samples
+        for block in blocks:
+            if self.until is not None:
+                keep = int(round(self.until * TARGET_SR)) - int(round(block.t * TARGET_SR))
+                if keep <= 0:
+                    continue  # queued ahead of the end the user asked for
+                block = Block(block.party, block.t, block.samples[:keep])
+            if self.first_block_at is None:
+                self.first_block_at = time.monotonic()
+            missing = int(round(block.t * TARGET_SR)) - at
+            if missing > 0:  # blocks were dropped before this one: keep the party on the call's clock
+                self.gaps += 1
+                self.gap_seconds += missing / TARGET_SR
+                pieces.append(np.zeros(missing, np.float32))
+            pieces.append(np.asarray(block.samples, np.float32))
+            at += max(missing, 0) + len(block.samples)
+        if pieces:
+            self._take(pieces[0] if len(pieces) == 1 else np.concatenate(pieces))
 
     def _take(self, samples: np.ndarray) -> None:
         self.heard(self.party, samples)
