@@ -36,6 +36,7 @@ from rapidfuzz.distance import Levenshtein
 
 from ..core.errors import RulePackError
 from ..core.text import FILLERS
+from .syllables import pinyin
 
 MAX_GAP = 16  # characters allowed between the parts of an ``A…B`` phrase
 _DIGITS = dict(zip("0123456789", "零一二三四五六七八九"))
@@ -78,10 +79,7 @@ def _syllable(ch: str) -> str:
     """Tone-less, accent-merged pinyin of one character (the character itself if not Chinese)."""
     if not ("\u3400" <= ch <= "\u9fff"):
         return ch.lower()
-    from pypinyin import Style, lazy_pinyin
-
-    py = lazy_pinyin(ch, style=Style.NORMAL)[0]
-    return _fuzz(py)
+    return _fuzz(pinyin(ch) or ch)
 
 
 def _fuzz(py: str) -> str:
