@@ -16,7 +16,7 @@ import numpy as np
 
 from ..inputs.audio import TARGET_SR, load_call
 
-BLOCK_SECONDS = 0.1  # what a source delivers at a time
+BLOCK_SECONDS = 0.2  # what a source delivers at a time: one recogniser chunk (a worker wakes once per chunk)
 STALL_SECONDS = 0.5  # no callback for this long = the device is gone
 
 
@@ -36,10 +36,10 @@ class SourceStats:
     errors: list[str] = field(default_factory=list)
 
 
-# 15 s of 0.1 s blocks per party before blocks are dropped: a new Vosk recogniser spends ~1.5 s
+# 15 s of blocks per party before blocks are dropped: a new Vosk recogniser spends ~1.5 s
 # of CPU on its first second of audio, so N sessions starting (or recycling) together fall
 # N x 0.75 s behind on two cores before they catch up; 5 s dropped blocks with four sessions
-QUEUE_BLOCKS = 150
+QUEUE_BLOCKS = int(round(15.0 / BLOCK_SECONDS))
 
 
 class ReplaySource:
