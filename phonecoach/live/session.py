@@ -41,6 +41,7 @@ FLUSH_SECONDS = 1.0
 # other chunk (0.4 s), and only while the party's line carries sound (or just did)
 PARTIAL_EVERY = 2
 PARTIAL_AFTER_SOUND = 1.5  # seconds
+TAKE_BLOCKS = 5  # blocks a worker takes from its queue at once (1 s of 0.2 s blocks)
 LISTEN_EVERY = 0.25  # seconds: the listener takes the audio in hand this often (turns lag 0.5 s steps anyway)
 
 
@@ -115,8 +116,11 @@ class StreamWorker(threading.Thread):
             ended = False
             while not ended:
                 blocks = [self.q.get()]
-                while blocks[-1] is not None:  # what else is queued, taken in one go: a worker behind
-                    try:  # catches up with fewer, larger steps (the chunks Vosk gets are the same)
+                # what else is queued, up to a second, taken in one go: a worker behind catches up
+                # in fewer, larger steps (the chunks Vosk gets are the same) and still sees a stop
+                # within a second (the session throws away what is left in the queue)
+                while blocks[-1] is not None and len(blocks) < TAKE_BLOCKS:
+                    try:
                         blocks.append(self.q.get_nowait())
                     except queue.Empty:
                         break
