@@ -12,9 +12,11 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-import threading
 from functools import lru_cache
 from pathlib import Path
+
+from ..core.errors import PhonecoachError
+from ..core.safeio import write_text_atomic
 
 FIRST, LAST = 0x3400, 0x9FFF  # CJK Extension A and the Unified Ideographs: what pypinyin covers here
 FORMAT = 1  # bump when what a syllable holds changes
@@ -66,11 +68,8 @@ def _read(path: Path) -> list[str] | None:
 def _write(path: Path, table: list[str]) -> None:
     """Atomically: a process reading it never sees half a table."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.part")
-        tmp.write_text("\n".join(table), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:
+        write_text_atomic(path, "\n".join(table))
+    except (OSError, PhonecoachError):
         pass  # a read-only home: made in memory again next time
 
 

@@ -115,18 +115,11 @@ class StreamWorker(threading.Thread):
         try:
             ended = False
             while not ended:
-                blocks = [self.q.get()]
-                # what else is queued, up to a second, taken in one go: a worker behind catches up
-                # in fewer, larger steps (the chunks Vosk gets are the same) and still sees a stop
-                # within a second (the session throws away what is left in the queue)
-                while blocks[-1] is not None and len(blocks) < TAKE_BLOCKS:
-                    try:
-                        blocks.append(self.q.get_nowait())
-                    except queue.Empty:
-                        break
-                if blocks[-1] is None:
-                    ended = True
-                    blocks.pop()
+                # up to a second taken in one go: a worker behind catches up in fewer, larger steps
+                # (the chunks Vosk gets are the same) and still sees a stop within a second (the
+                # session throws away what is left in the queue)
+                first = self.q.get()
+                blocks, ended = _queued(self.q, first, TAKE_BLOCKS)
                 t0 = time.thread_time()
                 self._take_blocks(blocks)
                 self.busy_seconds += time.thread_time() - t0
@@ -269,15 +262,9 @@ class LiveSession:
         try:
             ended = False
             while not ended:
-                blocks = [self._heard.get()]
+                first = self._heard.get()
                 self._stop.wait(LISTEN_EVERY)
-                while True:
-                    try:
-                        blocks.append(self._heard.get_nowait())
-                    except queue.Empty:
-                        break
-                if None in blocks:
-                    ended, blocks = True, blocks[: blocks.index(None)]
+                blocks, ended = _queued(self._heard, first)
                 if self.listen_error is None and blocks:
                     self.listener.push_blocks(blocks)
         except BaseException as exc:  # noqa: BLE001 - reported with the report, the call goes on
@@ -434,6 +421,20 @@ class LiveSession:
         return report
 
 
+def _queued(q, first, most: int | None = None) -> tuple[list, bool]:
+    """``first`` (already taken from ``q``) and what else ``q`` holds now, at most ``most`` items
+    in all, up to the end mark (None); and whether the end mark came."""
+    items = [first]
+    while items[-1] is not None and (most is None or len(items) < most):
+        try:
+            items.append(q.get_nowait())
+        except queue.Empty:
+            break
+    if items[-1] is None:
+        return items[:-1], True
+    return items, False
+
+
 def _discard(q: "queue.Queue[Block | None]") -> float:
     """Empty a party's queue; the seconds of audio thrown away."""
     seconds = 0.0
@@ -449,8 +450,8 @@ def _discard(q: "queue.Queue[Block | None]") -> float:
 def _warm_up() -> threading.Thread:
     """Load what the first seconds of a call would otherwise load on the audio path, in a
     thread while the caller loads the speech model (Vosk reads it without the GIL): jieba's
-    dictionary and the pinyin tables (~1 s). Loaded mid-call they hold the GIL and stall every stream of the process (dropped blocks with
-    four sessions on two cores)."""
+    dictionary and the syllable table. Loaded mid-call they hold the GIL and stall every stream
+    of the process (dropped blocks with four sessions on two cores)."""
     def run() -> None:
         from ..judging.textmatch import find_any, word_boundaries
 
