@@ -12,9 +12,11 @@
     score CALL --json``; with the live session's end-of-call report time (last audio
     processed -> report made) and time from the command's start to the first audio accepted.
 (b) streams: real-time streams one process sustains on this machine (``phonecoach live``
-    with N replayed sessions at speed 1, one shared model: no dropped block, under 1 s
-    behind at the end), beside the bare loop's ceiling (cores / its real-time factor) and
-    the bare loop's own sustained count (N threads fed at real-time pace).
+    with replayed sessions at speed 1, one shared model: no dropped block, at most 3 s
+    behind at the end) and the bare loop's sustained count (a thread per line fed at
+    real-time pace), on the same lines: N streams are N // 2 stereo calls and, for an odd N,
+    the call's agent line alone as a mono session; beside the bare loop's ceiling (cores /
+    its real-time factor).
 (c) parts: CPU of what the live path adds to decoding, each part timed alone (agent stream);
     ``benchmarks/hearing.py cost`` measures the speech tracker on real voices.
 (d) latency: t_emit - t_audio per warning type, p50 and p95, over the bundled samples
@@ -207,14 +209,20 @@ def _bare(call: str, model_path: str, threaded: bool = True, det: bool = False) 
 
 def timed(cmd: list[str]) -> tuple[float, float]:
     """(CPU user+sys, wall) seconds of one child process and everything it ran."""
+    cpu, wall, _ = timed_output(cmd)
+    return cpu, wall
+
+
+def timed_output(cmd: list[str]) -> tuple[float, float, str]:
+    """``timed``, and what the child printed."""
     import resource
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
     wall = time.monotonic() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, wall
+    return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, wall, out
 
 
 def whole(minutes: list[float], runs: int, which: list[str]) -> dict[str, float]:
@@ -269,20 +277,23 @@ def whole(minutes: list[float], runs: int, which: list[str]) -> dict[str, float]
     return out
 
 
-def _bare_realtime(call: str, n: int) -> None:
-    """Child for (b): ``n`` bare streams in threads, each fed at real-time pace; prints how far
-    behind the slowest finished."""
+def _bare_realtime(files: list[str]) -> None:
+    """Child for (b): every channel of ``files`` a bare stream in a thread of its own, each fed
+    at real-time pace; prints how far behind the slowest finished."""
     import soundfile as sf
     import vosk
 
     vosk.SetLogLevel(-1)
-    x, sr = sf.read(call, dtype="int16", always_2d=True)
+    lines = []
+    for f in files:
+        x, sr = sf.read(f, dtype="int16", always_2d=True)
+        lines += [np.ascontiguousarray(x[:, ch]) for ch in range(x.shape[1])]
     model = vosk.Model(ko_model())
     step = int(CHUNK_SECONDS * sr)
     lags = []
 
     def run(k: int) -> None:
-        pcm = np.ascontiguousarray(x[:, k % x.shape[1]]).tobytes()
+        pcm = lines[k].tobytes()
         rec = vosk.KaldiRecognizer(model, sr)
         rec.SetWords(True)
         t0 = time.monotonic()
@@ -295,7 +306,7 @@ def _bare_realtime(call: str, n: int) -> None:
         rec.FinalResult()
         lags.append(time.monotonic() - t0 - len(pcm) / 2 / sr)
 
-    threads = [threading.Thread(target=run, args=(k,)) for k in range(n)]
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(len(lines))]
     for t in threads:
         t.start()
     for t in threads:
@@ -310,46 +321,57 @@ MAX_END_LAG = 3.0
 
 
 def streams(max_streams: int, rtf: float | None, first: int = 2, seconds: float = 60.0) -> None:
+    """The same lines for both: ``n`` streams are ``n // 2`` copies of a stereo call (its agent and
+    customer lines) and, for an odd ``n``, its agent line alone as a mono file. The bare loop
+    decodes each line in a thread; phonecoach runs one live session per file in one process."""
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as d:
         call = long_call(Path(d), seconds / 60)
+        import soundfile as sf
+
+        x, sr = sf.read(str(call), dtype="int16", always_2d=True)
+        mono = Path(d) / "agent_line.wav"
+        sf.write(str(mono), x[:, 0], sr)
+
+        def files(n: int) -> list[str]:
+            return [str(call)] * (n // 2) + [str(mono)] * (n % 2)
+
         if rtf is None:
             cpu, _ = timed([sys.executable, __file__, "_bare", str(call), ko_model()])
             rtf = cpu / (2 * seconds)
         print(f"(b) real-time streams on {cores} cores (a {seconds:.0f} s stereo call per session, replayed at "
-              "speed 1)", flush=True)
+              "speed 1; an odd stream is its agent line as a mono session)", flush=True)
         print(f"    bare loop's ceiling: {cores} cores / RTF {rtf:.3f} = {cores / rtf:.1f} streams")
         bare_ok = 0
-        for n in range(first, max_streams + 1, 2):
-            out = subprocess.run([sys.executable, __file__, "_bare_rt", str(call), str(n)], capture_output=True,
-                                 text=True, check=True).stdout
+        for n in range(first, max_streams + 1):
+            cpu, wall, out = timed_output([sys.executable, __file__, "_bare_rt", *files(n)])
             lag = json.loads(out.strip().splitlines()[-1])["lag"]
             ok = lag <= MAX_END_LAG
-            print(f"    bare loop, {n:2d} streams: {lag:5.2f} s behind at the end  {'ok' if ok else 'FALLS BEHIND'}",
-                  flush=True)
+            print(f"    bare loop, {n:2d} streams: {lag:5.2f} s behind at the end, CPU {cpu:.1f} s  "
+                  f"{'ok' if ok else 'FALLS BEHIND'}", flush=True)
             if not ok:
                 break
             bare_ok = n
         live_ok = 0
-        for n in range(max(1, first // 2), max_streams // 2 + 1):
+        for n in range(first, max_streams + 1):
             root = Path(d) / f"floor{n}"
             cmd = [str(BIN / "phonecoach"), "live", "--speed", "1", "--jsonl", "--model", ko_model(), "--out", str(root)]
-            for _ in range(n):
-                cmd += ["--replay", str(call)]
+            for f in files(n):
+                cmd += ["--replay", f]
             cpu, wall = timed(cmd)
-            folders = [root] if n == 1 else sorted(f for f in root.iterdir() if f.is_dir())  # one session: --out is its folder
+            sessions = len(files(n))
+            folders = [root] if sessions == 1 else sorted(f for f in root.iterdir() if f.is_dir())  # one session: --out is its folder
             stats = [json.loads((f / "report.json").read_text(encoding="utf-8"))["session"] for f in folders]
             lag = max(s["lag_at_end_seconds"] for s in stats)
             drops = sum(s["queue_overflows"] for s in stats)
             ok = drops == 0 and lag <= MAX_END_LAG
-            print(f"    phonecoach live, {n} sessions = {2 * n:2d} streams in one process: {lag:5.2f} s behind at "
-                  f"the end, {drops} dropped blocks, CPU {cpu / wall:.2f} cores  {'ok' if ok else 'FALLS BEHIND'}",
-                  flush=True)
+            print(f"    phonecoach live, {sessions} sessions = {n:2d} streams in one process: {lag:5.2f} s behind at "
+                  f"the end, {drops} dropped blocks, CPU {cpu:.1f} s  {'ok' if ok else 'FALLS BEHIND'}", flush=True)
             if not ok:
                 break
-            live_ok = 2 * n
-        print(f"    sustained: phonecoach {live_ok} streams = {100 * live_ok / (cores / rtf):.0f} % of the ceiling; "
-              f"bare loop {bare_ok} streams")
+            live_ok = n
+        print(f"    sustained: phonecoach {live_ok} streams, bare loop {bare_ok} "
+              f"({100 * live_ok / max(bare_ok, 1):.0f} %); the ceiling {cores / rtf:.1f}")
 
 
 def korean_phrase_call(d: Path) -> tuple[Path, Path]:
@@ -474,8 +496,8 @@ def main() -> None:
     if len(sys.argv) >= 4 and sys.argv[1] in ("_bare", "_bare_seq", "_bare_det"):
         _bare(sys.argv[2], sys.argv[3], threaded=sys.argv[1] != "_bare_seq", det=sys.argv[1] == "_bare_det")
         return
-    if len(sys.argv) >= 4 and sys.argv[1] == "_bare_rt":
-        _bare_realtime(sys.argv[2], int(sys.argv[3]))
+    if len(sys.argv) >= 3 and sys.argv[1] == "_bare_rt":
+        _bare_realtime(sys.argv[2:])
         return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("parts", nargs="*", default=["whole", "streams", "parts", "latency", "memory"])
