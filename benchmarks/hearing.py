@@ -128,12 +128,14 @@ def accuracy(before: str | None, n_random: int) -> None:
 def cost() -> None:
     import vosk
 
+    from phonecoach.core.process import tune_process
     from phonecoach.hearing.listener import CallListener
     from phonecoach.hearing.speech import SpeechTracker
     from phonecoach.inputs.audio import load_call
     from phonecoach.inputs.transcribe import CHUNK_SECONDS, load_model
     from tests import realspeech as rs
 
+    tune_process()  # as the command runs: one BLAS thread (thread_time would not see BLAS's own threads)
     if rs.missing_reason():
         print(f"(b) skipped: {rs.missing_reason()}")
         return
