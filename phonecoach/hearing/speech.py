@@ -110,14 +110,14 @@ class _Detector:
         self._frames = np.zeros((0, WINDOW), np.float32)
         self._before = self._ctx
         self._could: np.ndarray = np.zeros(0, bool)
-        self._gates: np.ndarray | None = None
+        self._gates: dict[int, np.ndarray] = {}  # block window -> its encoded input gates
         self._done: np.ndarray = np.zeros(0, bool)
 
     def block(self, first: int, frames: np.ndarray, before: np.ndarray, could: np.ndarray) -> None:
         """The block being decided: its windows from index ``first``, the 64 samples before
         them, and which of them could be run through the model."""
         self._first, self._frames, self._before, self._could = first, frames, before, could
-        self._gates, self._done = None, np.zeros(len(frames), bool)
+        self._gates, self._done = {}, np.zeros(len(frames), bool)
 
     def hear(self, windows: list[tuple[int, np.ndarray]]) -> float:
         """Run ``(index, samples)`` windows through the model in turn; the last one's probability."""
@@ -151,10 +151,10 @@ class _Detector:
         if not len(rows) or rows[0] != k:
             rows = np.concatenate([[k], rows])
         frames = self._frames
-        ctx = np.concatenate([self._before[None], frames[:-1, -silero.CONTEXT:]])[rows]
-        if self._gates is None:
-            self._gates = np.empty((len(frames), 4 * silero.HIDDEN), np.float32)
-        self._gates[rows] = silero.encode(np.concatenate([ctx, frames[rows]], axis=1))
+        ctx = frames[np.maximum(rows - 1, 0), -silero.CONTEXT:]  # the samples before each: its predecessor's tail
+        ctx[rows == 0] = self._before
+        for j, g in zip(rows.tolist(), silero.encode(np.concatenate([ctx, frames[rows]], axis=1))):
+            self._gates[j] = g
         self._done[rows] = True
 
     def reset(self) -> None:
