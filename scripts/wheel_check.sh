@@ -39,12 +39,10 @@ wrong = [r for r in expected["fails"] if statuses.get(r) not in ("fail", "not_ap
 assert not wrong, f"the sample's faults not found: {wrong}"  # (acoustic rules need the audio)
 import phonecoach
 assert "site-packages" in phonecoach.__file__, phonecoach.__file__  # the installed copy, not the checkout
-import soundfile as sf
-from phonecoach.inputs.audio import resample
+from phonecoach.inputs.audio import load_call
 from phonecoach.hearing.speech import SpeechTracker
-audio, sr = sf.read(str(Path(sys.argv[1]) / "samples" / "blame_call.flac"), dtype="float32", always_2d=True)
 heard = SpeechTracker("agent")  # the speech detector's weights ship inside the wheel
-heard.feed(resample(audio[:, 0], sr, 16000))
+heard.feed(load_call(Path(sys.argv[1]) / "samples" / "blame_call.flac").parties["agent"])
 heard.finish()
 assert heard.turns, "the installed speech detector heard no speech in the sample call"
 print(f"wheel check: installed wheel scored a call from {Path.cwd()}: score {report['score']}, "

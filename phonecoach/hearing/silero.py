@@ -39,11 +39,13 @@ class _Weights:
         assert np.allclose(basis[:129], np.cos(2 * np.pi * k * n / 256) * self.window, atol=1e-6), \
             "the STFT basis is not a Hann-windowed DFT: the weights are not Silero v5's"
         self.convs = []
-        for i in range(4):
+        for i in range(3):
             w3 = a[f"encoder.{i}.reparam_conv.weight"]  # (out, in, 3) -> (3 * in, out), tap-major
             self.convs.append((np.ascontiguousarray(w3.transpose(2, 1, 0).reshape(3 * w3.shape[1], w3.shape[0])),
                                a[f"encoder.{i}.reparam_conv.bias"]))
-        self.w3_centre = np.ascontiguousarray(a["encoder.3.reparam_conv.weight"][:, :, 1].T)  # one frame left there
+        # the last convolution sees one frame: only its centre tap reads data
+        self.w3_centre = np.ascontiguousarray(a["encoder.3.reparam_conv.weight"][:, :, 1].T)
+        self.b3 = a["encoder.3.reparam_conv.bias"]
         # LSTM gates in PyTorch's order (input, forget, cell, output). Sigmoids are taken as
         # tanh(x / 2) / 2 + 1 / 2, so the three sigmoid gates' rows are halved and one tanh
         # serves all four gates.
@@ -69,7 +71,7 @@ def encode(x: np.ndarray) -> np.ndarray:
     padded = np.concatenate([x, x[:, -2:-CONTEXT - 2:-1]], axis=1)  # reflect 64 samples on the right
     frames = np.lib.stride_tricks.as_strided(padded, (n, 4, 256), (padded.strides[0], 128 * 4, 4))
     h = np.abs(np.fft.rfft(frames * w.window, axis=2)).astype(np.float32)  # (n, 4 frames, 129 bins)
-    (w0, b0), (w1, b1), (w2, b2), _ = w.convs
+    (w0, b0), (w1, b1), (w2, b2) = w.convs
     pad = np.zeros((n, 1, h.shape[2]), np.float32)
     p = np.concatenate([pad, h, pad], axis=1)
     h = np.maximum(np.concatenate([p[:, 0:4], p[:, 1:5], p[:, 2:6]], axis=2) @ w0 + b0, 0)  # (n, 4, 128)
@@ -78,7 +80,7 @@ def encode(x: np.ndarray) -> np.ndarray:
                      np.concatenate([h[:, 1], h[:, 2], h[:, 3]], axis=1)], axis=1)  # stride 2: frames 0, 2
     h = np.maximum(taps @ w1 + b1, 0)  # (n, 2, 64)
     h = np.maximum(np.concatenate([np.zeros_like(h[:, 0]), h[:, 0], h[:, 1]], axis=1) @ w2 + b2, 0)  # (n, 64)
-    h = np.maximum(h @ w.w3_centre + w.convs[3][1], 0)  # one frame: only the centre tap reads it
+    h = np.maximum(h @ w.w3_centre + w.b3, 0)
     return h @ w.w_ih + w.bias
 
 
