@@ -86,6 +86,30 @@ def test_clicking_a_finding_a_line_or_a_mark_plays_the_call_from_there(browser, 
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 20_000
 
 
+def test_a_live_sessions_page_plays_the_call_from_the_wav_beside_it(browser, tmp_path):
+    """A live session's report.html plays call.wav from its folder (opened as a file, under the
+    page's Content-Security-Policy), the whole call, and a click on a moment seeks it there."""
+    import soundfile as sf
+    from selenium.webdriver.common.by import By
+
+    folder = tmp_path / "session"
+    r = CliRunner().invoke(main, ["live", "--replay", str(SAMPLES / "hold_call.flac"), "--speed", "0",
+                                  "--out", str(folder)])
+    assert r.exit_code == 0, r.output
+    browser.get((folder / "report.html").as_uri())
+    wait(lambda: browser.execute_script("return document.getElementById('player').readyState >= 1"))
+    assert browser.execute_script("return document.getElementById('player').error") is None
+    seconds = sf.info(str(SAMPLES / "hold_call.flac")).duration
+    assert browser.execute_script("return document.getElementById('player').duration") == pytest.approx(seconds, abs=0.05)
+    moment = next(b for b in browser.find_elements(By.CSS_SELECTOR, "[data-start]")
+                  if b.is_displayed() and float(b.get_attribute("data-start")) > 5)
+    start = float(moment.get_attribute("data-start"))
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", moment)
+    moment.click()
+    assert player_time(browser) == pytest.approx(start, abs=0.6)
+    wait(lambda: player_time(browser) > start + 0.3)  # and it plays on from there
+
+
 def test_a_transcript_with_html_in_it_is_shown_as_text_and_runs_nothing(browser, tmp_path):
     from selenium.webdriver.common.by import By
 

@@ -8,11 +8,13 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
 from phonecoach.cli.main import main
+from phonecoach.inputs.audio import resample
 from phonecoach.inputs.synth import Hangup, Pause, Turn, build_call
 from phonecoach.live.session import LiveSession
 from phonecoach.live.sources import ReplaySource
@@ -96,6 +98,14 @@ def test_jsonl_contract_from_the_cli(signal_call, tmp_path):
     broken = [x["rule"] for x in report["rules"] if x["status"] == "fail"]
     assert broken and all('<article class="finding sev-' in page and f'data-rule="{b}"' in page for b in broken)
     assert '<audio id="player"' in page and "listen through the call" in r.stderr
+    # ... playing the call from call.wav beside it: both parties as heard on the phone, at 8 kHz
+    assert 'src="call.wav"' in page and 'id="audio-data"' not in page
+    heard, sr = sf.read(str(tmp_path / "s" / "call.wav"), dtype="float32")
+    x, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    mix = resample(np.clip(x.sum(axis=1), -1, 1), rate, 8000)
+    assert sr == 8000 and abs(len(heard) - len(mix)) <= 1
+    n = min(len(heard), len(mix))
+    assert np.corrcoef(heard[:n], mix[:n])[0, 1] > 0.99
 
 
 @pytest.mark.slow

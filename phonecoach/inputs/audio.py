@@ -127,28 +127,34 @@ def chunks(x: np.ndarray, size: int) -> Iterator[np.ndarray]:
 
 
 VOICE_KBPS = 24  # speech stays clear; a 30-minute call is 5.4 MB of MP3 (7.2 MB once in base64)
+VOICE_SR = 8000  # Hz: a page's audio is the telephone band
 
 
-def encode_voice(parties: dict[str, np.ndarray], sr: int = TARGET_SR) -> tuple[bytes, str]:
-    """The call as a small MP3 for listening, both parties mixed as on the phone, and its MIME type.
-
-    MP3 plays in every browser, phones included (Ogg Opus does not everywhere), and at a
-    constant bitrate a player seeks to the second a finding names. libsndfile encodes it at
-    8 kHz, the telephone band: what the customer heard of the agent, what call recorders keep,
-    and at 24 kbps LAME cuts a 16 kHz stream near 5.5 kHz anyway; encoding takes 0.45x the
-    time of a 16 kHz stream (0.76 s against 1.75 s CPU for a 174 s call, once per report page).
-    libsndfile maps ``compression_level`` 0..1 onto MPEG-2.5's bitrates at 8 kHz, 64..8 kbps.
-    """
-    import io
-
+def phone_mix(parties: dict[str, np.ndarray], sr: int = TARGET_SR) -> tuple[np.ndarray, int]:
+    """Both parties mixed as on the phone, at 8 kHz (the telephone band: what the customer heard
+    of the agent, what call recorders keep), and its rate: the audio of a call's page."""
     n = max(len(x) for x in parties.values())
     mix = np.zeros(n, np.float32)
     for x in parties.values():
         mix[: len(x)] += x
     np.clip(mix, -1.0, 1.0, out=mix)
-    rate, top = min(sr, 8000), 64
-    if sr > rate:
-        mix = resample(mix, sr, rate)
+    rate = min(sr, VOICE_SR)
+    return (resample(mix, sr, rate) if sr > rate else mix), rate
+
+
+def encode_voice(parties: dict[str, np.ndarray], sr: int = TARGET_SR) -> tuple[bytes, str]:
+    """The call as a small MP3 for listening (``phone_mix``), and its MIME type.
+
+    MP3 plays in every browser, phones included (Ogg Opus does not everywhere), and at a
+    constant bitrate a player seeks to the second a finding names. At 24 kbps LAME cuts a
+    16 kHz stream near 5.5 kHz anyway, and an 8 kHz stream takes 0.45x the time to encode
+    (0.76 s against 1.75 s CPU for a 174 s call, once per self-contained page). libsndfile
+    maps ``compression_level`` 0..1 onto MPEG-2.5's bitrates at 8 kHz, 64..8 kbps.
+    """
+    import io
+
+    mix, rate = phone_mix(parties, sr)
+    top = 64
     buf = io.BytesIO()
     level = min(1.0, max(0.0, (top - VOICE_KBPS) / (top - 8)))
     sf.write(buf, mix, rate, format="MP3", subtype="MPEG_LAYER_III", compression_level=level, bitrate_mode="CONSTANT")

@@ -368,17 +368,21 @@ class LiveSession:
         self.sinks = []
 
     def write_page(self, report: CallReport) -> str | None:
-        """report.html beside report.json: the call to listen through, with its findings. Made
-        after the JSON (a script waiting for report.json does not wait for the MP3) from the
-        audio the listener holds (nothing is read back); a failure here is reported and loses
-        nothing else."""
-        from ..sinks.callpage import write_call_page
+        """report.html beside report.json: the call to listen through, with its findings,
+        playing ``call.wav`` (the call as heard on the phone) written beside it from the audio
+        the listener holds (nothing is read back). Made after the JSON, so a script waiting for
+        report.json does not wait for it; a failure here is reported and loses nothing else."""
+        from ..sinks.callpage import write_call_page, write_page_beside_audio
 
+        page, title = self.folder / "report.html", f"{self.folder.name} (live session)"
         try:
             recorded = self._heard_call.recorded if self._heard_call is not None else None
-            write_call_page(self.folder / "report.html", report, recorded, title=f"{self.folder.name} (live session)")
+            if recorded is not None and recorded.parties:
+                write_page_beside_audio(page, report, recorded, title=title)
+            else:
+                write_call_page(page, report, None, title=title)
         except Exception as exc:  # noqa: BLE001 - the JSON report, audio and timeline are already saved
-            return f"{self.folder / 'report.html'}: not written: {type(exc).__name__}: {exc}"
+            return f"{page}: not written: {type(exc).__name__}: {exc}"
         return None
 
     def stats(self) -> dict:

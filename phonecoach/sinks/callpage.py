@@ -1,8 +1,10 @@
 """A scored call as one HTML page an agent can listen through.
 
 A sink: it takes a call's report (a file score, a live session's, a stored call's: the same
-typed record, rendered the same way) and the call's audio, and writes one self-contained file: the verdict, a timeline of the call, the transcript with each finding
-in place, and the audio embedded as a small MP3. Anything with a time carries
+typed record, rendered the same way) and the call's audio, and writes one file: the verdict,
+a timeline of the call, the transcript with each finding in place, and the audio embedded as a
+small MP3 (``write_call_page``), or played from a WAV written beside the page
+(``write_page_beside_audio``, a live session's: its folder holds the call). Anything with a time carries
 ``data-start`` (seconds) and the page's script plays the call from there when clicked;
 findings carry ``data-rule``. Every piece of text goes through Jinja's autoescape.
 """
@@ -17,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.safeio import write_text_atomic
+from ..core.safeio import atomic_path, write_text_atomic
 from ..core.verdict import ANSWER_CHECKS, CallReport
 from ..inputs.audio import CallAudio
 from .templating import render
@@ -58,7 +60,8 @@ def call_page(call: CallReport, audio: CallAudio | None = None, *, clip: tuple[b
               audio_missing: str | None = None) -> str:
     """The page's HTML. ``audio`` embeds the call (``clip``, if the caller encoded it already,
     else ``encode_voice``); ``audio_url`` instead plays the recording from a server (which
-    answers range requests, so a click seeks without downloading the call first); the agent's
+    answers range requests, so a click seeks without downloading the call first) or a file
+    beside the page, and ``audio`` then only draws the contour when the measures have none; the agent's
     level and pitch are drawn from the measures (the listener's own pitch track), or from the
     audio for a report that has none; without audio the page still shows the verdict, timeline
     and transcript, and ``audio_missing`` names the path where the recording was looked for."""
@@ -74,8 +77,9 @@ def call_page(call: CallReport, audio: CallAudio | None = None, *, clip: tuple[b
     embedded = None
     contour = list(call.measures.agent_contour) if call.measures is not None else []
     if audio is not None and audio.parties:
-        data, mime = clip if clip is not None else encode_voice(audio.parties, audio.sr)
-        embedded = {"mime": mime, "b64": base64.b64encode(data).decode("ascii")}
+        if audio_url is None:
+            data, mime = clip if clip is not None else encode_voice(audio.parties, audio.sr)
+            embedded = {"mime": mime, "b64": base64.b64encode(data).decode("ascii")}
         if not contour:
             contour = _contour_from_audio(audio, measures, utterances)
     return render("call.html.j2",
@@ -92,6 +96,29 @@ def call_page(call: CallReport, audio: CallAudio | None = None, *, clip: tuple[b
 
 def write_call_page(path: Path, call: CallReport, audio: CallAudio | None = None, **kw: Any) -> None:
     write_text_atomic(path, call_page(call, audio, **kw))
+
+
+BESIDE_AUDIO = "call.wav"  # the page's audio beside it: both parties mixed, 16-bit PCM at 8 kHz
+
+
+def write_page_beside_audio(path: Path, call: CallReport, audio: CallAudio, **kw: Any) -> Path:
+    """``path`` playing the call from ``call.wav`` written beside it (both parties mixed as on the
+    phone, 16-bit PCM at 8 kHz: 1 MB a minute), not an embedded MP3. A live session's folder
+    already holds the call, and LAME was the largest single cost of ending a session (0.3 s of
+    CPU per minute of call, 9 s for half an hour); a WAV costs a resampling (about 1 ms per
+    minute) and every browser plays and seeks it exactly. The page names the file by a relative
+    link, so the folder plays wherever it is copied; ``phonecoach report`` makes a
+    self-contained page of a recording. Returns the WAV's path."""
+    import soundfile as sf
+
+    from ..inputs.audio import phone_mix
+
+    wav = path.with_name(BESIDE_AUDIO)
+    mix, rate = phone_mix(audio.parties, audio.sr)
+    with atomic_path(wav) as tmp:
+        sf.write(tmp, mix, rate, subtype="PCM_16", format="WAV")
+    write_text_atomic(path, call_page(call, audio, audio_url=BESIDE_AUDIO, **kw))
+    return wav
 
 
 def _contour_from_audio(audio: CallAudio, measures: dict[str, Any],
