@@ -189,6 +189,24 @@ def box_sum(x: np.ndarray, k: int) -> np.ndarray:
     return full[start:start + len(x)]
 
 
+def fft_size(n: int) -> int:
+    """The smallest length >= ``n`` with no prime factor over 5, which FFTs take fastest: for a
+    0.2 s echo window and its 60 ms of lag (4160 samples) 4320, at a third of the cost of the
+    power of two, 8192."""
+    best = 1 << max(0, (n - 1).bit_length())
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            m = p35
+            while m < n:
+                m *= 2
+            best = min(best, m)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
 ECHO_WINDOW = 0.2  # seconds per window compared between the lines
 ECHO_MAX_LAG = 0.06  # seconds a leak may lag the line it copies
 
@@ -239,7 +257,7 @@ def echo_windows(x: np.ndarray, other: np.ndarray, sr: int, first: int, count: i
     st, ex = k[keep] * step, ex[keep]
     if not len(st):
         return empty
-    n_fft = 1 << int(np.ceil(np.log2(w + lag)))
+    n_fft = fft_size(w + lag)  # no wrap-around: a window's sample i meets reference sample i + k < w + lag
     segs = np.asarray(x, np.float32)[(st - x0)[:, None] + np.arange(w)]
     refs = np.asarray(other, np.float32)[(st - lag - o0)[:, None] + np.arange(w + lag)]
     corr = np.fft.irfft(np.fft.rfft(segs, n_fft) * np.conj(np.fft.rfft(refs, n_fft)), n_fft)

@@ -34,6 +34,7 @@ state is kept only while it helps, measured on real voices through telephone lin
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -277,7 +278,7 @@ class SpeechTracker:
         i = self.windows
         self._levels[i % FLOOR_WINDOWS] = db
         if i % FLOOR_EVERY == 0 and i >= FLOOR_EVERY:
-            self._floor = float(np.nanpercentile(self._levels, 10))
+            self._floor = tenth_percentile(self._levels)
         tail, self._tail = self._tail, x[WINDOW - len(self._tail):]
         ran = not (veto or db < SILENT_DB or (self._seg is None and db < self._floor + GATE_DB))
         tone: bool | None = None  # None: not checked
@@ -400,6 +401,23 @@ class SpeechTracker:
         self._grown = False
         out, self._events = self._events, []
         return out
+
+
+def tenth_percentile(levels: np.ndarray) -> float:
+    """``np.nanpercentile(levels, 10)`` to the bit (numpy's linear method, in the array's float32)
+    at a tenth of its cost: every line's floor is taken again every second, and numpy's layers
+    of argument handling cost more than the partition itself."""
+    v = levels[~np.isnan(levels)]
+    n = len(v)
+    if not n:
+        return float("nan")
+    k = (n - 1) * 0.1
+    lo = math.floor(k)
+    hi = min(lo + 1, n - 1)
+    part = np.partition(v, (lo, hi))
+    a, b, t = part[lo], part[hi], k - lo
+    d = b - a
+    return float(b - d * (1 - t)) if t >= 0.5 else float(a + d * t)
 
 
 def _as_turn(t: _Open, seg: _Open | None = None) -> Turn:
