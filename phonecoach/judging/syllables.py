@@ -9,13 +9,11 @@ process. Without a writable cache it is made in memory, as before.
 """
 from __future__ import annotations
 
-import importlib.util
-import os
-import re
 from functools import lru_cache
 from pathlib import Path
 
 from ..core.errors import PhonecoachError
+from ..core.installed import package_file
 from ..core.safeio import write_text_atomic
 
 FIRST, LAST = 0x3400, 0x9FFF  # CJK Extension A and the Unified Ideographs: what pypinyin covers here
@@ -23,19 +21,10 @@ FORMAT = 1  # bump when what a syllable holds changes
 
 
 def _dictionary_key() -> str | None:
-    """Names the installed pypinyin and its single-character dictionary (its version, and the
-    size and time of the dictionary's file), found without importing pypinyin; None if they
-    cannot be found."""
-    try:
-        spec = importlib.util.find_spec("pypinyin")
-        if spec is None or not spec.submodule_search_locations:
-            return None
-        root = Path(list(spec.submodule_search_locations)[0])
-        version = re.search(r"__version__\s*=\s*['\"]([\w.+-]+)['\"]", (root / "__init__.py").read_text("utf-8"))
-        st = os.stat(root / "pinyin_dict.json")
-    except (OSError, ImportError, ValueError, UnicodeDecodeError):
-        return None
-    return f"v{FORMAT}-{version.group(1) if version else 'unknown'}-{st.st_size}-{st.st_mtime_ns}"
+    """Names the installed pypinyin's single-character dictionary (its version and the file's
+    size), found without importing pypinyin; None if it cannot be found."""
+    found = package_file("pypinyin", "pinyin_dict.json")
+    return None if found is None else f"v{FORMAT}-{found[1]}"
 
 
 def _cache_file(key: str) -> Path:

@@ -371,42 +371,13 @@ def _acceptable(norm: NormText, part: Part, i: int, j: int, shared: int) -> bool
     return i in bounds and j in bounds
 
 
-@lru_cache(maxsize=1)
-def _segmenter():
-    """jieba's default segmenter, its dictionary read from jieba's own cache file in one piece:
-    jieba reads it with ``marshal.load`` on the open file, which takes 1.0-1.4 s of CPU here
-    against 0.3 s for ``marshal.loads`` on its bytes (once per process, and every live session
-    pays it). Without a usable cache jieba builds one as it always does."""
-    import logging
-    import marshal
-    import os
-    import tempfile
-
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    seg = jieba.dt
-    with seg.lock:
-        if not seg.initialized and seg.dictionary == jieba.DEFAULT_DICT and not seg.cache_file:
-            try:
-                with open(os.path.join(seg.tmp_dir or tempfile.gettempdir(), "jieba.cache"), "rb") as f:
-                    freq, total = marshal.loads(f.read())
-                if isinstance(freq, dict) and freq and total > 0:
-                    seg.FREQ, seg.total, seg.initialized = freq, total, True
-            except (OSError, ValueError, EOFError, TypeError):
-                pass  # no cache yet, or a broken one: jieba's own initialize below (re)builds it
-    seg.check_initialized()
-    return seg
-
-
 @lru_cache(maxsize=4096)
 def word_boundaries(chars: str) -> frozenset[int]:
-    """Positions between words (jieba), loaded only when a weak homophone match needs them."""
-    pos, out = 0, {0}
-    for word in _segmenter().cut(chars, HMM=False):
-        pos += len(word)
-        out.add(pos)
-    return frozenset(out)
+    """Positions between words (jieba's, from ``words``), asked only when a weak homophone match
+    needs them."""
+    from .words import boundaries
+
+    return boundaries(chars)
 
 
 # --- phrases ----------------------------------------------------------------------------

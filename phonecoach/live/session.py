@@ -453,9 +453,10 @@ def _discard(q: "queue.Queue[Block | None]") -> float:
 
 def _warm_up() -> threading.Thread:
     """Load what the first seconds of a call would otherwise load on the audio path, in a
-    thread while the caller loads the speech model (Vosk reads it without the GIL): jieba's
-    dictionary and the syllable table. Loaded mid-call they hold the GIL and stall every stream
-    of the process (dropped blocks with four sessions on two cores)."""
+    thread while the caller loads the speech model (Vosk reads it without the GIL): the word
+    table (made from jieba's dictionary the first time on a machine, 2 s) and the syllable
+    table. Loaded mid-call they hold the GIL and stall every stream of the process (dropped
+    blocks with four sessions on two cores)."""
     def run() -> None:
         from ..judging.textmatch import find_any, word_boundaries
 
