@@ -4,8 +4,8 @@ A sink: it takes a call's report (a file score, a live session's, a stored call'
 typed record, rendered the same way) and the call's audio, and writes one file: the verdict,
 a timeline of the call, the transcript with each finding in place, and the audio embedded as a
 small MP3 (``write_call_page``), or played from a WAV written beside the page
-(``write_page_beside_audio``, a live session's: its folder holds the call). Anything with a time carries
-``data-start`` (seconds) and the page's script plays the call from there when clicked;
+(``write_page_beside_audio``, a live session's: its folder holds the call). Anything with a
+time carries ``data-start`` (seconds) and the page's script plays the call from there when clicked;
 findings carry ``data-rule``. Every piece of text goes through Jinja's autoescape.
 """
 from __future__ import annotations
@@ -105,10 +105,9 @@ def write_page_beside_audio(path: Path, call: CallReport, audio: CallAudio, **kw
     """``path`` playing the call from ``call.wav`` written beside it (both parties mixed as on the
     phone, 16-bit PCM at 8 kHz: 1 MB a minute), not an embedded MP3. A live session's folder
     already holds the call, and LAME was the largest single cost of ending a session (0.3 s of
-    CPU per minute of call, 9 s for half an hour); a WAV costs a resampling (about 1 ms per
-    minute) and every browser plays and seeks it exactly. The page names the file by a relative
-    link, so the folder plays wherever it is copied; ``phonecoach report`` makes a
-    self-contained page of a recording. Returns the WAV's path."""
+    CPU per minute of call, 9 s for half an hour); the WAV costs 15 ms a minute (mixing,
+    resampling, writing) and every browser plays and seeks it exactly. The page names the file by a relative
+    link, so the folder plays wherever it is copied. Returns the WAV's path."""
     import soundfile as sf
 
     from ..inputs.audio import phone_mix
