@@ -68,7 +68,7 @@ def test_the_word_table_is_made_once_kept_and_remade_and_jieba_never_loaded(tmp_
     is made again, an unwritable cache gives an in-memory table; jieba itself is never
     imported (its import and dictionary cost 0.7 s in every process)."""
     expected = [sorted(jiebas(s)) for s in SAID]
-    home = tmp_path / "cache"
+    home = tmp_path / "cache #1 ?%20 ü"  # what a home folder's name may hold
     if cache == "unwritable":
         home.write_text("a file where the cache folder would be")
     elif cache != "missing":

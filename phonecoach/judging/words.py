@@ -72,7 +72,8 @@ class Words:
 
     @classmethod
     def open(cls, path: Path) -> "Words":
-        return cls(sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False))
+        # read-only, by a URI: as_uri() escapes what a home folder may hold (spaces, '#', '?', '%')
+        return cls(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False))
 
     def known(self, sentence: str) -> dict[str, int]:
         """The words (frequency > 0) among ``sentence``'s substrings."""
