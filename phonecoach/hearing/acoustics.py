@@ -11,6 +11,7 @@ are RMS dBFS (0 dB = RMS of a full-scale square wave; a full-scale sine is -3 dB
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -189,6 +190,7 @@ def box_sum(x: np.ndarray, k: int) -> np.ndarray:
     return full[start:start + len(x)]
 
 
+@lru_cache(maxsize=16)
 def fft_size(n: int) -> int:
     """The smallest length >= ``n`` with no prime factor over 5, which FFTs take fastest: for a
     0.2 s echo window and its 60 ms of lag (4160 samples) 4320, at a third of the cost of the
