@@ -105,7 +105,7 @@ def measure(kind: str, call: Path, model: str, d: Path, k: int) -> dict:
     got["wall"] = time.monotonic() - start
     # Vosk's work is what the plain loop asks of it too; partial results are phonecoach's own
     # choice (the plain loop never asks for them), so their CPU counts as what the process adds
-    got["vosk_total"] = sum(v for k, v in got["vosk"].items() if k not in ASKED_BY_PHONECOACH_ONLY)
+    got["vosk_total"] = sum(cpu for name, cpu in got["vosk"].items() if name not in ASKED_BY_PHONECOACH_ONLY)
     got["own"] = got["cpu"] - got["vosk_total"]
     return got
 
