@@ -43,8 +43,12 @@ def _no_user_model(monkeypatch, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def pulse(tmp_path_factory):
-    """A private PulseAudio server with two null sinks (agent, customer) whose monitors are
-    capture devices pc_agent / pc_customer through ALSA's pulse plugin. Yields the
+    """A private PulseAudio server with a stereo null sink, ``pc_call``, standing for the
+    telephone: its left channel is the agent's headset, its right the customer's line, each a
+    capture device (pc_agent / pc_customer through ALSA's pulse plugin, over a remapped
+    source of the sink's monitor). One player plays a stereo call into it, so both parties
+    start on the same sample, as on a real line (two players started apart by up to a second
+    on a loaded machine, and a test of talk-over heard the parties shifted). Yields the
     environment a subprocess needs to see them."""
     import subprocess
     import time
@@ -57,13 +61,16 @@ def pulse(tmp_path_factory):
     sock = runtime / "native"
     env = {**os.environ, "HOME": str(home), "PULSE_RUNTIME_PATH": str(runtime), "PULSE_SERVER": f"unix:{sock}"}
     (home / ".asoundrc").write_text(
-        'pcm.pc_agent { type pulse; device "pc_agent.monitor"; hint { show on; description "test agent" } }\n'
-        'pcm.pc_customer { type pulse; device "pc_customer.monitor"; hint { show on; description "test customer" } }\n',
+        'pcm.pc_agent { type pulse; device "pc_agent_in"; hint { show on; description "test agent" } }\n'
+        'pcm.pc_customer { type pulse; device "pc_customer_in"; hint { show on; description "test customer" } }\n',
         encoding="utf-8")
     subprocess.run(["pulseaudio", "-D", "-n", "--exit-idle-time=-1", "--use-pid-file=true",
                     f"--load=module-native-protocol-unix socket={sock} auth-anonymous=1",
-                    "--load=module-null-sink sink_name=pc_agent",
-                    "--load=module-null-sink sink_name=pc_customer"], env=env, check=True, capture_output=True)
+                    "--load=module-null-sink sink_name=pc_call channels=2 channel_map=front-left,front-right",
+                    *(f"--load=module-remap-source source_name=pc_{party}_in master=pc_call.monitor channels=1 "
+                      f"master_channel_map=front-{side} channel_map=mono"
+                      for party, side in (("agent", "left"), ("customer", "right")))],
+                   env=env, check=True, capture_output=True)
     for _ in range(50):
         if subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode == 0:
             break
