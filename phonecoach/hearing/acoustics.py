@@ -440,16 +440,13 @@ def syllable_rate(x: np.ndarray, sr: int, speech: list[Span]) -> float | None:
     if total < 3.0:
         return None
     hop = int(0.01 * sr)
-    voiced = np.concatenate([x[int(s * sr): int(e * sr)] for s, e in speech])
+    pieces = [x[int(s * sr): int(e * sr)] for s, e in speech]
+    n = sum(len(p) for p in pieces)
+    blocks = np.concatenate([*pieces, np.zeros(-n % hop, x.dtype)]).reshape(-1, hop)  # zeros add no power
     # the mean power over the 2 * hop samples around every hop-th sample: two neighbouring
     # hop-long blocks (a moving average at every sample, of which every hop-th was kept, cost
-    # 1.1 s on a 30-minute call; this 0.02 s)
-    whole = len(voiced) // hop
-    rows = voiced[: whole * hop].reshape(whole, hop)
-    power = np.zeros(-(-len(voiced) // hop) + 1)  # power[b + 1]: block b's sum of squares; power[0]: before the start
-    power[1: whole + 1] = np.einsum("ij,ij->i", rows, rows, dtype=np.float64)
-    if len(voiced) > whole * hop:
-        power[-1] = np.square(voiced[whole * hop:], dtype=np.float64).sum()
+    # 1.1 s on a 30-minute call; this 0.02 s); power[0] is before the start
+    power = np.concatenate([[0.0], np.einsum("ij,ij->i", blocks, blocks, dtype=np.float64)])
     env = np.sqrt((power[:-1] + power[1:]) / (2 * hop))
     env = np.log(env + 1e-3)
     env -= env.mean()

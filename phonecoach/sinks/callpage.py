@@ -106,8 +106,8 @@ def write_page_beside_audio(path: Path, call: CallReport, audio: CallAudio, **kw
     phone, 16-bit PCM at 8 kHz: 1 MB a minute), not an embedded MP3. A live session's folder
     already holds the call, and LAME was the largest single cost of ending a session (0.3 s of
     CPU per minute of call, 9 s for half an hour); the WAV costs 15 ms a minute (mixing,
-    resampling, writing) and every browser plays and seeks it exactly. The page names the file by a relative
-    link, so the folder plays wherever it is copied. Returns the WAV's path."""
+    resampling, writing) and every browser plays and seeks it exactly. The page names the file
+    by a relative link, so the folder plays wherever it is copied. Returns the WAV's path."""
     import soundfile as sf
 
     from ..inputs.audio import phone_mix
