@@ -48,6 +48,9 @@ HOP = WINDOW / SR  # seconds per window
 RESET_AFTER_SOUND = 16  # the model's state is cleared after each ~0.5 s of sound it called not speech
 FLOOR_WINDOWS = 938  # the line's floor is taken over the last ~30 s ...
 FLOOR_EVERY = 31  # ... and updated every ~1 s
+FLOOR_MEMORY = 180  # the gate's floor is the lowest of the last this many updates (~3 min): hold music
+# played for longer than the 30 s ring is not the line's noise, and speech at its level after it
+# was gated out (a voice at -24 dBFS after 40 s of music at -20 dBFS went unheard)
 GATE_DB = 6.0  # windows less than this over the floor are not run through the model
 SILENT_DB = -70.0  # nor are windows under this (far under any voice)
 DEAD_DB = -90.0  # a window this quiet is digital silence (a line that is not connected)
@@ -199,6 +202,7 @@ class SpeechTracker:
         self._rest = np.zeros(0, np.float32)
         self._levels = np.full(FLOOR_WINDOWS, np.nan, np.float32)  # ring of recent window levels
         self._floor = -np.inf
+        self._floors: list[float] = []  # the last FLOOR_MEMORY floors of live windows (-inf: none yet)
         self._idle = 0  # consecutive windows not run through the model
         self._low = 0  # consecutive windows the model heard and called not speech
         self._short: _Open | None = None  # a short segment waiting for what follows it
@@ -278,7 +282,7 @@ class SpeechTracker:
         i = self.windows
         self._levels[i % FLOOR_WINDOWS] = db
         if i % FLOOR_EVERY == 0 and i >= FLOOR_EVERY:
-            self._floor = tenth_percentile(self._levels)
+            self._floor = self._gate_floor(tenth_percentile(self._levels))
         tail, self._tail = self._tail, x[WINDOW - len(self._tail):]
         ran = not (veto or db < SILENT_DB or (self._seg is None and db < self._floor + GATE_DB))
         tone: bool | None = None  # None: not checked
@@ -333,6 +337,17 @@ class SpeechTracker:
                 self._settle_short(keep=self._sound_after_short < SHORT_LOOKAHEAD // 2)
         if self._turn is not None and self._seg is None and self._short is None and t1 - self._turn.end >= self.gap:
             self._close_turn()
+
+    def _gate_floor(self, now: float) -> float:
+        """The floor the gate uses: the line's floor now, or the lowest it was in the last few
+        minutes where that is lower, so a long hold with music does not lift it to the music's
+        level. Floors under ``SILENT_DB`` (a line digitally silent, not yet connected) are not
+        remembered: the silent gate covers them, and a quiet line that then carries noise
+        would otherwise run every window of its noise through the model for minutes."""
+        if now >= SILENT_DB:
+            self._floors.append(now)
+            del self._floors[:-FLOOR_MEMORY]
+        return min(now, min(self._floors)) if self._floors and now >= SILENT_DB else now
 
     def _tone(self, before: np.ndarray, x: np.ndarray) -> bool:
         """A call-progress tone (ringback, busy) or a keypad tone (a row and a column
