@@ -174,9 +174,26 @@ def test_a_hold_is_judged_on_one_clock_when_the_agents_worker_runs_ahead(live):
         tick(judge, float(t), parties=("customer",))
     seg(judge, "agent", "open", 75.0, 75.6, 75.6)  # the agent, back after the hold
     rules = {w.rule: w for w in out}
-    assert rules["hold.duration"].t_audio == pytest.approx(65.0) and rules["hold.duration"].start == pytest.approx(5.0)
+    # the caller's 1.5 s reply (好的) is inside the hold: it began when the agent's words ended
+    assert rules["hold.duration"].t_audio == pytest.approx(63.0) and rules["hold.duration"].start == pytest.approx(3.0)
     assert rules["hold.ask_permission"].t_audio == pytest.approx(15.0)
-    assert judge.holds == [(5.0, 75.0)]
+    assert judge.holds == [(3.0, 75.0)]
+
+
+def test_dead_air_that_becomes_a_hold_is_taken_back(live):
+    """The caller's short reply, then silence: dead air is warned at 3 s (nobody knows yet that a
+    hold follows), and taken back once the silence is a hold, which the file report lists once,
+    as a hold from the end of the agent's words."""
+    judge, out = live
+    seg(judge, "agent", "closed", 1.0, 3.0, 3.0)
+    seg(judge, "customer", "closed", 3.5, 4.5, 4.5)
+    for t in range(5, 16):
+        tick(judge, float(t))
+    dead = [(w.status, w.start) for w in out if w.rule == "voice.response"]
+    assert dead == [("raised", 4.5), ("withdrawn", 4.5)]
+    assert [w.start for w in out if w.rule == "hold.ask_permission"] == [pytest.approx(3.0)]
+    seg(judge, "agent", "open", 20.0, 21.0, 21.0)
+    assert judge.holds == [(3.0, 20.0)]
 
 
 def test_dead_air_waits_for_the_agents_words_to_be_heard(live):

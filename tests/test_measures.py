@@ -39,7 +39,9 @@ def truth(built):
     sp = built.spans
     return {
         "rings": 4,
-        "hold": (built.turns[5]["end"], built.turns[6]["start"]),  # 好的 ... 感谢您的耐心等待
+        # from the end of the agent's request (请您稍等…可以吗; the caller's 好的 is inside the hold)
+        # to the agent's 感谢您的耐心等待
+        "hold": (built.turns[4]["end"], built.turns[6]["start"]),
         "overlap": sp["overlap"][0],
         "dead_air": (built.turns[-3]["end"], built.turns[-2]["start"]),
         "hangup_at": sp["hangup:agent"][0][0],
@@ -89,6 +91,7 @@ def test_measures_match_ground_truth(built, truth, how, tmp_path):
     assert len(m.interruptions) == 1
     assert m.interruptions[0][0] == pytest.approx(truth["overlap"][0], abs=0.3)
     assert m.interruptions[0][1] == pytest.approx(truth["overlap"][1], abs=0.3)
+    assert not any(m.holds[0][0] - 0.1 <= s and e <= m.holds[0][1] + 0.1 for s, e in m.dead_air)  # one silence, one list
     dead_air = unannounced(m, built)
     assert len(dead_air) == 1
     assert dead_air[0][0] == pytest.approx(truth["dead_air"][0], abs=0.5)
@@ -208,6 +211,7 @@ def test_mono_with_a_diarized_transcript_gives_two_party_measures(built, truth):
     m = measure_call(CallAudio("t", SR, SR, {"unknown": mono}), timeline_of(built))
     assert len(m.interruptions) == 1
     assert m.interruptions[0][0] == pytest.approx(truth["overlap"][0], abs=0.3)
+    assert not any(m.holds[0][0] - 0.1 <= s and e <= m.holds[0][1] + 0.1 for s, e in m.dead_air)  # one silence, one list
     dead_air = unannounced(m, built)
     assert len(dead_air) == 1 and dead_air[0][0] == pytest.approx(truth["dead_air"][0], abs=0.5)
     assert dead_air[0][1] == pytest.approx(truth["dead_air"][1], abs=0.5)
@@ -242,6 +246,7 @@ def test_echo_between_channels_is_not_speech(built, truth, db, ms):
     m = measure_call(CallAudio("t", SR, SR, {"agent": a, "customer": c}), timeline_of(built))
     assert len(m.interruptions) == 1  # the real talk-over only, not the echo
     assert m.interruptions[0][0] == pytest.approx(truth["overlap"][0], abs=0.3)
+    assert not any(m.holds[0][0] - 0.1 <= s and e <= m.holds[0][1] + 0.1 for s, e in m.dead_air)  # one silence, one list
     dead_air = unannounced(m, built)
     assert len(dead_air) == 1 and dead_air[0][0] == pytest.approx(truth["dead_air"][0], abs=0.5)
     assert len(m.holds) == 1 and m.holds[0][0] == pytest.approx(truth["hold"][0], abs=0.5)

@@ -48,7 +48,9 @@ def measure_call(audio: CallAudio | None, timeline: Timeline,
     m.rings, m.ring_spans = _rings(frames, speech, agent_key, settings)
     if m.rings is None:
         m.unjudged["rings"] = "no ringback tone before the first words"
-    m.holds = _holds(sorted(t for ts in turns.values() for t in ts), turns[agent_key], settings.hold_min_seconds)
+    others = [t for who, ts in turns.items() if who != agent_key for t in ts]
+    m.holds = _holds(sorted(t for ts in turns.values() for t in ts), turns[agent_key], others,
+                     settings.hold_min_seconds)
 
     dead = [who for who in ("agent", "customer") if m.stereo and not speech[who]]
     if agent_alone:
@@ -62,7 +64,7 @@ def measure_call(audio: CallAudio | None, timeline: Timeline,
         m.unjudged["two-party"] = f"the {dead[0]}'s channel has no speech: two-party measures not judged"
     else:
         m.interruptions = _interruptions(turns["agent"], turns["customer"], timeline, settings)
-        m.dead_air = _dead_air(turns["agent"], turns["customer"], settings)
+        m.dead_air = _dead_air(turns["agent"], turns["customer"], settings, m.holds)
         m.hangup_first, m.hangup_after_last_words = _hangup(heard, speech)
         if m.hangup_first is None:
             m.unjudged["hangup"] = "neither line shows a disconnect tone or goes dead before the end"
@@ -113,7 +115,7 @@ def _two_party_from_turns(m: Measures, heard: Heard, timeline: Timeline, voiced:
     agent, customer = _turn_spans(timeline, "agent", voiced), _turn_spans(timeline, "customer", voiced)
     audio = heard.audio
     m.interruptions = _interruptions(agent, customer, timeline, s)
-    m.dead_air = _dead_air(agent, customer, s)
+    m.dead_air = _dead_air(agent, customer, s, m.holds or [])
     m.unjudged["hangup"] = "mono recording: hang-up order needs each party's line"
     alone = [piece for a in agent for piece in _minus(a, customer)]
     m.agent_pace_cpm, m.pace_source = _text_pace(timeline, agent)
@@ -146,19 +148,52 @@ def _rings(frames: dict[str, ac.Frames], speech: dict[str, list[Span]], agent_ke
     return (len(best) if best else None), best
 
 
-def _holds(all_speech: list[Span], agent: list[Span], min_len: float) -> list[Span]:
+def _holds(all_speech: list[Span], agent: list[Span], customer: list[Span], min_len: float) -> list[Span]:
     """Silences (music counts as silence: the VAD rejects tones) of both parties between the
-    agent's first and last words, at least ``min_len`` long."""
+    agent's first and last words, at least ``min_len`` long. A hold runs from the end of the
+    agent's words before it (请稍等, even when the caller answers 好的) to the agent's next words
+    (``hold_span``)."""
     if not agent:
         return []
     lo, hi = agent[0][0], agent[-1][1]
-    holds = []
+    holds: list[Span] = []
     end = lo
     for s, e in all_speech:
         if s > end and s - end >= min_len and lo <= end and s <= hi:
-            holds.append((end, s))
+            span = hold_span(end, s, agent, customer)
+            if holds and span[0] < holds[-1][1]:  # the caller's 喂? inside one hold: still one hold
+                span = (holds.pop()[0], span[1])
+            holds.append(span)
         end = max(end, e)
     return holds
+
+
+HOLD_REPLY_SECONDS = 2.0  # the caller's speech at a hold's edges that still leaves it one hold (好的 / 喂?)
+
+
+def hold_start(silence_from: float, agent: list[Span], customer: list[Span]) -> float:
+    """Where a hold whose silence began at ``silence_from`` starts: when the agent's words before
+    it ended, if all the caller said between those words and the silence was a short reply (好的,
+    我等一下); else at the silence (the caller went on talking: they were not put on hold then)."""
+    before = [e for s, e in agent if e <= silence_from + 1e-6]
+    if not before:
+        return silence_from
+    said = max(before)
+    reply = sum(max(0.0, min(e, silence_from) - max(s, said)) for s, e in customer)
+    return said if reply <= HOLD_REPLY_SECONDS else silence_from
+
+
+def hold_span(silence_from: float, silence_to: float, agent: list[Span], customer: list[Span]) -> Span:
+    """A hold's edges from the silence that shows it: from ``hold_start`` to the agent's next
+    words, when what the caller said before those (喂？还在吗) was short."""
+    start = hold_start(silence_from, agent, customer)
+    after = [s for s, _ in agent if s >= silence_to - 1e-6]
+    if after:
+        back = min(after)
+        said = sum(max(0.0, min(e, back) - max(s, silence_to)) for s, e in customer)
+        if said <= HOLD_REPLY_SECONDS:
+            return start, back
+    return start, silence_to
 
 
 def _words_in(timeline: Timeline, speaker: str, span: Span) -> int | None:
@@ -172,26 +207,39 @@ def _words_in(timeline: Timeline, speaker: str, span: Span) -> int | None:
 
 def _interruptions(agent: list[Span], customer: list[Span], timeline: Timeline,
                    s: MeasureSettings) -> list[Span]:
-    """The agent starts while the customer is talking and they overlap >= the minimum;
-    back-channels (short bursts, few characters) are ignored."""
+    """Talk-over, both ways the agent keeps the customer from speaking (有责任让用户把话讲完):
+    the agent starts while the customer is talking, or the customer starts while the agent is
+    talking and the agent talks on over them; either for at least the minimum overlap. A
+    back-channel (a short burst of few characters, 嗯 / 对) is neither. Each span runs from the
+    second voice's start to the end of the overlap (``talk_over``)."""
     out = []
-    for a in agent:
-        if a[1] - a[0] < s.backchannel_max_seconds:
-            continue
-        for c in customer:
-            if c[0] < a[0] < c[1]:
-                ov = min(a[1], c[1]) - a[0]
-                chars = _words_in(timeline, "agent", a)
-                if ov >= s.interrupt_min_overlap and (chars is None or chars > s.backchannel_max_chars):
-                    out.append((a[0], a[0] + ov))
-                break
-    return out
+    for first, second, second_party in ((customer, agent, "agent"), (agent, customer, "customer")):
+        for b in second:
+            ov = talk_over(first, b, s)
+            if ov is not None:
+                chars = _words_in(timeline, second_party, b)
+                if chars is None or chars > s.backchannel_max_chars:
+                    out.append(ov)
+    return sorted(out)
 
 
-def _dead_air(agent: list[Span], customer: list[Span], s: MeasureSettings) -> list[Span]:
+def talk_over(first: list[Span], b: Span, s: MeasureSettings) -> Span | None:
+    """The overlap of turn ``b`` with the other party's turn it began inside (``first``), when
+    it lasts the minimum and ``b`` is no back-channel: (start of ``b``, end of the overlap)."""
+    if b[1] - b[0] < s.backchannel_max_seconds:
+        return None
+    for a in first:
+        if a[0] < b[0] < a[1]:
+            end = min(a[1], b[1])
+            return (b[0], end) if end - b[0] >= s.interrupt_min_overlap else None
+    return None
+
+
+def _dead_air(agent: list[Span], customer: list[Span], s: MeasureSettings, holds: list[Span]) -> list[Span]:
     """Gaps from the end of a customer's turn to the agent's reply longer than the limit (the
-    customer speaking again ends the wait). A gap the agent announced (请您稍等) is excused by
-    the rule, which reads the words."""
+    customer speaking again ends the wait). A gap inside a hold is the hold, never dead air too
+    (one silence, one finding); a shorter gap the agent announced (请您稍等) is excused by the
+    rule, which reads the words."""
     events = sorted([(e, "customer_end") for _, e in customer] + [(st, "agent_start") for st, _ in agent]
                     + [(st, "customer_start") for st, _ in customer] + [(e, "agent_end") for _, e in agent])
     out = []
@@ -203,10 +251,15 @@ def _dead_air(agent: list[Span], customer: list[Span], s: MeasureSettings) -> li
             last_end = None
         elif last_end and last_end[1] == "customer_end":
             gap = (last_end[0], t)
-            if gap[1] - gap[0] >= s.dead_air_seconds:
+            if gap[1] - gap[0] >= s.dead_air_seconds and not in_hold(gap, holds):
                 out.append(gap)
             last_end = None
     return out
+
+
+def in_hold(gap: Span, holds: list[Span]) -> bool:
+    """The silence ``gap`` lies (but for a tenth of a second at its edges) inside one of ``holds``."""
+    return any(h0 - 0.1 <= gap[0] and gap[1] <= h1 + 0.1 for h0, h1 in holds)
 
 
 def _line_dead(heard: Heard, who: str, speech: list[Span]) -> float | None:

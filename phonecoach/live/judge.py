@@ -29,7 +29,7 @@ import numpy as np
 from ..core.alerts import COMPLAINT_NOTICE, LiveWarning
 from ..core.text import spoken_chars
 from ..core.timeline import Timeline, Utterance, clock
-from ..hearing.measures import Measures, RaisedVoice
+from ..hearing.measures import HOLD_REPLY_SECONDS, Measures, RaisedVoice, hold_start
 from ..hearing.speech import TurnEvent
 from ..judging.checks import CHECKS, Call, match, quote
 from ..judging.engine import judge_rule
@@ -61,6 +61,7 @@ class LiveJudge:
         self.pending: dict[tuple[str, str], LiveWarning] = {}
         self.warnings: list[LiveWarning] = []
         self._hold_start: float | None = None
+        self._hold_silence: float | None = None  # where the silence of the hold under way began
         self._dead_air_from: float | None = None
         self._opening_done: set[str] = set()
         self._pace_out: set[str] = set()  # pace rules whose band the agent is out of
@@ -172,9 +173,7 @@ class LiveJudge:
             turns[-1] = record
         else:
             turns.append(record)
-            if self._hold_start is not None and t.start >= self._hold_start:  # someone speaks: the hold is over
-                self._long_hold(t.start, t.start)
-                self._end_hold(t.start)
+        self._hold_back(ev.party, record)
         if ev.party == self.agent:
             self._loud(record)
             if ev.kind == "closed" and t.speech >= 0.5:
@@ -337,23 +336,25 @@ class LiveJudge:
                            "signal", key=(rule.id, round(start, 1)), start=start)
 
     def _interruption(self) -> None:
-        """The agent's turn began inside the customer's and they overlap by the limit (as the
-        file's measure: a back-channel never lasts that long)."""
-        agent, customer = self.turns[self.agent], self.turns["customer"]
-        if not agent or not customer:
-            return
-        a_start, a_end = agent[-1][0], agent[-1][1]
-        for c_start, c_end, c_open, _, _ in reversed(customer):
-            if c_start < a_start and (c_open or c_end > a_start):
-                overlap = min(a_end, c_end) - a_start
-                if overlap >= self.settings.interrupt_min_overlap:
-                    for rule in self._on["interruptions"]:
-                        self._emit(rule, a_start + self.settings.interrupt_min_overlap, self.hearing,
-                                   f"talked over the customer from {clock(a_start)}", "signal",
-                                   key=(rule.id, round(a_start, 1)), start=a_start)
-                return
-            if c_end <= a_start:
-                return
+        """A talk-over as the file's measure finds it: the latest turn of either party began
+        inside the other's, and they overlap by the limit (a back-channel never lasts that long)."""
+        for party, other in ((self.agent, "customer"), ("customer", self.agent)):
+            turns, others = self.turns[party], self.turns[other]
+            if not turns or not others:
+                continue
+            b_start, b_end = turns[-1][0], turns[-1][1]
+            for a_start, a_end, a_open, _, _ in reversed(others):
+                if a_start < b_start and (a_open or a_end > b_start):
+                    overlap = min(b_end, a_end) - b_start
+                    if overlap >= self.settings.interrupt_min_overlap:
+                        how = "talked over the customer" if party == self.agent else "talked on over the customer"
+                        for rule in self._on["interruptions"]:
+                            self._emit(rule, b_start + self.settings.interrupt_min_overlap, self.hearing,
+                                       f"{how} from {clock(b_start)}", "signal",
+                                       key=(rule.id, round(b_start, 1)), start=b_start)
+                    break
+                if a_end <= b_start:
+                    break
 
     def _last_speech(self) -> float | None:
         """End of the last speech heard (by anyone), or None before any."""
@@ -387,12 +388,14 @@ class LiveJudge:
         if last is None or not self.turns[self.agent] or self._talking():
             return
         if self._hold_start is None and t - last >= self.settings.hold_min_seconds:
-            self._hold_start = last
+            self._hold_start = hold_start(last, self._spans(self.agent), self._spans("customer"))
+            self._hold_silence = last
+            self._dead_air_was_hold(self._hold_start)
             if not self._hold_requested(last):
                 for rule in self._unasked:
                     self._emit(rule, last + self.settings.hold_min_seconds, self.hearing,
-                               f"on hold from {clock(last)} without being asked", "signal",
-                               key=(rule.id, round(last, 1)), start=last)
+                               f"on hold from {clock(self._hold_start)} without being asked", "signal",
+                               key=(rule.id, round(self._hold_start, 1)), start=self._hold_start)
         self._long_hold(self.hearing, t)
 
     def _long_hold(self, t: float, until: float) -> None:
@@ -406,13 +409,43 @@ class LiveJudge:
                            f"{clock(self._hold_start)}", "signal", key=(rule.id, round(self._hold_start, 1)),
                            start=self._hold_start)
 
+    def _spans(self, party: str) -> list[tuple[float, float]]:
+        return [(r[0], r[1]) for r in self.turns.get(party, [])]
+
+    def _hold_back(self, party: str, turn: list) -> None:
+        """The hold under way ends where the file's measure ends it (``hold_span``): when the agent
+        speaks again, or where the caller began if they said more than a short 喂？ meanwhile."""
+        if self._hold_start is None or self._hold_silence is None or turn[0] < self._hold_silence:
+            return
+        said = sum(max(0.0, e - max(s, self._hold_silence)) for s, e in self._spans("customer")
+                   if e > self._hold_silence)
+        if party == self.agent:
+            firsts = [s for s, e in self._spans("customer") if e > self._hold_silence and s >= self._hold_silence]
+            end = turn[0] if said <= HOLD_REPLY_SECONDS or not firsts else min(firsts)
+        elif said > HOLD_REPLY_SECONDS:
+            end = min(s for s, e in self._spans("customer") if s >= self._hold_silence)
+        else:
+            return
+        self._long_hold(end, end)
+        self._end_hold(end)
+
+    def _dead_air_was_hold(self, start: float) -> None:
+        """The silence a dead-air warning was raised for has become a hold (it passed the hold's
+        length): taken back, as the file report lists that silence once, as a hold."""
+        for w in list(self.warnings):
+            if w.rule in {r.id for r in self._on["dead_air"]} and w.status == "raised" and w.kind == "signal" \
+                    and w.start is not None and w.start >= start - 0.1 and (w.rule, "withdrawn", w.start) not in self.warned:
+                self.warned.add((w.rule, "withdrawn", w.start))
+                self._send(LiveWarning(w.rule, w.message, w.fix, w.severity, w.t_audio, self.hearing, w.evidence,
+                                       w.party, "withdrawn", "signal", self.hearing, w.start))
+
     def _hold_requested(self, before: float) -> bool:
         return asked_to_wait(self.utterances, self.pack.events, before, (self.agent, "unknown"))
 
     def _end_hold(self, t: float) -> None:
         if self._hold_start is not None:
             self.holds.append((self._hold_start, t))
-            self._hold_start = None
+            self._hold_start = self._hold_silence = None
 
 
 def _phrase_end(u: Utterance, end_char: int, default: float) -> float:
