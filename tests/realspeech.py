@@ -248,6 +248,73 @@ def raised_call(rise_db: float) -> RealCall:
     truth = _truth(built, rings=None, hangup_first=C)
     return RealCall(f"raised{rise_db:+.0f}", built, truth)
 
+def hold_call(style: str = "none", seconds: float = 40.0, consent: bool = True, seed: int = 0) -> RealCall:
+    """A hold as agents put callers on hold: the agent's request, the caller's short 好的
+    (``consent``), the agent pressing hold half a second later, ``seconds`` of hold music of
+    ``style`` on the agent's line (or "none": the lines' hiss only), and the agent back. The
+    truth's hold runs from the end of the request to the agent's next words; no dead air."""
+    items = [said(A, "cosyvoice__zero_shot_prompt.wav", gap=0.4),
+             said(C, "paddlespeech__zh.wav", gap=0.4),
+             said(A, "wenet__1683016__ID001.wav", gap=0.6)]
+    if consent:
+        items.append(said(C, "fireredasr__IT0011W0001.wav", gap=0.3))  # 1.2 s: a short reply
+    items += [Pause(0.5), Pause(seconds, music=style != "none", style=style if style != "none" else "tonal"),
+              said(A, "funasr__paraformer_example_0.wav", gap=0.0),
+              said(C, "funasr__sample.wav", 1, gap=0.5),
+              said(A, "wenet__aishell-BAC009S0724W0121.wav", gap=0.5),
+              Pause(0.6), Hangup(C), Pause(1.0), Hangup(A, tone=False)]
+    built = build_call(items, sr=SR, tail=1.0, line_noise_db=-70.0, seed=seed)
+    truth = _truth(built, rings=None, hangup_first=C)
+    agent = [(t["start"], t["end"]) for t in built.turns if t["speaker"] == A]
+    truth.holds, truth.dead_air = [(agent[1][1], agent[2][0])], []
+    return RealCall(f"hold-{style}-{seconds:.0f}{'-consent' if consent else ''}", built, truth)
+
+
+_WHOLE = [(n, i) for n, d in CLIPS.items() for i, (s, e) in enumerate(d["pieces"])
+          if e - s >= 2.6 and "two voices" not in d["kind"] and not d["kind"].startswith("back")]
+_LONG = [(n, i) for n, i in _WHOLE if CLIPS[n]["pieces"][i][1] - CLIPS[n]["pieces"][i][0] >= 5.0]
+OVERLAP_MIN = 1.0  # the pack's interrupt_min_overlap: shorter overlaps are not talk-over
+
+
+def overlap_call(seed: int) -> RealCall:
+    """Talk-over inside sentences, drawn at random (nothing was tuned on these): turns of real
+    voices, and every third turn one party's long sentence into whose middle the other cuts for
+    0.8 s (under the limit: not talk-over) or 1.3-2.5 s, while the first goes on talking; mostly
+    the agent cutting into the customer, now and then the customer into the agent, who talks on.
+    The truth's ``talkover``: each cut-in of at least ``OVERLAP_MIN`` (start, end of the overlap)."""
+    rng = np.random.default_rng(seed)
+    items: list = []
+    who = A
+    for k in range(12):
+        if k % 3 == 1:
+            talker = C if rng.random() < 0.7 else A
+            name, piece = _LONG[int(rng.integers(len(_LONG)))]
+            x = clip(name, piece, level_db=float(rng.uniform(-28, -22)))
+            ov = 0.8 if rng.random() < 0.3 else float(rng.uniform(1.3, 2.5))
+            into = float(rng.uniform(1.5, len(x) / SR - ov - 1.0))  # where in the sentence the other begins
+            other, o_piece = _WHOLE[int(rng.integers(len(_WHOLE)))]
+            y = clip(other, o_piece, level_db=float(rng.uniform(-28, -22)), seconds=ov)
+            items += [Turn(talker, name, gap=float(rng.uniform(0.4, 1.0)), audio=x),
+                      Turn(A if talker == C else C, other, overlap=len(x) / SR - into, audio=y)]
+            who = talker
+        else:
+            name, piece = _WHOLE[int(rng.integers(len(_WHOLE)))]
+            items.append(Turn(who, name, gap=float(rng.uniform(0.4, 1.2)),
+                              audio=clip(name, piece, level_db=float(rng.uniform(-28, -22)))))
+        who = C if who == A else A
+    items += [Pause(0.6), Hangup(C), Pause(1.0), Hangup(A, tone=False)]
+    built = build_call(items, sr=SR, tail=1.0, line_noise_db=-70.0, seed=seed)
+    truth = _truth(built, rings=None, hangup_first=C)
+    turns = built.turns
+    truth.talkover = sorted((b["start"], min(a["end"], b["end"])) for a in turns for b in turns
+                            if a["speaker"] != b["speaker"] and a["start"] < b["start"] < a["end"]
+                            and min(a["end"], b["end"]) - b["start"] >= OVERLAP_MIN)
+    truth.backchannels = []
+    truth.dead_air = [(e1["end"], s2["start"]) for e1, s2 in zip(turns, turns[1:])
+                      if e1["speaker"] == C and s2["speaker"] == A and s2["start"] - e1["end"] >= 3.0]
+    return RealCall(f"overlap{seed}", built, truth)
+
+
 CONDITIONS = {  # how a call reaches phonecoach: as assembled, or through a telephone line and recorder
     "clean": {},
     "g711-snr20-echo": {"telephone_line": True, "snr_db": 20.0, "echo_db": -20.0, "echo_delay": 0.03},
