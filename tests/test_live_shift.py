@@ -66,25 +66,41 @@ def phonecoach(*args: str, **kw) -> subprocess.Popen:
 
 # -- hearing where calls are -----------------------------------------------------------------
 
-def test_calls_are_found_where_they_are_and_idle_lines_end_them():
+def test_calls_are_found_where_they_are_and_lines_going_down_end_them():
     day = lay_out_shift([stereo(n) for n in DAY], GAPS)
     found = heard(day)
     starts = [(at, why) for kind, at, why in found if kind == "start"]
     ends = [(at, why) for kind, at, why in found if kind == "end"]
-    assert len(starts) == 5 and len(ends) == 4  # the last call runs to the end of the day
+    assert len(starts) == 5 and len(ends) == 5  # the last call too: its line went down before the day ended
     for i, (name, (a, b)) in enumerate(zip(DAY, day.calls)):
         sound = a + first_sound(stereo(name))
         assert sound - 3.0 <= starts[i][0] <= sound, (name, starts[i], sound)  # nothing of the call is lost
         if i < 4:
             assert ends[i][0] <= day.calls[i + 1][0]  # and nothing of the next one taken
-    assert [why for _, why in ends] == ["disconnect tone", "disconnect tone", "idle", "disconnect tone"]
+    # the agent hung up slow_answer_call without a tone, and transfer_call's recording simply ends:
+    # the softphone's output (the customer's line) goes to digital silence, the line is down
+    assert [why for _, why in ends] == ["disconnect tone", "disconnect tone", "line down", "disconnect tone",
+                                        "line down"]
     assert starts[1][1] == "ringback" and starts[2][1] == "ringback"  # good_call, slow_answer_call ring first
-    # the disconnect tone ends the call at once; idle lines only after the idle limit, at the holdback
+    # the disconnect tone ends the call at once; a line down two seconds after its last sound
     for (end, why), (a, b) in zip(ends, day.calls):
         if why == "disconnect tone":
             assert b - 3.0 <= end <= b + 0.5
         else:
-            assert b <= end <= b + 16.0
+            assert b - 3.0 <= end <= b + 2.2
+
+
+def test_idle_lines_end_a_call_where_the_line_cannot_tell():
+    """A line that is digitally silent in its own pauses (silence suppression) says nothing by
+    going silent: there the idle limit ends the call, as before."""
+    calls = [stereo("slow_answer_call"), stereo("transfer_call")]
+    for c in calls:
+        quiet = np.abs(c[:, 1]) < 0.003  # the customer's line sends nothing in its pauses
+        c[quiet, 1] = 0.0
+    day = lay_out_shift(calls, [75.0, 5.0])
+    ends = [(at, why) for kind, at, why in heard(day) if kind == "end"]
+    assert ends and ends[0][1] == "idle", ends
+    assert day.calls[0][1] <= ends[0][0] <= day.calls[0][1] + 16.0
 
 
 def test_a_colleague_at_the_desk_between_calls_is_not_a_call():
@@ -92,19 +108,71 @@ def test_a_colleague_at_the_desk_between_calls_is_not_a_call():
     talk[:, 1] = 0.0  # the agent talking with the softphone silent
     day = lay_out_shift([talk, stereo("transfer_call")], [8.0, 5.0])
     found = heard(day)
-    assert [k for k, _, _ in found] == ["start"]
+    assert [k for k, _, _ in found] == ["start", "end"]  # the call, ended when its line went down
     assert found[0][1] >= day.calls[1][0] - 1.0
 
 
-def test_back_to_back_calls_within_the_idle_limit_stay_one_unless_marked_or_rung():
+def test_back_to_back_calls_are_split_where_the_line_goes_down_or_the_next_rings():
     day = lay_out_shift([stereo("slow_answer_call"), stereo("transfer_call")], [20.0, 5.0])
-    kinds = [k for k, _, _ in heard(day)]
-    assert kinds == ["start"]  # the agent hung up without a tone, the next caller spoke within 60 s
+    found = heard(day)  # the agent hung up without a tone, the next caller spoke 20 s later
+    assert [(k, w) for k, _, w in found][:3] == [("start", "ringback"), ("end", "line down"), ("start", "speech")]
+    assert day.calls[0][1] - 3.0 <= found[1][1] <= day.calls[0][1] + 2.2
     rung = lay_out_shift([stereo("transfer_call"), stereo("slow_answer_call")], [20.0, 5.0])
     found = heard(rung)  # the same, but the next call rings first
-    assert [(k, w) for k, _, w in found] == [("start", "speech"), ("end", "next call"), ("start", "ringback")]
-    (_, end, _), (_, start, _) = found[1:]
-    assert rung.calls[0][1] <= end and start <= rung.calls[1][0] + 0.1
+    assert [(k, w) for k, _, w in found][:3] == [("start", "speech"), ("end", "line down"), ("start", "ringback")]
+    (_, end, _), (_, start, _) = found[1:3]
+    assert end <= rung.calls[1][0] and start <= rung.calls[1][0] + 0.1
+
+
+def room(day, seed: int = 5, level_db: float = -48.0):
+    """The agent's room between calls on the headset: a fan's hum and keyboard clicks, louder
+    than a line's hiss (the customer's line stays digitally silent, as a softphone's output is)."""
+    rng = np.random.default_rng(seed)
+    x = day.stereo.copy()
+    idle = np.ones(len(x), bool)
+    for a, b in day.calls:
+        idle[int(a * SR): int(b * SR)] = False
+    n = int(idle.sum())
+    hum = 10 ** (level_db / 20) * (rng.standard_normal(n) + np.sin(2 * np.pi * 100 * np.arange(n) / SR))
+    clicks = np.zeros(n)
+    for at in rng.integers(0, max(1, n - 400), size=n // (SR // 3)):  # three keystrokes a second
+        clicks[at: at + 400] += rng.standard_normal(400) * np.exp(-np.arange(400) / 60) * 0.05
+    x[idle, 0] += (hum + clicks).astype(np.float32)
+    return x
+
+
+@pytest.mark.parametrize("gaps", [[10.0, 30.0, 15.0, 25.0], [25.0, 25.0, 25.0, 25.0]])
+def test_back_to_back_calls_with_nothing_marking_them_are_found_one_by_one(gaps):
+    """Four calls 10-30 s apart (the after-call work), room noise on the agent's headset
+    between them, no ringback for the auto-answered ones, no marks: four calls, each found
+    within 3 s of where it begins and ended before the next."""
+    names = ["blame_call", "hold_call", "slow_answer_call", "good_call"]
+    day = lay_out_shift([stereo(n) for n in names], gaps)
+    day = type(day)(room(day), day.sr, day.calls)
+    found = heard(day)
+    starts = [at for kind, at, _ in found if kind == "start"]
+    ends = [at for kind, at, _ in found if kind == "end"]
+    assert len(starts) == 4, found
+    for i, (a, b) in enumerate(day.calls):
+        assert a - 3.0 <= starts[i] <= a + first_sound(stereo(names[i])) and starts[i] <= a + 3.0, (i, found)
+        assert b - 3.0 <= ends[i] <= (day.calls[i + 1][0] if i + 1 < 4 else b + 3.0), (i, found)
+
+
+@pytest.mark.parametrize("hold", ["music", "line noise"])
+def test_a_two_minute_hold_stays_inside_its_call(hold):
+    """A hold of two minutes more, with the hold music of the sample or only the lines' hiss on
+    both sides (nobody speaks, nothing rings): still one call, ended where it ends."""
+    x = stereo("hold_call")
+    a, b = int(14 * SR), int(24 * SR)  # inside the sample's hold
+    piece = x[a:b].copy()
+    if hold == "line noise":
+        rng = np.random.default_rng(2)
+        piece = (rng.standard_normal(piece.shape) * 10 ** (-62 / 20)).astype(np.float32)
+    longer = np.concatenate([x[:b], np.tile(piece, (12, 1)), x[b:]])
+    day = lay_out_shift([longer, stereo("transfer_call")], [15.0, 5.0])
+    found = heard(day)
+    assert [k for k, _, _ in found] == ["start", "end", "start", "end"], found
+    assert found[1][1] >= day.calls[0][1] - 3.0 and found[2][1] >= day.calls[0][1]
 
 
 def test_mark_lines():
@@ -138,7 +206,7 @@ ABOUT = ("file", "notes", "session", "call", "shift_offset", "call_id", "caller"
 @pytest.mark.slow
 def test_a_replayed_shift_gives_one_folder_per_call_each_as_if_scored_alone(ko_model, pack, tmp_path):
     names = ["blame_call", "slow_answer_call", "hold_call", "transfer_call"]
-    day = write_day(tmp_path / "day.wav", names, [9.0, 75.0, 12.0, 8.0])
+    day = write_day(tmp_path / "day.wav", names, [10.0, 25.0, 12.0, 8.0])  # the after-call work between
     out = tmp_path / "shift"
     p = phonecoach("live", "--shift", "--replay", str(tmp_path / "day.wav"), "--speed", "0", "--model", str(ko_model),
                    "--out", str(out), "--jsonl", "--name", "wang", stdin=subprocess.DEVNULL)
@@ -164,7 +232,7 @@ def test_a_replayed_shift_gives_one_folder_per_call_each_as_if_scored_alone(ko_m
         mine = {k: v for k, v in report.items() if k not in ABOUT}
         assert mine == {k: v for k, v in alone.items() if k not in ABOUT}, c["call"]
         assert (folder / "report.html").is_file()
-    assert [c["ended_by"] for c in index["calls"]] == ["disconnect tone", "idle", "disconnect tone", "end of shift"]
+    assert [c["ended_by"] for c in index["calls"]] == ["disconnect tone", "line down", "disconnect tone", "line down"]
 
     # the QA store takes the shift's calls as an archive, on the shift's clock
     db = tmp_path / "calls.db"
