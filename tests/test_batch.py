@@ -368,3 +368,39 @@ def test_export_into_a_device_or_through_a_symlink_replaces_neither(tmp_path):
     r = CliRunner().invoke(main, ["export", "--store", str(db), "--format", "jsonl", "-o", str(link)])
     assert r.exit_code == 0, r.output
     assert link.is_symlink() and json.loads(real.read_text(encoding="utf-8").splitlines()[0])["file"]
+
+
+def test_export_through_links_writes_into_their_targets_and_refuses_a_loop(tmp_path):
+    """Every kind of -o that is a link (issue 36): a csv or parquet table through a relative link,
+    a link to a file not there yet, a linked folder for every table: each written into its
+    target with the link kept; a link that loops is refused in one line."""
+    archive(tmp_path / "arch")
+    db = tmp_path / "r.db"
+    batch(str(tmp_path / "arch"), "--store", str(db), "--quiet")
+    (tmp_path / "out").mkdir()
+
+    def run(*args):
+        return CliRunner().invoke(main, ["export", "--store", str(db), *args])
+
+    cases = {"calls.csv": ["--format", "csv", "--table", "calls"],
+             "rules.parquet": ["--format", "parquet", "--table", "rules"],
+             "new.jsonl": ["--format", "jsonl"]}
+    for name, args in cases.items():
+        target = tmp_path / "out" / name
+        if name != "new.jsonl":
+            target.write_text("old", encoding="utf-8")
+        link = tmp_path / f"link-{name}"
+        link.symlink_to(Path("out") / name)  # relative, as users make them
+        r = run(*args, "-o", str(link))
+        assert r.exit_code == 0, r.output
+        assert link.is_symlink() and target.is_file() and target.read_bytes() != b"old", name
+    (tmp_path / "tables").mkdir()
+    (tmp_path / "linked").symlink_to("tables")
+    r = run("--format", "csv", "-o", str(tmp_path / "linked"))
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "linked").is_symlink() and (tmp_path / "tables" / "calls.csv").is_file()
+    loop = tmp_path / "loop.csv"
+    loop.symlink_to("loop.csv")
+    r = run("--format", "csv", "--table", "calls", "-o", str(loop))
+    assert r.exit_code == 1 and loop.is_symlink()
+    assert "loop.csv" in r.output and len(r.output.strip().splitlines()) == 1
