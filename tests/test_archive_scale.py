@@ -75,7 +75,10 @@ def test_a_store_from_the_previous_release_is_migrated_with_its_figures_unchange
     for key in ("calls", "agents", "rules", "worst", "weeks"):
         assert now[key] == before[key], key
     con = sqlite3.connect(str(old))
-    assert con.execute("PRAGMA user_version").fetchone()[0] == 2
+    from phonecoach.archive.store import SCHEMA_VERSION
+
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert {r for (r,) in con.execute("SELECT redacted FROM calls")} == {0}  # stored in the clear, and says so
     blobs = con.execute(f"SELECT typeof(timeline), typeof(report), complaint {J}").fetchall()
     assert {b[:2] for b in blobs} == {("blob", "blob")}  # compressed in place
     assert sum(b[2] for b in blobs) == 1  # loud_call: its caller complained, read from the stored rules

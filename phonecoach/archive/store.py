@@ -55,7 +55,8 @@ CREATE TABLE IF NOT EXISTS calls (
     duration REAL,
     error TEXT,                       -- one line, NULL when scored
     complaint INTEGER NOT NULL DEFAULT 0,  -- the caller complained (phone rules section 9)
-    scored_at TEXT NOT NULL
+    scored_at TEXT NOT NULL,
+    redacted INTEGER NOT NULL DEFAULT 0    -- customers' personal numbers masked in what is stored
 );
 CREATE TABLE IF NOT EXISTS records (  -- the lossless JSON (serial.py), zlib-compressed
     call INTEGER PRIMARY KEY REFERENCES calls(id) ON DELETE CASCADE,
@@ -143,7 +144,7 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
 
 APPLICATION_ID = 0x50434F41  # "PCOA" in the SQLite header: this file is a phonecoach store
 UNKNOWN_AGENT = "(unknown)"  # how views name the calls without an agent
-SCHEMA_VERSION = 2  # PRAGMA user_version; a store from a newer phonecoach is refused, not rewritten
+SCHEMA_VERSION = 3  # PRAGMA user_version; a store from a newer phonecoach is refused, not rewritten
 _OUR_TABLES = {"calls", "rule_results", "seen"}  # schema 1, before stores carried their id
 
 
@@ -289,9 +290,10 @@ class Store:
                 _forget(self.db, old[0])
             cur = self.db.execute(
                 "INSERT INTO calls (key, sha256, pack, model, file, agent, call_id, started_at, week, caller, meta, "
-                "score, duration, error, complaint, scored_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "score, duration, error, complaint, scored_at, redacted) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (r.key, r.sha256, r.pack_version, r.model, r.file, r.agent, r.call_id, r.started_at, week, r.caller,
-                 _json(r.meta or {}), r.score, r.duration, r.error, complaint, time.strftime("%Y-%m-%dT%H:%M:%S")))
+                 _json(r.meta or {}), r.score, r.duration, r.error, complaint, time.strftime("%Y-%m-%dT%H:%M:%S"),
+                 int(r.report is not None and r.report.redacted)))
             call = cur.lastrowid
             self.db.execute("INSERT INTO records VALUES (?,?,?,?)", (
                 call, _packed(timeline_to_json(r.timeline) if r.timeline is not None else None),
@@ -303,6 +305,33 @@ class Store:
                    [(x.rule.id, x.status, x.rule.severity, x.rule.check or None) for x in results], +1)
             if r.timeline is not None:
                 _index_words(self.db, call, r.timeline)
+
+    def redact(self, hotlines: tuple[str, ...]) -> int:
+        """Mask customers' personal numbers in every call stored without (a store written before
+        phonecoach redacted, or with ``[privacy] redact = false``): their timeline, report, rule
+        results' evidence and sound index, all in one transaction; verdicts and scores are kept as
+        they are. Returns how many calls were redacted."""
+        from ..judging.redaction import redact_report
+
+        try:
+            with _transaction(self.db):
+                todo = [call for (call,) in self.db.execute(
+                    "SELECT id FROM calls WHERE redacted = 0 AND error IS NULL ORDER BY id").fetchall()]
+                for call in todo:
+                    rec = self.call_by_id(call)
+                    if rec is None or rec.report is None:
+                        continue
+                    report = redact_report(rec.report, hotlines)
+                    self.db.execute("UPDATE records SET timeline = ?, report = ? WHERE call = ?",
+                                    (_packed(timeline_to_json(report.timeline)), _packed(_report_json(report)), call))
+                    self.db.executemany("UPDATE rule_results SET evidence = ? WHERE call = ? AND pos = ?",
+                                        [(_first(x, "evidence"), call, pos) for pos, x in enumerate(report.results)])
+                    self.db.execute("DELETE FROM said WHERE rowid BETWEEN ? AND ?", (4 * call, 4 * call + 3))
+                    _index_words(self.db, call, report.timeline)
+                    self.db.execute("UPDATE calls SET redacted = 1 WHERE id = ?", (call,))
+                return len(todo)
+        except sqlite3.DatabaseError as exc:
+            raise PhonecoachError(self._why(exc), self.path) from None
 
     def relocate(self, old: str, new: str) -> int:
         """Re-point the calls stored under the folder ``old`` to ``new`` (an archive that moved);
@@ -522,6 +551,8 @@ def migrate(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE rule_results RENAME TO rule_results_v1")
         for index in ("calls_sha", "calls_agent"):
             db.execute(f"DROP INDEX IF EXISTS {index}")
+    if "calls" in tables and not old and "redacted" not in columns:  # schema 2: before stores said so
+        db.execute("ALTER TABLE calls ADD COLUMN redacted INTEGER NOT NULL DEFAULT 0")
     for statement in _statements(SCHEMA):
         db.execute(statement)
     if not old:

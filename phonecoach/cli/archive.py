@@ -35,8 +35,11 @@ from .common import EXIT_INPUT_ERROR, _err
               help="json: one object per finished call on stderr (done, total, failed, audio_hours, eta_seconds).")
 @click.option("--relocate", nargs=2, metavar="OLD NEW", help="The archive moved: re-point the stored calls under "
               "folder OLD to NEW (nothing is scored).")
+@click.option("--redact", is_flag=True, help="Mask customers' ID, phone and card numbers in every call the store "
+              "holds in the clear (stored before phonecoach redacted, or with redaction off), in one transaction; "
+              "nothing is scored.")
 def batch(inputs, store_path, workers, model, rules_path, agent_channel, agent_pattern, rescore, dask_address,
-          quiet, progress_fmt, relocate) -> None:
+          quiet, progress_fmt, relocate, redact) -> None:
     """Score a call archive into a results store: parallel, resumable, each file once.
 
     INPUTS are folders (searched recursively), globs or manifest CSVs (file, ring_seconds,
@@ -51,6 +54,7 @@ def batch(inputs, store_path, workers, model, rules_path, agent_channel, agent_p
       phonecoach batch --rescore --rules rules/zh-CN.toml --store results.db
       phonecoach batch /shared/archive --store results.db --dask-scheduler tcp://10.0.0.5:8786
       phonecoach batch --relocate /mnt/old/calls /data/calls --store results.db
+      phonecoach batch --redact --store results.db
     """
     from ..archive.batch import BatchOptions, dask_submitter, find_jobs, run_batch
     from ..archive.batch import rescore as rescore_calls
@@ -62,6 +66,9 @@ def batch(inputs, store_path, workers, model, rules_path, agent_channel, agent_p
     err = Console(stderr=True)
     if relocate:
         _relocate(store_path, *relocate)
+        return
+    if redact:
+        _redact(store_path, rules_path)
         return
     if not inputs and not rescore:
         raise click.UsageError("give at least one folder, glob or manifest (or --rescore)")
@@ -312,6 +319,21 @@ def _quiet_stderr() -> None:
         sys.stderr = open(2, "w", closefd=False)
     except OSError:
         pass
+
+
+def _redact(store_path: Path, rules_path: Path | None) -> None:
+    from ..archive.store import Store
+    from ..judging.rulepack import load_pack
+
+    try:
+        if not Path(store_path).is_file():
+            raise PhonecoachError("no such results store", store_path)
+        hotlines = load_pack(rules_path).privacy.hotlines  # the pack's service numbers stay as said
+        n = Store(store_path).redact(hotlines)
+    except PhonecoachError as exc:
+        _err(None, str(exc))
+        sys.exit(EXIT_INPUT_ERROR)
+    click.echo(f"phonecoach: {n} stored calls redacted (customers' ID, phone and card numbers masked)", err=True)
 
 
 def _relocate(store_path: Path, old: str, new: str) -> None:

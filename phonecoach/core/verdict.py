@@ -144,6 +144,8 @@ class CallReport:
     # where the caller complained (phone rules section 9): the utterance, and the phrase heard or
     # "raised voice" as ``phrase``; the answer to each is judged by the after_complaint rules
     complaints: tuple[Occurrence, ...] = ()
+    # customers' personal numbers were masked in it (the pack's [privacy] redact): the store says so per call
+    redacted: bool = False
 
     @property
     def score(self) -> float | None:
@@ -169,6 +171,7 @@ class CallReport:
         }
         d["complaints"] = [{"start": _round(o.start), "end": _round(o.end), "evidence": o.evidence, "cue": o.phrase}
                            for o in self.complaints]
+        d["redacted"] = self.redacted
         if self.measures is not None:
             d["measures"] = self.measures.to_dict()
         return d
@@ -180,7 +183,7 @@ class CallReport:
         complaints = tuple(Occurrence(c.get("start"), c.get("end"), c.get("evidence") or "", c.get("cue") or "")
                            for c in d.get("complaints") or [])
         return cls(d.get("file", ""), [RuleResult.from_dict(r) for r in d.get("rules", [])], timeline, notes,
-                   measures, complaints)
+                   measures, complaints, bool(d.get("redacted", False)))
 
 
 def _round(x: float | None) -> float | None:

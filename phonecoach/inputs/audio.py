@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Literal
+from typing import Iterable, Iterator, Literal
 
 import numpy as np
 import soundfile as sf
@@ -130,19 +130,40 @@ VOICE_KBPS = 24  # speech stays clear; a 30-minute call is 5.4 MB of MP3 (7.2 MB
 VOICE_SR = 8000  # Hz: a page's audio is the telephone band
 
 
-def phone_mix(parties: dict[str, np.ndarray], sr: int = TARGET_SR) -> tuple[np.ndarray, int]:
+BEEP_HZ, BEEP_DBFS = 1000.0, -24.0  # what a masked number sounds like on a page
+
+
+def phone_mix(parties: dict[str, np.ndarray], sr: int = TARGET_SR,
+              hide: Iterable[tuple[float, float]] = ()) -> tuple[np.ndarray, int]:
     """Both parties mixed as on the phone, at 8 kHz (the telephone band: what the customer heard
-    of the agent, what call recorders keep), and its rate: the audio of a call's page."""
+    of the agent, what call recorders keep), and its rate: the audio of a call's page. ``hide``:
+    spans (seconds) heard as a beep instead, where a customer's personal number was said (the
+    recording itself is never changed)."""
     n = max(len(x) for x in parties.values())
     mix = np.zeros(n, np.float32)
     for x in parties.values():
         mix[: len(x)] += x
     np.clip(mix, -1.0, 1.0, out=mix)
     rate = min(sr, VOICE_SR)
-    return (resample(mix, sr, rate) if sr > rate else mix), rate
+    mix = resample(mix, sr, rate) if sr > rate else mix
+    return beeped(mix, rate, hide), rate
 
 
-def encode_voice(parties: dict[str, np.ndarray], sr: int = TARGET_SR) -> tuple[bytes, str]:
+def beeped(x: np.ndarray, sr: int, spans: Iterable[tuple[float, float]]) -> np.ndarray:
+    """``x`` (a copy, when anything is hidden) with each span replaced by a steady beep."""
+    spans = [(max(0, int(s * sr)), min(len(x), int(np.ceil(e * sr)))) for s, e in spans]
+    spans = [(a, b) for a, b in spans if b > a]
+    if not spans:
+        return x
+    x = np.array(x, np.float32, copy=True)
+    for a, b in spans:
+        t = np.arange(a, b) / sr
+        x[a:b] = (10 ** (BEEP_DBFS / 20) * np.sqrt(2) * np.sin(2 * np.pi * BEEP_HZ * t)).astype(np.float32)
+    return x
+
+
+def encode_voice(parties: dict[str, np.ndarray], sr: int = TARGET_SR,
+                 hide: Iterable[tuple[float, float]] = ()) -> tuple[bytes, str]:
     """The call as a small MP3 for listening (``phone_mix``), and its MIME type.
 
     MP3 plays in every browser, phones included (Ogg Opus does not everywhere), and at a
@@ -153,7 +174,7 @@ def encode_voice(parties: dict[str, np.ndarray], sr: int = TARGET_SR) -> tuple[b
     """
     import io
 
-    mix, rate = phone_mix(parties, sr)
+    mix, rate = phone_mix(parties, sr, hide)
     top = 64
     buf = io.BytesIO()
     level = min(1.0, max(0.0, (top - VOICE_KBPS) / (top - 8)))

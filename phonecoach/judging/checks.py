@@ -15,6 +15,7 @@ from ..core.timeline import Timeline, Utterance
 from ..core.verdict import Occurrence, Status
 from .events import CallEvents, Hold, asked_to_wait, is_agent, is_customer
 from .model import Rule
+from .personal import TAGS
 from .textmatch import Match, find_all, find_any, normalize, search_pattern
 
 EVIDENCE_CHARS = 60
@@ -339,8 +340,11 @@ def message_step(rule: Rule, call: Call) -> Outcome:
                     continue
                 broken.append(at(after[0]))
                 continue
+            # a number read back and since masked ([手机号]) is still a read-back (a rescore of a
+            # redacted store judges what was heard)
             readback = any(find_any(u.text, rule.params["readback"]) or
-                           any(search_pattern(u.text, p) for p in rule.params["readback_patterns"])
+                           any(search_pattern(u.text, p) for p in rule.params["readback_patterns"]) or
+                           any(tag in u.text for tag in TAGS)
                            for u in after[took: took + int(rule.params["within"]) + 1])
             (kept if readback else broken).append(matched_at(rule, after[took]) or at(after[took]))
         else:

@@ -11,6 +11,7 @@ from ..core.measured import Measures
 from ..core.timeline import Timeline
 from ..core.verdict import CallReport, Occurrence, RuleResult
 from .checks import CHECKS, Call, Outcome, quote
+from .redaction import redact_report
 from .events import derive_events
 from .model import Rule, RulePack
 
@@ -44,8 +45,10 @@ def judge(pack: RulePack, timeline: Timeline, source: str = "", measures: Measur
     call = Call(timeline=timeline, events=derive_events(timeline, pack.events, audio_holds, raised),
                 events_phrases=pack.events, measures=measures, rings=rings)
     results = [judge_rule(rule, call) for rule in pack.rules]
-    return CallReport(source=source, results=results, timeline=timeline, notes=list(notes or []), measures=measures,
-                      complaints=complaint_moments(call))
+    report = CallReport(source=source, results=results, timeline=timeline, notes=list(notes or []),
+                        measures=measures, complaints=complaint_moments(call))
+    # judged on the words as heard; what leaves here for any sink has the customer's numbers masked
+    return redact_report(report, pack.privacy.hotlines) if pack.privacy.redact else report
 
 
 def complaint_moments(call: Call) -> tuple[Occurrence, ...]:

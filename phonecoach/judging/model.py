@@ -39,6 +39,19 @@ class Rule:
                         self.check)
 
 
+HOTLINES = ("10086", "10010", "10000", "95588", "95533", "95555", "95566", "95599", "95559", "12345", "12315",
+            "12366", "12333", "110", "120", "119")
+
+
+@dataclass(frozen=True)
+class Privacy:
+    """The pack's ``[privacy]``: customers' personal numbers masked in every output (on unless a
+    team's policy turns it off), and the service numbers that are never a customer's."""
+
+    redact: bool = True
+    hotlines: tuple[str, ...] = HOTLINES
+
+
 @dataclass(frozen=True)
 class RulePack:
     name: str
@@ -47,6 +60,7 @@ class RulePack:
     events: dict[str, tuple[str, ...]]
     rules: tuple[Rule, ...]
     measures: MeasureSettings = MeasureSettings()
+    privacy: "Privacy" = field(default_factory=lambda: Privacy())
 
     def get(self, rule_id: str) -> Rule:
         for r in self.rules:

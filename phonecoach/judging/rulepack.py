@@ -18,7 +18,7 @@ from ..core.errors import RulePackError
 from ..core.safeio import finite, read_limited
 from ..core.settings import MeasureSettings
 from .checks import CHECKS  # the checks declare their params
-from .model import Rule, RulePack
+from .model import HOTLINES, Privacy, Rule, RulePack
 from .textmatch import compile_phrase
 
 SEVERITIES = ("info", "minor", "major", "critical")
@@ -114,6 +114,7 @@ def load_pack(path: str | Path | None = None) -> RulePack:
             fail(f"unknown field events.{key} (known: {', '.join(EVENT_DEFAULTS)})", None, key)
 
     measures = _parse_measures(data.get("measures", {}), fail)
+    privacy = _parse_privacy(data.get("privacy", {}), fail)
     raw_rules = data.get("rule")
     if not isinstance(raw_rules, list) or not raw_rules:
         fail("no [[rule]] tables found")
@@ -125,7 +126,23 @@ def load_pack(path: str | Path | None = None) -> RulePack:
         seen.add(r.id)
     rules = [Rule(**{**r.__dict__, "line": loc.line(i)}) for i, r in enumerate(rules)]
     return RulePack(name=str(meta.get("name", p.stem)), language=str(meta.get("language", "")),
-                    path=str(p), events=events, rules=tuple(rules), measures=measures)
+                    path=str(p), events=events, rules=tuple(rules), measures=measures, privacy=privacy)
+
+
+def _parse_privacy(raw: Any, fail) -> Privacy:
+    """The ``[privacy]`` table: ``redact`` (true/false), ``hotlines`` (numbers kept as said)."""
+    if not isinstance(raw, dict):
+        fail("[privacy] must be a table")
+    for key in raw:
+        if key not in ("redact", "hotlines"):
+            fail(f"unknown field privacy.{key} (known: redact, hotlines)", None, key)
+    redact = raw.get("redact", True)
+    if not isinstance(redact, bool):
+        fail("privacy.redact must be true or false", None, "redact")
+    hotlines = raw.get("hotlines", list(HOTLINES))
+    if not _is_str_list(hotlines) or not all(h.isdigit() for h in hotlines):
+        fail("privacy.hotlines must be a list of numbers written as strings", None, "hotlines")
+    return Privacy(redact, tuple(hotlines))
 
 
 def _parse_measures(raw: Any, fail) -> MeasureSettings:

@@ -22,6 +22,7 @@ confirmation carries the phrase's true end from the final word times, the same
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
@@ -35,6 +36,7 @@ from ..judging.checks import CHECKS, Call, match, quote
 from ..judging.engine import judge_rule
 from ..judging.events import asked_to_wait, derive_events
 from ..judging.model import Rule, RulePack
+from ..judging.personal import redact_text
 
 PACE_WINDOW = 30.0  # seconds of agent speech the live pace is taken over
 PACE_MIN_SPEECH = 8.0  # judge pace only after this much agent speech
@@ -100,6 +102,9 @@ class LiveJudge:
                                       evidence, party, status, kind, start=start))
 
     def _send(self, w: LiveWarning) -> LiveWarning:
+        if self.pack.privacy.redact and w.evidence:  # the customer's numbers never reach a sink
+            before = "".join(u.text for u in self.utterances[-3:])  # what says what a number is
+            w = replace(w, evidence=redact_text(w.evidence, before, self.pack.privacy.hotlines))
         self.warnings.append(w)
         self.emit_cb(w)
         return w

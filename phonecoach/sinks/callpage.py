@@ -22,6 +22,7 @@ import numpy as np
 from ..core.safeio import atomic_path, write_text_atomic
 from ..core.verdict import ANSWER_CHECKS, CallReport
 from ..inputs.audio import CallAudio
+from ..judging.redaction import personal_spans
 from .templating import render
 
 SPEAKERS = {"agent": "Agent", "customer": "Customer", "unknown": "Speaker"}
@@ -76,9 +77,10 @@ def call_page(call: CallReport, audio: CallAudio | None = None, *, clip: tuple[b
     duration = measures.get("duration") or max([u["end"] or 0 for u in utterances] + [1.0])
     embedded = None
     contour = list(call.measures.agent_contour) if call.measures is not None else []
+    hide = personal_spans(call.timeline)  # a customer's numbers are heard as a beep
     if audio is not None and audio.parties:
         if audio_url is None:
-            data, mime = clip if clip is not None else encode_voice(audio.parties, audio.sr)
+            data, mime = clip if clip is not None and not hide else encode_voice(audio.parties, audio.sr, hide)
             embedded = {"mime": mime, "b64": base64.b64encode(data).decode("ascii")}
         if not contour:
             contour = _contour_from_audio(audio, measures, utterances)
@@ -113,7 +115,7 @@ def write_page_beside_audio(path: Path, call: CallReport, audio: CallAudio, **kw
     from ..inputs.audio import phone_mix
 
     wav = path.with_name(BESIDE_AUDIO)
-    mix, rate = phone_mix(audio.parties, audio.sr)
+    mix, rate = phone_mix(audio.parties, audio.sr, personal_spans(call.timeline))
     with atomic_path(wav) as tmp:
         sf.write(tmp, mix, rate, subtype="PCM_16", format="WAV")
     write_text_atomic(path, call_page(call, audio, audio_url=BESIDE_AUDIO, **kw))

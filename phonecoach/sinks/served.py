@@ -3,7 +3,8 @@
 The team dashboard (the same SQL views as ``summary``) with filters (agent, a rule's status,
 week, score range, a phrase said), the calls a page at a time, each call's replay page made
 when it is opened, and its audio streamed from the recording itself with HTTP range requests
-(so a click seeks without fetching the call; nothing is written ahead for each call). JSON
+(so a click seeks without fetching the call; nothing is written ahead for each call); a call in
+which customers' numbers were masked plays as the phone mix with those spans beeped. JSON
 at ``/api/calls`` for BI tools. On the shared web stack (web.py): 127.0.0.1 unless given a
 token, TLS when given a certificate.
 """
@@ -20,6 +21,7 @@ from ..archive.search import matching_ids
 from ..archive.store import Store
 from ..archive.views import STATUSES, Selection, agents, call_rows, count_calls, selection, weeks
 from ..core.timeline import clock
+from ..judging.redaction import personal_spans
 from .callpage import call_page
 from .dashboard import dashboard_context
 from .templating import render
@@ -27,6 +29,7 @@ from .web import WebServer
 
 PAGE_SIZE = 50
 MAX_LIMIT = 1000
+MASKED_KEPT = 4  # beeped recordings kept in memory (a reviewer seeks about one call at a time)
 
 
 class BadQuery(ValueError):
@@ -40,6 +43,7 @@ class ArchiveSite:
         self.store_path = Path(store_path)
         self.token = token
         self._local = threading.local()
+        self._masked: dict[tuple, bytes] = {}
         Store(self.store_path, readonly=True).close()  # refuse a file that is not a store, now, in one line
 
     def store(self) -> Store:
@@ -148,6 +152,31 @@ class ArchiveSite:
         path = Path(rows[0][0])
         return (path, "") if path.is_file() else (None, f"the recording is not at {path}")
 
+    def masked_audio(self, rowid: int, path: Path) -> bytes | None:
+        """The call as its page plays it when customers' numbers were masked in it: the phone
+        mix as a WAV with those spans beeped (the recording on disk is never changed); None
+        when nothing was masked. The last few are kept, so seeking does not decode again."""
+        rec = self.store().call_by_id(rowid)
+        hide = personal_spans(rec.report.timeline) if rec is not None and rec.report is not None else []
+        if not hide:
+            return None
+        key = (rowid, str(path), path.stat().st_mtime_ns)
+        if key not in self._masked:
+            import io
+
+            import soundfile as sf
+
+            from ..inputs.audio import load_call, phone_mix
+
+            audio = load_call(path)
+            mix, rate = phone_mix(audio.parties, audio.sr, hide)
+            buf = io.BytesIO()
+            sf.write(buf, mix, rate, subtype="PCM_16", format="WAV")
+            while len(self._masked) >= MASKED_KEPT:
+                self._masked.pop(next(iter(self._masked)))
+            self._masked[key] = buf.getvalue()
+        return self._masked[key]
+
     def app(self):
         from starlette.applications import Starlette
         from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
@@ -176,13 +205,38 @@ class ArchiveSite:
             return HTMLResponse(page) if page is not None else PlainTextResponse("no such call\n", status_code=404)
 
         def audio(request):
-            path, why = self.audio_path(int(request.path_params["id"]))
+            rowid = int(request.path_params["id"])
+            path, why = self.audio_path(rowid)
             if path is None:
                 return PlainTextResponse(why + "\n", status_code=404)
+            masked = self.masked_audio(rowid, path)
+            if masked is not None:  # a customer's number was said: the page plays it as a beep
+                return _ranged(request, masked, "audio/wav")
             return FileResponse(path, media_type=_media_type(path))
 
         return Starlette(routes=[Route("/", home), Route("/api/calls", api), Route("/calls/{id:int}", call),
                                  Route("/audio/{id:int}", audio)])
+
+
+def _ranged(request, data: bytes, media: str):
+    """``data`` answering a Range request (one range: what a player asks to seek), or whole."""
+    import re
+
+    from starlette.responses import Response
+
+    head = {"accept-ranges": "bytes"}
+    m = re.fullmatch(r"bytes=(\d*)-(\d*)", request.headers.get("range", "").strip())
+    if not m or (not m.group(1) and not m.group(2)):
+        return Response(data, media_type=media, headers=head)
+    n = len(data)
+    if m.group(1):
+        a, b = int(m.group(1)), min(int(m.group(2)) if m.group(2) else n - 1, n - 1)
+    else:
+        a, b = max(0, n - int(m.group(2))), n - 1
+    if a >= n or a > b:
+        return Response(b"", status_code=416, headers={**head, "content-range": f"bytes */{n}"})
+    return Response(data[a:b + 1], status_code=206, media_type=media,
+                    headers={**head, "content-range": f"bytes {a}-{b}/{n}"})
 
 
 def _media_type(path: Path) -> str:
