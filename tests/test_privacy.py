@@ -256,3 +256,38 @@ def test_the_page_and_the_dashboard_play_the_numbers_as_a_beep(tmp_path):
     mix = load_call(wav)
     assert np.std(kept) > 0.03  # elsewhere the call as it was
     assert wav.read_bytes() == original and len(mix.parties) == 2
+
+
+def test_a_live_sessions_files_hold_no_number(pack, tmp_path):
+    """The party's timeline a live session writes as it goes (for a crash) masks a number's first
+    piece before its rest is heard; warnings.jsonl and report.json mask them too."""
+    from phonecoach.live.session import StreamWorker
+
+    written, got = "", []
+    for party in ("agent", "customer"):  # a worker per party, each with its own file
+        worker = StreamWorker.__new__(StreamWorker)  # only what _final touches
+        worker.utterances, worker.privacy, worker.rec = [], pack.privacy, None
+        worker.timeline_file = open(tmp_path / f"{party}.timeline.jsonl", "x", encoding="utf-8")
+        worker.judge = type("J", (), {"on_final": lambda self, u, now: got.append(u)})()
+        for u in CALL.utterances:
+            if u.speaker == party:
+                worker._final(u)
+        worker.timeline_file.close()
+        written += (tmp_path / f"{party}.timeline.jsonl").read_text(encoding="utf-8")
+    assert not any(s in written for s in SECRETS), written
+    assert "8812" in written and sorted(u.text for u in got) == sorted(u.text for u in CALL.utterances)  # as heard
+
+
+def test_exports_show_the_callers_number_from_the_phone_system_masked(tmp_path):
+    """The caller's number the manifest gives stays in the store (calls are matched back by it)
+    but leaves in exports as its last four digits, where the call was stored redacted."""
+    wav = write_recorded_call(tmp_path / "arch")
+    manifest = tmp_path / "arch" / "calls.csv"
+    manifest.write_text("file,caller,started_at\nwang_0001.wav,13800138000,2026-11-27T10:00:00\n", encoding="utf-8")
+    db = tmp_path / "r.db"
+    r = CliRunner().invoke(main, ["batch", str(manifest), "--store", str(db), "--quiet"])
+    assert r.exit_code == 0, r.output
+    for args in (["--format", "jsonl"], ["--format", "csv", "--table", "calls"]):
+        out = CliRunner().invoke(main, ["export", "--store", str(db), *args])
+        assert out.exit_code == 0 and "13800138000" not in out.stdout and "*******8000" in out.stdout, args
+    assert wav.is_file()

@@ -19,6 +19,7 @@ from typing import Any, BinaryIO, Iterable, Iterator
 from ..core.errors import PhonecoachError
 from ..core.safeio import atomic_path
 from ..core.verdict import ANSWER_CHECKS
+from ..judging.personal import masked_caller
 from .store import UNKNOWN_AGENT, CallRecord, Store
 
 TABLES = ("calls", "rules", "agents", "complaints")
@@ -295,7 +296,8 @@ def agents(store: Store, sel: Selection) -> list[str]:
 def call_object(c: CallRecord) -> dict[str, Any]:
     """One stored call as scripts read it: the shape of ``export --format jsonl``."""
     return {"file": c.file, "sha256": c.sha256, "agent": c.agent, "call_id": c.call_id, "started_at": c.started_at,
-            "caller": c.caller, "score": c.score, "duration": c.duration,
+            "caller": masked_caller(c.caller) if c.report is not None and c.report.redacted else c.caller,
+            "score": c.score, "duration": c.duration,
             "rules": [r.to_dict() for r in (c.report.results if c.report is not None else [])],
             "measures": c.measures.to_dict() if c.measures is not None else None, "error": c.error,
             "metadata": dict(c.meta), "complaints": c.report.to_dict()["complaints"] if c.report is not None else [],
@@ -315,8 +317,12 @@ def table(store: Store, sel: Selection, name: str) -> Iterator[dict[str, Any]]:
         cols = ("file", "sha256", "agent", "call_id", "started_at", "caller", "score", "duration", "error", "pack",
                 "model", "metadata")
         for row in _rows(store, f"""SELECT c.file, c.sha256, c.agent, c.call_id, c.started_at, c.caller, c.score,
-                c.duration, c.error, c.pack, c.model, c.meta FROM calls c WHERE {where} ORDER BY c.file, c.key""", args):
-            yield dict(zip(cols, row))
+                c.duration, c.error, c.pack, c.model, c.meta, c.redacted FROM calls c WHERE {where}
+                ORDER BY c.file, c.key""", args):
+            d = dict(zip(cols, row[:-1]))
+            if row[-1]:  # stored redacted: the caller's number too, as it leaves
+                d["caller"] = masked_caller(d["caller"])
+            yield d
     elif name == "rules":
         cols = ("file", "sha256", "agent", "rule", "status", "severity", "start", "evidence")
         for row in _rows(store, f"""SELECT c.file, c.sha256, c.agent, r.rule, r.status, r.severity, r.start,

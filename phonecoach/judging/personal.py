@@ -57,7 +57,6 @@ KEEP_CONTEXT = ("工号", "订单", "单号", "编号", "流水号", "快递", "
                 "拨打", "记一下号码", "记下号码", "记一下这个号码", "记一下电话", "热线", "客服电话", "售后电话",
                 "服务电话", "举报电话", "投诉电话", "总机", "公司电话", "部门电话", "那边的号码", "电话我给您",
                 "号码我给您", "我给您报一下")
-SERVICE_PREFIXES = ("400", "800", "95", "96")  # 400/800 numbers and the 95xxx/96xxx service lines
 EMAIL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+-]*\s*(?:@|＠|艾特|at)\s*[A-Za-z0-9-]+(?:\s*(?:\.|点)\s*[A-Za-z0-9-]+)+",
                    re.IGNORECASE)
 
@@ -157,15 +156,21 @@ def _context_kind(before: str) -> str | None:
     return best
 
 
+def _service(digits: str) -> bool:
+    """A company's service number: 400/800, or a 95xxx/96xxx line."""
+    n = len(digits)
+    return (n == 10 and digits[:3] in ("400", "800")) or (n in (5, 6, 7, 8) and digits[:2] in ("95", "96"))
+
+
 def classify(digits: str, before: str = "", hotlines: Iterable[str] = ()) -> str | None:
     """The kind of personal number ``digits`` is, read after the words ``before`` (nearest
     last), or None when it is not one."""
     n = len(digits)
-    ctx = _context_kind(before)
     if digits in set(hotlines) or n < 6:
         return None
-    if (n == 10 and digits[:3] in ("400", "800")) or (n in (5, 6, 7, 8) and digits[:2] in ("95", "96")):
-        return None  # a company's service number
+    if _service(digits):
+        return None
+    ctx = _context_kind(before)  # (read only for runs long enough to be a number: it costs a match)
     if 16 <= n <= 19 and ctx == "card":
         return "card"
     if n == 18 and (id_check(digits) or ctx == "id"):
@@ -193,14 +198,18 @@ def classify(digits: str, before: str = "", hotlines: Iterable[str] = ()) -> str
     return None
 
 
-def find_personal(text: str, before: str = "", hotlines: Iterable[str] = ()) -> list[Found]:
+def find_personal(text: str, before: str = "", hotlines: Iterable[str] = (), strict: bool = False) -> list[Found]:
     """The personal numbers and e-mail addresses in one text (``before``: what was said just
-    before it, for context)."""
+    before it, for context). ``strict``: any other run of 6 or more digits that the words do not
+    say is no customer's is masked too (a text written before the rest of a number is heard)."""
     out = [Found(m.start(), m.end(), "email", m.group(0)) for m in EMAIL.finditer(text)]
     for run in digit_runs(text):
         if any(f.start <= run.start < f.end for f in out):
             continue
         kind = classify(run.digits, before + text[:run.start], hotlines)
+        if kind is None and strict and len(run.digits) >= 6 and run.digits not in set(hotlines) \
+                and _context_kind(before + text[:run.start]) != "keep" and not _service(run.digits):
+            kind = "number"
         if kind:
             out.append(Found(run.start, run.end, kind, run.digits))
     return sorted(out, key=lambda f: f.start)
@@ -217,5 +226,22 @@ def mask(text: str, found: Sequence[Found]) -> str:
     return "".join(out) + text[at:]
 
 
-def redact_text(text: str, before: str = "", hotlines: Iterable[str] = ()) -> str:
-    return mask(text, find_personal(text, before, hotlines))
+def redact_text(text: str, before: str = "", hotlines: Iterable[str] = (), strict: bool = False) -> str:
+    return mask(text, find_personal(text, before, hotlines, strict))
+
+
+def masked_caller(caller: str | None) -> str | None:
+    """A caller's number from the phone system as an export shows it in a redacted store: the
+    last four digits, as bills print a card (the store keeps the number to match calls back)."""
+    if not caller:
+        return caller
+    digits = [c for c in caller if c.isdigit()]
+    keep = 4 if len(digits) > 6 else 0
+    seen, out = 0, []
+    for c in caller:
+        if c.isdigit():
+            seen += 1
+            out.append(c if seen > len(digits) - keep else "*")
+        else:
+            out.append(c)
+    return "".join(out)

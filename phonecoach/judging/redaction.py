@@ -142,3 +142,22 @@ def personal_spans(tl: Timeline) -> list[tuple[float, float]]:
             timed = [(u.start, u.end)]
         spans += [(max(0.0, a - PAD_SECONDS), b + PAD_SECONDS) for a, b in timed]
     return sorted(spans)
+
+
+def redact_as_said(text: str, previous: list[Utterance], start: float | None,
+                   hotlines: Iterable[str] = ()) -> str:
+    """One party's new utterance masked before the rest of the call is known (a live session's
+    record for a crash): every run of six digits or more the words do not say is no customer's,
+    and a leading run that goes on from digits ending this party's utterance just before (the
+    rest of a number read in pieces)."""
+    before = "".join(u.text for u in previous[-2:])
+    found = find_personal(text, before, hotlines, strict=True)
+    runs = digit_runs(text)
+    last = previous[-1] if previous else None
+    if runs and not text[:runs[0].start].strip(" ，,") and last is not None and \
+            (start is None or last.end is None or start - last.end <= JOIN_SECONDS):
+        tail = digit_runs(last.text)
+        if tail and not last.text[tail[-1].end:].strip(" ，。,.？?") and len(tail[-1].digits) >= 3 \
+                and not any(f.start <= runs[0].start < f.end for f in found):
+            found.append(Found(runs[0].start, runs[0].end, "number", runs[0].digits))
+    return mask(text, found)

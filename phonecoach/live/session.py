@@ -30,7 +30,8 @@ from ..hearing.measures import measure_call
 from ..inputs.audio import TARGET_SR
 from ..inputs.transcribe import CHUNK_SECONDS, ChannelRecognizer, load_model
 from ..judging.engine import CallReport, judge
-from ..judging.model import RulePack
+from ..judging.model import Privacy, RulePack
+from ..judging.redaction import redact_as_said
 from .inorder import LISTENER, InOrder
 from .judge import LiveJudge
 from .sources import Block
@@ -85,9 +86,11 @@ class StreamWorker(threading.Thread):
 
     def __init__(self, party: str, q: "queue.Queue[Block | None]", model, judge: LiveJudge | InOrder,
                  folder: Path, partials: bool = True,
-                 heard: Callable[[str, np.ndarray], None] = lambda party, x: None) -> None:
+                 heard: Callable[[str, np.ndarray], None] = lambda party, x: None,
+                 privacy: Privacy = Privacy()) -> None:
         super().__init__(name=f"stream-{party}", daemon=True)
         self.party = party
+        self.privacy = privacy
         self.q = q
         self.judge = judge
         self.partials = partials
@@ -187,7 +190,10 @@ class StreamWorker(threading.Thread):
 
     def _final(self, u: Utterance) -> None:
         self.utterances.append(u)
-        self.timeline_file.write(json.dumps({"speaker": u.speaker, "text": u.text, "start": u.start,
+        text = u.text
+        if self.privacy.redact:  # this party's words so far, for a crash: no customer's number in the clear
+            text = redact_as_said(text, self.utterances[-3:-1], u.start, self.privacy.hotlines)
+        self.timeline_file.write(json.dumps({"speaker": u.speaker, "text": text, "start": u.start,
                                              "end": u.end}, ensure_ascii=False) + "\n")
         self.timeline_file.flush()
         self.judge.on_final(u, self.rec.audio_time if self.rec else u.end or 0.0)
@@ -242,7 +248,7 @@ class LiveSession:
         self.listen_error: BaseException | None = None
         self._heard_call: Heard | None = None  # the call as the listener heard it, once it is finished
         self.workers = {p: StreamWorker(p, self.queues[p], model, self.inorder, folder, partials,
-                                        heard=lambda party, x: self._heard.put((party, x)))
+                                        heard=lambda party, x: self._heard.put((party, x)), privacy=pack.privacy)
                         for p in self.parties}
         for w in self.workers.values():
             w.until = seconds
