@@ -178,12 +178,14 @@ def test_a_hold_runs_from_the_request_to_the_agents_return_and_is_never_dead_air
 def test_talk_over_inside_sentences_is_found_in_the_file_and_warned_live(seed, cond, pack, tmp_path):
     """Cut-ins of 0.8-2.5 s into the middle of the other party's sentence, the agent into the
     customer's or the customer into the agent's while the agent talks on: each of at least
-    1 s is found (its start within 1 s: a cut-in's first syllable is heard 0.55-0.8 s late on
-    4 of 36 here), none under it, and live warns of each at the file report's moment."""
+    1 s is found where it began (within 0.5 s on a clean line; through a telephone line a noisy
+    room's soft first syllable is heard 0.55-0.8 s late on 3 of 24 here, so within 1 s), none
+    under it, and live warns of each at the file report's moment."""
     call = overlap_call(seed)
     kw = CONDITIONS[cond]
     path = call.write(tmp_path / ("o.wav" if kw else "o.flac"), **kw)
     m = measure_call(load_call(path), Timeline([]))
-    assert [s for s, _ in m.interruptions] == pytest.approx([s for s, _ in call.truth.talkover], abs=1.0)
+    assert [s for s, _ in m.interruptions] == pytest.approx([s for s, _ in call.truth.talkover],
+                                                            abs=1.0 if kw else 0.5)
     got = _live(pack, path, tmp_path / "s")
     assert _standing(got, "never.interrupt") == pytest.approx([s for s, _ in m.interruptions], abs=0.3)

@@ -62,6 +62,7 @@ DTMF_GROUPS = ((697.0, 770.0, 852.0, 941.0), (1209.0, 1336.0, 1477.0, 1633.0))  
 DTMF_SHARE = 0.6  # a row and a column tone together carry this share (each at least a quarter of it)
 WARM_WINDOWS = 3  # windows heard again before the model runs after a skip or a reset
 QUIET_P = 0.15  # a window the model gives less than this is sound that is not speech
+ONSET_WINDOWS = 16  # a segment's start reaches back over at most this many doubtful windows (0.5 s)
 SURE_SPEECH = 2.0  # a segment this many times the minimum length is speech as soon as it is that long;
 SHORT_LOOKAHEAD = 10  # a shorter one only if most of the ~0.3 s after it is quiet or speech
 AHEAD_MAX = 256  # windows encoded in one batch at most (8 s)
@@ -211,6 +212,7 @@ class SpeechTracker:
         self._dead_from: float | None = None  # start of the digital silence or tones the line carries now
         self._skipped: list[tuple[int, np.ndarray] | None] = []  # the last windows not run through the model (None: echo)
         self._seg: _Open | None = None
+        self._rising = 0  # heard windows in a row just now, out of speech, neither quiet nor speech
         self._turn: _Open | None = None
         self._events: list[TurnEvent] = []
         self._grown = False
@@ -321,9 +323,16 @@ class SpeechTracker:
         if self._seg is None and p >= self.on:
             if self._short is not None:
                 self._settle_short(keep=True)  # more speech follows it
-            self._seg = _Open(t0, t1)
+            # speech began where the model's doubt did, not where it passed the start level: the
+            # sounding windows just before that it did not call quiet (a soft first syllable in a
+            # noisy room hovers at 0.2-0.5 for a few hundred ms), ONSET_WINDOWS at the most
+            earliest = self.segments[-1][1] if self.segments else 0.0
+            if self._turn is not None:
+                earliest = max(earliest, self._turn.end)
+            self._seg = _Open(max(t0 - self._rising * HOP, earliest), t1)
         elif self._seg is not None and p < self.off:
             self._end_segment(t0)
+        self._rising = min(self._rising + 1, ONSET_WINDOWS) if self._seg is None and ran and QUIET_P <= p < self.on else 0
         if self._seg is not None:
             self._seg.end = t1
             self._seg.energy += 10 ** (db / 10) * WINDOW
