@@ -212,7 +212,9 @@ def test_manifest_metadata_and_a_missing_file(tmp_path):
     r = batch(str(manifest), "--store", str(db), "--quiet")
     assert r.returncode == 1 and "gone.wav" in r.stderr
     got = rows(db, "SELECT agent, call_id, started_at, caller, meta FROM calls WHERE error IS NULL ORDER BY call_id")
-    assert [g[:4] for g in got] == [("zhang", f"C{i}", f"2026-11-0{i + 1}T09:30:00", "13800000000") for i in range(3)]
+    assert [g[:3] for g in got] == [("zhang", f"C{i}", f"2026-11-0{i + 1}T09:30:00") for i in range(3)]
+    # the caller's number as a redacted store keeps it: its last four digits and one digest for all three
+    assert {g[3] for g in got} == {got[0][3]} and got[0][3].startswith("*******0000~") and "13800000000" not in got[0][3]
     assert all(json.loads(g[4]) == {"queue": "billing"} for g in got)
     s = CliRunner().invoke(main, ["summary", "--store", str(db), "--json"])
     summary = json.loads(s.stdout)
@@ -280,7 +282,8 @@ def test_callback_rule_from_the_call_log(tmp_path):
 
     got = verdicts()
     assert got["kept"][0] == "pass" and "1 h 50 min later" in got["kept"][1] and "back.wav" in got["kept"][1]
-    assert got["broken"][0] == "fail" and "13900139000" in got["broken"][1]
+    assert got["broken"][0] == "fail" and "*******9000 by" in got["broken"][1]  # the number masked as it is shown
+    assert "13900139000" not in got["broken"][1]
     assert got["nometa"][0] == "not_applicable" and "started_at and caller" in got["nometa"][1]
     assert got["back"][0] == "not_applicable" and got["back"][1] == "no callback promised"
     assert got["broken"][2] < got["nometa"][2]  # a broken promise costs score; an unjudged one does not

@@ -290,4 +290,6 @@ def test_exports_show_the_callers_number_from_the_phone_system_masked(tmp_path):
     for args in (["--format", "jsonl"], ["--format", "csv", "--table", "calls"]):
         out = CliRunner().invoke(main, ["export", "--store", str(db), *args])
         assert out.exit_code == 0 and "13800138000" not in out.stdout and "*******8000" in out.stdout, args
+    raw = db.read_bytes() + (db.with_name(db.name + "-wal").read_bytes() if db.with_name(db.name + "-wal").exists() else b"")
+    assert b"13800138000" not in raw  # nor in the store's file: a salted digest matches calls back
     assert wav.is_file()

@@ -16,12 +16,14 @@ from ..core.timeline import clock, local_time
 from ..core.verdict import RuleInfo, RuleResult
 from ..judging.checks import CALLBACK_PROMISED
 from ..judging.model import RulePack
-from .store import CallRecord, Store
+from .store import CALLER_KEY, CallRecord, Store
 
 CHECK = "callback_within"
 
 
 def _number(caller: str | None) -> str:
+    if caller and CALLER_KEY in caller:  # a redacted store's caller: matched by its digest
+        return caller.split(CALLER_KEY, 1)[1]
     digits = re.sub(r"\D", "", caller or "")
     return digits[-11:]  # +86 138…, 0086…, 138…: the same subscriber
 
@@ -87,7 +89,8 @@ def _verdict(c: CallRecord, result: RuleResult, start: datetime | None, by_numbe
         return RuleResult(rule, "not_applicable", keep,
                           f"{CALLBACK_PROMISED}; the archive ends before the {hours:g} h window does")
     return RuleResult(rule, "fail", keep, f"promised at {clock(said.start)} ({promised.isoformat(sep=' ')}); no call "
-                                          f"to or from {c.caller} by {due.isoformat(sep=' ')}")
+                                          f"to or from {(c.caller or '').split(CALLER_KEY, 1)[0]} by "
+                                          f"{due.isoformat(sep=' ')}")
 
 
 def _gap(d: timedelta) -> str:

@@ -30,6 +30,7 @@ from ..core.errors import PhonecoachError
 from ..core.measured import Measures
 from ..core.timeline import Timeline
 from ..core.verdict import CallReport, RuleResult
+from ..judging.personal import masked_caller
 from .serial import measures_from_json, measures_to_json, timeline_from_json, timeline_to_json
 
 # Schema 2. A call's row holds only what the views filter and sort on (small rows: a scan of a
@@ -99,6 +100,7 @@ CREATE INDEX IF NOT EXISTS rules_broken ON rule_results(rule) WHERE status = 'fa
 -- each party's words by sound, rowid = call id * 4 + the party's code (SPEAKER_CODES), so a
 -- search reads the calls off the index without touching the rows
 CREATE VIRTUAL TABLE IF NOT EXISTS said USING fts5(sound);
+CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT NOT NULL);  -- the store's own salt
 """
 
 
@@ -144,6 +146,8 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
 
 APPLICATION_ID = 0x50434F41  # "PCOA" in the SQLite header: this file is a phonecoach store
 UNKNOWN_AGENT = "(unknown)"  # how views name the calls without an agent
+CALLER_KEY = "~"  # in a redacted store's caller: what is shown, then the digest calls are matched by
+CALLER_ROUNDS = 20000  # PBKDF2 rounds of that digest: ~10 ms a call, a brute force over all numbers costs years
 SCHEMA_VERSION = 3  # PRAGMA user_version; a store from a newer phonecoach is refused, not rewritten
 _OUR_TABLES = {"calls", "rule_results", "seen"}  # schema 1, before stores carried their id
 
@@ -291,7 +295,8 @@ class Store:
             cur = self.db.execute(
                 "INSERT INTO calls (key, sha256, pack, model, file, agent, call_id, started_at, week, caller, meta, "
                 "score, duration, error, complaint, scored_at, redacted) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (r.key, r.sha256, r.pack_version, r.model, r.file, r.agent, r.call_id, r.started_at, week, r.caller,
+                (r.key, r.sha256, r.pack_version, r.model, r.file, r.agent, r.call_id, r.started_at, week,
+                 self.pseudonym(r.caller) if r.report is not None and r.report.redacted else r.caller,
                  _json(r.meta or {}), r.score, r.duration, r.error, complaint, time.strftime("%Y-%m-%dT%H:%M:%S"),
                  int(r.report is not None and r.report.redacted)))
             call = cur.lastrowid
@@ -305,6 +310,25 @@ class Store:
                    [(x.rule.id, x.status, x.rule.severity, x.rule.check or None) for x in results], +1)
             if r.timeline is not None:
                 _index_words(self.db, call, r.timeline)
+
+    def pseudonym(self, caller: str | None) -> str | None:
+        """A caller's number as a redacted store keeps it: its last four digits to show, and a
+        salted, slow digest of the number (PBKDF2, this store's own salt) that calls are matched
+        back by (message.callback_4h), so the number itself is not in the file."""
+        if not caller or CALLER_KEY in caller:
+            return caller
+        digits = "".join(c for c in caller if c.isdigit())[-11:]  # +86 138…, 138…: one subscriber
+        if not digits:
+            return caller
+        row = self.db.execute("SELECT value FROM info WHERE key = 'salt'").fetchone()
+        if row is None:
+            import secrets
+
+            row = (secrets.token_hex(16),)
+            self.db.execute("INSERT OR IGNORE INTO info VALUES ('salt', ?)", row)
+            row = self.db.execute("SELECT value FROM info WHERE key = 'salt'").fetchone()
+        digest = hashlib.pbkdf2_hmac("sha256", digits.encode(), bytes.fromhex(row[0]), CALLER_ROUNDS)[:8].hex()
+        return f"{masked_caller(caller)}{CALLER_KEY}{digest}"
 
     def redact(self, hotlines: tuple[str, ...]) -> int:
         """Mask customers' personal numbers in every call stored without (a store written before
@@ -328,7 +352,8 @@ class Store:
                                         [(_first(x, "evidence"), call, pos) for pos, x in enumerate(report.results)])
                     self.db.execute("DELETE FROM said WHERE rowid BETWEEN ? AND ?", (4 * call, 4 * call + 3))
                     _index_words(self.db, call, report.timeline)
-                    self.db.execute("UPDATE calls SET redacted = 1 WHERE id = ?", (call,))
+                    self.db.execute("UPDATE calls SET redacted = 1, caller = ? WHERE id = ?",
+                                    (self.pseudonym(rec.caller), call))
                 return len(todo)
         except sqlite3.DatabaseError as exc:
             raise PhonecoachError(self._why(exc), self.path) from None

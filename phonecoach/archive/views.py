@@ -20,7 +20,7 @@ from ..core.errors import PhonecoachError
 from ..core.safeio import atomic_path
 from ..core.verdict import ANSWER_CHECKS
 from ..judging.personal import masked_caller
-from .store import UNKNOWN_AGENT, CallRecord, Store
+from .store import CALLER_KEY, UNKNOWN_AGENT, CallRecord, Store
 
 TABLES = ("calls", "rules", "agents", "complaints")
 STATUSES = ("pass", "fail", "not_applicable")
@@ -293,10 +293,17 @@ def agents(store: Store, sel: Selection) -> list[str]:
 
 # -- export ----------------------------------------------------------------------------------
 
+def shown_caller(caller: str | None, redacted: bool) -> str | None:
+    """The caller's number as it leaves the store: a redacted call's by its last four digits."""
+    if caller and CALLER_KEY in caller:
+        return caller.split(CALLER_KEY, 1)[0]
+    return masked_caller(caller) if redacted else caller
+
+
 def call_object(c: CallRecord) -> dict[str, Any]:
     """One stored call as scripts read it: the shape of ``export --format jsonl``."""
     return {"file": c.file, "sha256": c.sha256, "agent": c.agent, "call_id": c.call_id, "started_at": c.started_at,
-            "caller": masked_caller(c.caller) if c.report is not None and c.report.redacted else c.caller,
+            "caller": shown_caller(c.caller, c.report is not None and c.report.redacted),
             "score": c.score, "duration": c.duration,
             "rules": [r.to_dict() for r in (c.report.results if c.report is not None else [])],
             "measures": c.measures.to_dict() if c.measures is not None else None, "error": c.error,
@@ -320,8 +327,7 @@ def table(store: Store, sel: Selection, name: str) -> Iterator[dict[str, Any]]:
                 c.duration, c.error, c.pack, c.model, c.meta, c.redacted FROM calls c WHERE {where}
                 ORDER BY c.file, c.key""", args):
             d = dict(zip(cols, row[:-1]))
-            if row[-1]:  # stored redacted: the caller's number too, as it leaves
-                d["caller"] = masked_caller(d["caller"])
+            d["caller"] = shown_caller(d["caller"], bool(row[-1]))
             yield d
     elif name == "rules":
         cols = ("file", "sha256", "agent", "rule", "status", "severity", "start", "evidence")
