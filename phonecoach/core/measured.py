@@ -80,7 +80,7 @@ class Measures:
             out.append(f"Holds: {len(self.holds)}" + "".join(
                 f"  {clock(s)}-{clock(e)} ({e - s:.0f} s)" for s, e in self.holds))
         if self.interruptions is not None and self.dead_air is not None:
-            out.append(f"Interruptions (agent over customer): {len(self.interruptions)}" + "".join(
+            out.append(f"Talk-over (the agent talking over the customer): {len(self.interruptions)}" + "".join(
                 f"  {clock(s)} ({e - s:.1f} s)" for s, e in self.interruptions))
             out.append(f"Dead air after the customer: {len(self.dead_air)}" + "".join(
                 f"  {clock(s)} ({e - s:.1f} s)" for s, e in self.dead_air))
