@@ -175,17 +175,22 @@ def test_the_served_archive_filters_searches_and_plays_a_call_from_a_click(brows
         browser.get(server.address + "/")
         all_rows = browser.find_elements(By.CSS_SELECTOR, "tr.call")
         Select(browser.find_element(By.ID, "f-agent")).select_by_value("wang")
+        browser.execute_script("window.oldPage = true")
         browser.find_element(By.ID, "f-go").click()
-        rows = wait(lambda: browser.find_elements(By.CSS_SELECTOR, "tr.call") if "agent=wang" in browser.current_url
-                    else None)
+        rows = wait(lambda: browser.execute_script("return !window.oldPage && document.readyState === 'complete'")
+                    and browser.find_elements(By.CSS_SELECTOR, "tr.call"))
+        assert "agent=wang" in browser.current_url
         assert 0 < len(rows) < len(all_rows) and {r.get_attribute("data-agent") for r in rows} == {"wang"}
         Select(browser.find_element(By.ID, "f-agent")).select_by_value("")
         q = browser.find_element(By.ID, "f-q")
         q.clear()
         q.send_keys("與我無關")  # traditional characters: found all the same
+        browser.execute_script("window.oldPage = true")
         browser.find_element(By.ID, "f-go").click()
-        wait(lambda: "q=" in browser.current_url)
-        rows = browser.find_elements(By.CSS_SELECTOR, "tr.call")
+        # the new page once it has loaded (the address changes while the old page is still shown)
+        rows = wait(lambda: browser.execute_script("return !window.oldPage && document.readyState === 'complete'")
+                    and browser.find_elements(By.CSS_SELECTOR, "tr.call"))
+        assert "q=" in browser.current_url
         assert rows and all("never.shift_blame" in r.text for r in rows)
         rows[0].find_element(By.CSS_SELECTOR, "a").click()
         wait(lambda: "/calls/" in browser.current_url)
