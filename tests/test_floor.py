@@ -108,6 +108,9 @@ def test_floor_state_follows_a_call_from_start_to_end():
     assert (a["name"], a["on_call"], a["warnings"], a["score"], a["call_seconds"]) == ("wang", False, 1, 70.0, 60.0)
     assert a["by_severity"] == {"critical": 1} and a["last_warning"]["rule"] == "never.shift_blame"
     assert state.apply("5-0", {"kind": "warning", "session": "x", "data": "{not json"}) is None
+    # the publisher's clock may still send a running score after the end: the report's score stands
+    state.apply("6-0", entry("score", {"score": 88.5}, 161.0))
+    assert state.snapshot()["agents"][0]["score"] == 70.0
 
 
 
@@ -149,6 +152,8 @@ def test_floor_state_follows_a_shift_idle_between_calls_with_the_shift_so_far():
     a = state.snapshot()["agents"][0]
     assert a["on_call"] and a["warnings"] == 0 and a["shift"]["calls"] == 1  # this call's warnings only
     assert a["score"] == 100.0 and state.snapshot()["recent"][-1]["rule"] == "close.anything_else"
+    state.apply("4-2", entry("score", {"call": "001", "score": 60.0}, 203.0))  # 001's clock, late
+    assert state.snapshot()["agents"][0]["score"] == 100.0
     state.apply("6-0", entry("end", {"call": "002", "score": 91.0}, 260.0))
     state.apply("7-0", entry("shift", {"state": "ended", "calls": 2}, 300.0))
     a = state.snapshot()["agents"][0]

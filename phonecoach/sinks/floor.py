@@ -123,7 +123,10 @@ class FloorState:
             agent.by_severity[sev] = agent.by_severity.get(sev, 0) + 1
             self.recent.append(data)
         elif kind == "score":
-            agent.score = data.get("score")
+            # the running score of the call in progress; once a call has ended its report's score
+            # stands (the publisher's clock can still send a running one after the end)
+            if agent.on_call and not _earlier_call(agent, data):
+                agent.score = data.get("score")
         elif kind == "end":
             if not _earlier_call(agent, data):  # a call's report can come after the next call began
                 agent.on_call, agent.ended_at, agent.final = False, at, data

@@ -84,7 +84,10 @@ class RedisPublisher:
 
     def score(self) -> None:
         self._last_score = time.monotonic()
-        self._put("score", {"score": self.running_score(), "warnings": self.warnings})
+        data: dict[str, Any] = {"score": self.running_score(), "warnings": self.warnings}
+        if self.call is not None:
+            data["call"] = self.call
+        self._put("score", data)
 
     def end(self, summary: dict[str, Any]) -> None:
         self._put("end", summary)
