@@ -230,7 +230,7 @@ def test_a_raised_voice_opens_a_complaint_without_a_complaint_word(live):
     said(judge, "agent", "您好，我是小王，请问有什么可以帮您", 0.0, 3.0)
     for i, (start, level) in enumerate([(4.0, -26.0), (12.0, -25.0), (20.0, -27.0), (28.0, -14.0)]):
         seg(judge, "customer", "closed", start, start + 3.0, start + 3.0, level=level)
-        said(judge, "customer", ["我查一下快递", "单号是八八六七", "是昨天寄的", "到现在都没有消息"][i], start, start + 3.0)
+        said(judge, "customer", ["我查一下快递", "单号是八八六七", "是昨天寄的", "那我的快递现在怎么样了"][i], start, start + 3.0)
         said(judge, "agent", "好的", start + 4.0, start + 5.0)
     notice = [w for w in out if w.kind == "event"]
     assert [(w.start, w.message) for w in notice] == [(28.0, "The caller is complaining (raised voice): acknowledge it now.")]

@@ -61,7 +61,7 @@ def test_minimal_pack_loads(tmp_path):
     (lambda t: t.replace('phrases = ["您好"]', 'phrases = ["您好"]\nparams = { utterances = "two" }'), 10,
      "parameter 'utterances' must be a finite number"),
     (lambda t: t.replace('phrases = ["您好"]', 'patterns = ["工号[0-9"]'), 9, "bad pattern"),
-    (lambda t: t.replace('phrases = ["您好"]', 'phrases = []'), 9, "needs phrases or patterns"),
+    (lambda t: t.replace('phrases = ["您好"]', 'phrases = []'), 9, "needs phrases, patterns or acts"),
     (lambda t: t.replace('title = "Greet"', 'title = "Greet"\ncolour = "red"'), 5, "unknown field 'colour'"),
     (lambda t: t + t, 14, "duplicate rule id 'x.greet'"),
     # a misspelt step, part or measure would judge every call wrongly: refused where it is written

@@ -56,7 +56,10 @@ def test_a_complaint_handled_well_keeps_every_rule(pack):
 def test_without_a_complaint_none_applies(pack):
     calm = OPEN + [("C", "我想查一下我的快递到哪了"), ("A", "好的，我帮您查一下"), ("C", "好的谢谢"),
                    ("A", "感谢您的来电，再见")]
-    assert set(statuses(pack, calm).values()) == {"not_applicable"}
+    got = statuses(pack, calm)
+    # blaming the caller is forbidden on every call: kept here, where nobody blames
+    assert got.pop("never.blame_customer") == "pass"
+    assert set(got.values()) == {"not_applicable"}, got
 
 
 @pytest.mark.parametrize("rule,drop", [
@@ -163,7 +166,8 @@ def test_venting_without_a_complaint_word_is_a_complaint(pack, vent):
                                   "上次的事情处理得挺好的，我挺满意的", "我要退订这个套餐，怎么操作"])
 def test_words_that_only_mention_a_complaint_open_none(pack, calm):
     got = statuses(pack, OPEN + [("C", calm), ("A", "好的，我帮您看一下"), ("A", "感谢您的来电，再见")])
-    assert set(got.values()) == {"not_applicable"}
+    assert got.pop("never.blame_customer") == "pass"
+    assert set(got.values()) == {"not_applicable"}, got
 
 
 def test_a_time_in_days_is_a_time(pack):
@@ -186,7 +190,7 @@ def test_a_raised_voice_is_judged_against_the_callers_own_level(pack):
 
     # the utterance said in that turn opens a complaint, and the report says why
     tl = Timeline([Utterance("agent", "您好，请问有什么可以帮您", 0.0, 2.0),
-                   Utterance("customer", "到现在都没有消息", 20.0, 23.0),
+                   Utterance("customer", "那我的订单现在怎么样了", 20.0, 23.0),
                    Utterance("agent", "好的我看一下", 24.0, 25.0)])
     ev = derive_events(tl, pack.events, raised=[(20.0, 23.0)])
     assert ev.complaints == (1,) and ev.complaint_cues == ("raised voice",)

@@ -18,7 +18,7 @@ from typing import Any, BinaryIO, Iterable, Iterator
 
 from ..core.errors import PhonecoachError
 from ..core.safeio import atomic_path
-from ..core.verdict import ANSWER_CHECKS
+from ..core.verdict import ANSWER_CHECKS, ANSWER_RULES
 from ..judging.personal import masked_caller
 from .store import CALLER_KEY, UNKNOWN_AGENT, CallRecord, Store
 
@@ -256,22 +256,24 @@ def complaint_rows(store: Store, sel: Selection) -> list[dict[str, Any]]:
         kind = "complaint" if upset else "other"
         row[f"{kind}_calls"], row[f"{kind}_mean_score"] = n, _mean(total, scored)
     marks = ",".join("?" * len(ANSWER_CHECKS))
+    named = ",".join("?" * len(ANSWER_RULES))
     steps: dict[tuple[str, str], float] = {}
     names: set[str] = set()
     if sel.plain:
         t_where, t_args = _tally_where(sel)
         step_sql = f"""SELECT agent, rule, sum(CASE WHEN status = 'pass' THEN n ELSE 0 END) * 1.0 / sum(n) FROM tally
-                       WHERE {t_where} AND complaint = 1 AND check_name IN ({marks}) AND status != 'not_applicable'
-                       GROUP BY 1, 2"""
-        name_sql = f"SELECT DISTINCT rule FROM tally WHERE {t_where} AND check_name IN ({marks})"
-        step_args = name_args = t_args + list(ANSWER_CHECKS)
+                       WHERE {t_where} AND complaint = 1 AND (check_name IN ({marks}) OR rule IN ({named}))
+                       AND status != 'not_applicable' GROUP BY 1, 2"""
+        name_sql = f"SELECT DISTINCT rule FROM tally WHERE {t_where} AND (check_name IN ({marks}) OR rule IN ({named}))"
+        step_args = name_args = t_args + list(ANSWER_CHECKS) + list(ANSWER_RULES)
     else:
         step_sql = f"""SELECT coalesce(c.agent, '{UNKNOWN_AGENT}'), r.rule, avg(r.status = 'pass') FROM rule_results r
-                       JOIN calls c ON c.id = r.call WHERE {where} AND c.complaint = 1 AND r.check_name IN ({marks})
+                       JOIN calls c ON c.id = r.call WHERE {where} AND c.complaint = 1
+                       AND (r.check_name IN ({marks}) OR r.rule IN ({named}))
                        AND r.status != 'not_applicable' GROUP BY 1, 2"""
         name_sql = f"""SELECT DISTINCT r.rule FROM rule_results r JOIN calls c ON c.id = r.call
-                       WHERE {where} AND r.check_name IN ({marks})"""
-        step_args = name_args = args + list(ANSWER_CHECKS)
+                       WHERE {where} AND (r.check_name IN ({marks}) OR r.rule IN ({named}))"""
+        step_args = name_args = args + list(ANSWER_CHECKS) + list(ANSWER_RULES)
     for agent, rule, kept in _rows(store, step_sql, step_args):
         steps[(agent, rule)] = round(kept, 3)
         names.add(rule)

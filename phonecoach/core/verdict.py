@@ -16,6 +16,13 @@ from .timeline import Timeline
 Status = Literal["pass", "fail", "not_applicable"]
 # the checks that judge the agent's answer to a complaint: the steps pages and views show together
 ANSWER_CHECKS = ("after_complaint", "pace_after_complaint")
+# ... and the rules judged on every call that the answer is read with too (phone rules section 9)
+ANSWER_RULES = ("never.blame_customer",)
+
+
+def answer_step(rule: str, check: str | None) -> bool:
+    """The rule is a step of the agent's answer to a complaint (pages and views show them together)."""
+    return check in ANSWER_CHECKS or rule in ANSWER_RULES
 MONO_NOTE = ("mono recording: agent and customer are mixed; agent rules are judged on all speech, "
              "two-party rules are not applicable")
 

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from ..core.timeline import Timeline, Utterance
 from ..core.verdict import Occurrence, Status
+from .acts import find_act
 from .events import CallEvents, Hold, asked_to_wait, is_agent, is_customer
 from .model import Rule
 from .personal import TAGS
@@ -78,12 +79,17 @@ def check(name: str, wants_phrases: bool = True, choices: dict[str, tuple[str, .
 # --- helpers -------------------------------------------------------------------
 
 def match(rule: Rule, text: str) -> Match | None:
-    """A rule's phrases or patterns in ``text``, respecting its exceptions."""
+    """A rule's phrases, patterns or acts in ``text``, respecting its exceptions: the phrases are
+    the pack's examples, the acts what any wording of them does."""
     m = find_any(text, rule.phrases, rule.unless)
     if m:
         return m
     for pattern in rule.patterns:
         m = search_pattern(text, pattern)
+        if m:
+            return m
+    for act in rule.acts:
+        m = find_act(text, act, rule.unless)
         if m:
             return m
     return None

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from ..core.timeline import Timeline, Utterance
+from .acts import ACT_PREFIX, find_act
 from .textmatch import find_any, normalize
 
 SHORT_REPLY_CHARS = 8  # "好的，谢谢您" is part of the hold exchange, not the return
@@ -112,8 +113,10 @@ def derive_events(tl: Timeline, phrases: dict[str, tuple[str, ...]],
 
 def _complaints(tl: Timeline, phrases: dict[str, tuple[str, ...]],
                 raised: list[tuple[float, float]]) -> tuple[tuple[int, ...], tuple[str, ...]]:
-    """Where the customer complains (投诉, 不满意, 太差了, 你们怎么回事, 我要找你们领导…, or
-    their voice rises well over its own level): the first complaining utterance of each episode,
+    """Where the customer complains (投诉, 不满意, 太差了, 你们怎么回事, 我要找你们领导…; or does
+    what a complaint does in flat words: calls again, says it failed again or a promise was
+    broken, asks for a supervisor, demands a refund (``acts``); or their voice rises well over
+    its own level): the first complaining utterance of each episode,
     and what gave it away. A complaint said again before the agent has answered is the same
     episode; one after the agent spoke opens a new one. Needs two parties: on a mono mix the
     agent's own 投诉 wording cannot be told from the caller's."""
@@ -128,8 +131,12 @@ def _complaints(tl: Timeline, phrases: dict[str, tuple[str, ...]],
             continue
         if u.speaker != "customer":
             continue
-        m = find_any(u.text, phrases.get("complaint", ()), phrases.get("complaint_unless", ()))
-        cue = m.phrase if m else (RAISED_VOICE if _loud(u, raised) else None)
+        unless = phrases.get("complaint_unless", ())
+        m = find_any(u.text, phrases.get("complaint", ()), unless)
+        if m is None and phrases.get("complaint"):
+            m = find_act(u.text, "complaint", unless)
+        cue = (m.evidence if m.phrase.startswith(ACT_PREFIX) else m.phrase) if m else \
+            (RAISED_VOICE if _loud(u, raised) else None)
         if cue is not None:
             if answered:
                 out.append(i)

@@ -28,6 +28,7 @@ class Rule:
     phrases: tuple[str, ...] = ()
     patterns: tuple[str, ...] = ()  # regular expressions on normalised text
     unless: tuple[str, ...] = ()  # exceptions: a phrase match overlapping one is ignored
+    acts: tuple[str, ...] = ()  # what the words do (judging/acts.py) that also satisfies the rule
     params: dict[str, Any] = field(default_factory=dict)
     needs: tuple[str, ...] = ()  # what the rule cannot be judged without
     line: int = 0  # where the rule starts in its file

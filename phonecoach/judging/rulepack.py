@@ -17,6 +17,7 @@ from typing import Any
 from ..core.errors import RulePackError
 from ..core.safeio import finite, read_limited
 from ..core.settings import MeasureSettings
+from .acts import ACTS
 from .checks import CHECKS  # the checks declare their params
 from .model import HOTLINES, Privacy, Rule, RulePack
 from .textmatch import compile_phrase
@@ -195,7 +196,7 @@ def _parse_rule(r: Any, i: int, fail) -> Rule:
             fail(f"rule field '{key}' is missing or not a non-empty string", i, key)
     rid = r["id"]
     known = {"id", "title", "source", "severity", "weight", "check", "message", "fix", "speaker",
-             "phrases", "patterns", "unless", "params", "needs"}
+             "phrases", "patterns", "unless", "params", "needs", "acts"}
     for key in r:
         if key not in known:
             fail(f"rule '{rid}': unknown field '{key}'", i, key)
@@ -211,7 +212,7 @@ def _parse_rule(r: Any, i: int, fail) -> Rule:
     if check is None:
         fail(f"rule '{rid}': unknown check '{r['check']}' (known: {', '.join(sorted(CHECKS))})", i, "check")
     lists: dict[str, tuple[str, ...]] = {}
-    for key in ("phrases", "patterns", "unless", "needs"):
+    for key in ("phrases", "patterns", "unless", "needs", "acts"):
         value = r.get(key, [])
         if not _is_str_list(value) and value != []:
             fail(f"rule '{rid}': {key} must be a list of non-empty strings", i, key)
@@ -226,8 +227,11 @@ def _parse_rule(r: Any, i: int, fail) -> Rule:
     for need in lists["needs"]:
         if need not in NEEDS:
             fail(f"rule '{rid}': needs must name {', '.join(NEEDS)}", i, "needs")
-    if check.wants_phrases and not (lists["phrases"] or lists["patterns"]):
-        fail(f"rule '{rid}': check '{r['check']}' needs phrases or patterns", i, "phrases")
+    for act in lists["acts"]:
+        if act not in ACTS:
+            fail(f"rule '{rid}': unknown act '{act}' (known: {', '.join(ACTS)})", i, "acts")
+    if check.wants_phrases and not (lists["phrases"] or lists["patterns"] or lists["acts"]):
+        fail(f"rule '{rid}': check '{r['check']}' needs phrases, patterns or acts", i, "phrases")
     params_raw = r.get("params", {})
     if not isinstance(params_raw, dict):
         fail(f"rule '{rid}': params must be a table", i, "params")
@@ -257,7 +261,7 @@ def _parse_rule(r: Any, i: int, fail) -> Rule:
     return Rule(id=rid, title=r["title"], source=r["source"], severity=r["severity"],
                 weight=float(weight), check=r["check"], message=r["message"], fix=r["fix"],
                 speaker=speaker, phrases=lists["phrases"], patterns=lists["patterns"],
-                unless=lists["unless"], params=params, needs=lists["needs"])
+                unless=lists["unless"], params=params, needs=lists["needs"], acts=lists["acts"])
 
 
 def _check_pattern(pattern: str, where: str, fail) -> None:

@@ -247,9 +247,39 @@ def _part_hits(norm: NormText, part: Part, lo: int, hi: int, exact: bool = False
         if cost < NEVER and _acceptable(norm, part, i, i + m, _shared(norm, part, [(0, i, m)])):
             hits.append(_Hit(i, i + m, cost))
         i = norm.codes.find(part.codes, i + 1)
+    if exact and not hits and m > 2:
+        return _hits_through_fillers(norm, part, lo, hi)
     if m <= 2 or hits or exact:
         return hits
     return _approx_hits(norm, part, lo, hi)
+
+
+def _hits_through_fillers(norm: NormText, part: Part, lo: int, hi: int) -> list[_Hit]:
+    """``part`` as written (homophones only) with nothing but filler words (那个, 就是) and
+    stutters (投诉投诉邮箱's repeat) between its characters: what a recogniser adds to an
+    exception without changing it (你们的投诉那个电话 is still 投诉电话)."""
+    codes, chars, m = norm.codes, norm.chars, len(part.codes)
+    hits: list[_Hit] = []
+    i = codes.find(part.codes[0], lo)
+    while 0 <= i <= hi:
+        p, t, cost, shared = 0, i, 0.0, 0
+        while p < m and t < len(codes):
+            if codes[t] == part.codes[p]:
+                c = _cost_equal(norm, part, t, p, 1)
+                if c >= NEVER:
+                    break
+                shared += chars[t] == part.chars[p]
+                p, t, cost = p + 1, t + 1, cost + c
+            elif p and t + 2 <= len(chars) and chars[t:t + 2] in FILLER_WORDS:
+                t += 2
+            elif p and chars[t] in chars[max(i, t - 3):t] and chars[t] not in NEGATIONS:
+                t += 1  # a stutter repeats what was just said
+            else:
+                break
+        if p == m and not any(i < b < t for b in norm.breaks) and _acceptable(norm, part, i, t, shared):
+            hits.append(_Hit(i, t, cost))
+        i = codes.find(part.codes[0], i + 1)
+    return hits
 
 
 def _approx_hits(norm: NormText, part: Part, lo: int, hi: int) -> list[_Hit]:
@@ -428,11 +458,29 @@ def _find_any_cached(text: str, phrases: tuple[str, ...], unless: tuple[str, ...
     return _find_any(text, phrases, unless)
 
 
+def find_exceptions(norm: NormText, unless: Iterable[str]) -> list[Match]:
+    """Where the ``unless`` phrases are, as written (homophones, fillers and stutters aside),
+    each widened back over a stutter of its start: in 投诉投诉邮箱 the first 投诉 is the
+    exception's too, not a complaint."""
+    out = []
+    for u in unless:
+        for e in find_all(norm, u, exact=True):
+            s = e.start
+            while True:
+                k = next((k for k in (3, 2, 1) if s - k >= 0 and norm.chars[s - k:s] == norm.chars[s:s + k]), 0)
+                if not k:
+                    break
+                s -= k
+            out.append(e if s == e.start else Match(e.phrase, s, e.end, norm.span_text(s, e.end),
+                                                     norm.span(s, e.end), e.cost))
+    return out
+
+
 def _find_any(text: str | NormText, phrases: Iterable[str], unless: Iterable[str] = ()) -> Match | None:
     norm = text if isinstance(text, NormText) else normalize(text)
     # exceptions are matched as written (homophones aside): an exception stripped of the
     # character that makes it one (不管是 -> 不管) would excuse the very phrase it guards
-    exceptions = [e for u in unless for e in find_all(norm, u, exact=True)]
+    exceptions = find_exceptions(norm, unless)
     for phrase in phrases:
         for m in _matches(norm, compile_phrase(phrase)):
             if not any(e.start < m.end and m.start < e.end for e in exceptions):

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..core.safeio import atomic_path, write_text_atomic
-from ..core.verdict import ANSWER_CHECKS, CallReport
+from ..core.verdict import CallReport, answer_step
 from ..inputs.audio import CallAudio
 from ..judging.redaction import personal_spans
 from .templating import render
@@ -221,7 +221,7 @@ def complaint_answer(report: dict[str, Any]) -> dict[str, Any] | None:
         return None
     taken, missing, unjudged = [], [], []
     for r in report.get("rules", []):
-        if r.get("check") not in ANSWER_CHECKS:
+        if not answer_step(r["rule"], r.get("check")):
             continue
         step = {"rule": r["rule"], "title": r.get("title", r["rule"]), "status": r["status"],
                 "severity": r.get("severity", ""), "fix": r.get("fix", ""), "detail": r.get("detail", "")}
