@@ -26,6 +26,7 @@ OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "judgement_set
 N_CALLS = 240
 N_COMPLAINT_CALLS = 120  # issue 21: an unhappy caller, and the agent's answer step by step
 N_REAL_FIX_CALLS = 60  # issue 21: the kinds of wrong verdict seen on real recognised calls
+N_ACT_CALLS = 180  # issue 37: complaints said flatly, handled or blamed in the agent's own words
 SEED = 20261124
 
 P, F, NA = "pass", "fail", "not_applicable"
@@ -278,6 +279,10 @@ NEXT_STEPS = ["我马上帮您登记，反馈给售后部门加急处理。", "�
 NO_STEP = ["这个情况系统里有记录。", "您说的这个问题我知道了。"]
 TIMES = ["今天下班前一定给您回复。", "二十四小时之内会有专人联系您。", "明天上午之前给您答复。",
          "稍后我给您回电话。", "三个工作日内处理好。", "三天之内师傅上门。"]
+# a time that is also a deed by the company (someone comes, it gets done, the money is sent back) says
+# what happens next as well: issue 37 relabelled these, which had been read as a time alone
+DEED_TIMES = {"二十四小时之内会有专人联系您。", "三个工作日内处理好。", "三天之内师傅上门。",
+              "四十八小时以内退款会到账。", "这周五之前师傅一定上门。", "下周一之前给您寄出来。"}
 CONFIRMS = [("您看这样处理可以吗？", "行吧。"), ("这样安排您看行吗？", "可以。"), ("您看这样处理您满意吗？", "还行。")]
 BLAMES = [("这是你自己没看清楚，地址填错了。", {"never.impatient": F}),  # the pack's impatience list has it too
           ("谁让你不早点说呢？", {}), ("你当时为什么不检查一下？", {}), ("这个是你操作不当造成的。", {})]
@@ -312,9 +317,12 @@ def make_complaint_call(rng: random.Random) -> tuple[list[list], dict[str, str]]
     call.append(["A", first or rng.choice(NEUTRAL_ACKS), ""])
     call.append(["C", rng.choice(["嗯。", "那你说怎么办？", "你们得给我个说法。"]), ""])
     second = (rng.choice(NEXT_STEPS) if steps["next_step"] else rng.choice(NO_STEP))
-    second += rng.choice(TIMES) if steps["time"] else ""
+    said_time = rng.choice(TIMES) if steps["time"] else ""
+    second += said_time
     call.append(["A", second, ""])
     labels.update({f"complaint.{k}": P if v else F for k, v in steps.items()})
+    if said_time in DEED_TIMES:
+        labels["complaint.next_step"] = P
     labels["never.blame_customer"] = P
     r = rng.random()
     if r < 0.25:
@@ -381,6 +389,121 @@ def make_real_fix_call(rng: random.Random) -> tuple[list[list], dict[str, str]]:
     return call, labels
 
 
+# --- issue 37: complaint handling judged by what the agent did, in words of their own ------------
+# Written afresh for issue 37, before the act detectors (judging/acts.py), and not from the
+# pack's phrase lists. The caller complains flatly (no heated word): calling again, something
+# failing again, a promise broken, a supervisor, a refund or compensation demanded, 举报.
+FLAT_COMPLAINTS = [
+    "这已经是我第三次打电话来问这个事了。",
+    "我上周打过两次电话，到现在也没人给我答复。",
+    "我这个月的账单又不对，多收了我三十块。",
+    "宽带又断了，上个月刚修过。",
+    "麻烦帮我转一下你们的负责人。",
+    "我要求退款，这个东西根本用不了。",
+    "你们得赔偿我的损失。",
+    "快递说好昨天到，今天还是没收到。",
+    "这个问题我反映过好几回了。",
+    "我准备去工信部举报你们。",
+    "同样的毛病，这是第四次出现了。",
+    "上次客服答应给我回电话，结果一直没人打。",
+]
+# a calm caller whose words only look like a complaint's: no complaint to answer
+CALM_LOOKALIKES = [
+    "我上次打电话问过，想再确认一下地址。",
+    "我明天第二次去营业厅办理，需要带什么？",
+    "宽带装好了，又快又稳定，谢谢你们。",
+    "你们的投诉邮箱是哪个？",
+    "我想申请退款，请问怎么操作？",
+    "我想换个套餐，流量有点不够用。",
+]
+# the agent's answer, each act in other words than the pack lists ...
+OWN_APOLOGIES = ["真是对不住，这事是我们没做好。", "给您造成困扰了，实在不好意思。",
+                 "这件事我们确实做得不到位，跟您说声抱歉。"]
+OWN_EMPATHY = ["等了这么久，您着急是肯定的。", "我明白这事让您很闹心。", "遇到这种情况谁都会不高兴的。",
+               "您的心情我完全能理解。", "这么来回折腾，确实挺让人烦的。", "我知道您现在心里肯定不好受。",
+               "您跑了这么多趟，换了谁都会有意见。"]
+# ... and what only looks like empathy: understanding the facts, not the feeling
+NOT_EMPATHY = ["我明白了，您的意思是要改地址对吧？", "好的，我知道了，您说的是上个月的账单。",
+               "嗯，您说的情况我记下了。", "好的，我看一下您的记录。"]
+OWN_STEPS = ["我这就给您把工单升到加急。", "我现在把您的情况转给维修组长，让他亲自安排。",
+             "我们会派另一位师傅过去重新检查一遍。", "多收的三十块我这边给您退回到原来的账户。",
+             "我先帮您把这个订单拦截下来，再重新发一件。", "我这边记下来，交给专门负责的同事去核查。",
+             "您想要我们怎么解决，退货还是换货？", "您这边是希望退款还是重新补发呢？"]
+# an action nobody takes: refused, done by someone else, already over
+NOT_STEPS = [("这个问题我们这边也没办法处理。", {"voice.say_no_gently": F}),
+             ("系统显示已经处理完了。", {}), ("这种事一般都是快递那边负责的。", {}),
+             ("您说的这个问题我知道了。", {})]
+OWN_TIMES = ["最晚后天中午给您一个结果。", "四十八小时以内退款会到账。", "这周五之前师傅一定上门。",
+             "处理好了我第一时间打电话告诉您。", "晚上六点以前我给您回个电话。", "下周一之前给您寄出来。",
+             "一个小时后我再打给您说一下进度。"]
+# a time that promises nothing: the past
+NOT_TIMES = ["您之前是昨天下午打的电话对吧？", "这个问题三天前就有人反映过。"]
+OWN_CONFIRMS = [("这个方案您能接受吗？", "能。"), ("您觉得这样处理合适吗？", "行。"),
+                ("这么安排的话，您看满不满意？", "可以吧。"), ("您对这个处理结果还有什么意见吗？", "没有了。"),
+                ("如果这样处理，您是否同意？", "同意。")]
+# a question back that checks a fact, not that the caller accepts the resolution
+NOT_CONFIRMS = [("您的手机号还是尾号八八六七的这个吗？", "是的。"), ("您这边能听清楚吗？", "能听清。")]
+# blaming the caller, complaint or not, in other words
+OWN_BLAMES = ["这是您操作的问题，我们系统没有错。", "您当时怎么不问清楚再下单呢？", "谁让您不按提示来操作的？",
+              "那是因为您自己没仔细看说明书。", "您要是早点说就不会这样了。", "这个怪不了我们，是您自己填错的。",
+              "说明书上写得清清楚楚，是您没看。"]
+NOT_BLAMES_OWN = ["这不是您操作的问题，是系统的故障。", "您当时问得很清楚，是我们没有说明白。",
+                  "您按提示操作就可以了，很简单。", "您自己在手机上也能查到进度。", "不怪您，是我们的说明写得不清楚。"]
+# impatience in other words, and patience that only sounds like it
+OWN_IMPATIENCE = ["我刚才不是已经跟您讲过了嘛。", "同一个问题您都问第三遍了。", "您能不能先听我把话说完？",
+                  "哎呀，我再说最后一次啊。", "这个很简单的，您怎么还不明白？"]
+NOT_IMPATIENCE = ["我再跟您说一遍具体的步骤。", "刚才说的您如果没记住，我再重复一下。", "没关系，您慢慢说，我听着呢。"]
+
+
+def make_act_call(rng: random.Random) -> tuple[list[list], dict[str, str]]:
+    """Issue 37: a complaint said flatly (or a calm call that only looks like one), answered
+    in the agent's own words, act by act; blaming and impatience in other words, on complaint
+    and calm calls alike."""
+    call, labels = _opened(rng, OPENINGS[:7], COMPLAINT_RULES)
+    labels["never.blame_customer"] = P
+    complaint = rng.random() < 0.7
+    call.append(["C", rng.choice(FLAT_COMPLAINTS if complaint else CALM_LOOKALIKES), ""])
+    if complaint:
+        steps = {k: rng.random() < 0.65 for k in ("apologise", "empathy", "next_step", "time", "confirm")}
+        first = (rng.choice(OWN_APOLOGIES) if steps["apologise"] else "") + \
+            (rng.choice(OWN_EMPATHY) if steps["empathy"] else "")
+        call.append(["A", first or rng.choice(NOT_EMPATHY), ""])
+        call.append(["C", rng.choice(["嗯。", "那现在怎么办？", "你们总得给我个交代吧。"]), ""])
+        if steps["next_step"]:
+            second = rng.choice(OWN_STEPS)
+        else:
+            second, lab = rng.choice(NOT_STEPS)
+            labels.update(lab)
+        said_time = rng.choice(OWN_TIMES) if steps["time"] else ""
+        second += said_time or (rng.choice(NOT_TIMES) if rng.random() < 0.4 else "")
+        call.append(["A", second, ""])
+        labels.update({f"complaint.{k}": P if v else F for k, v in steps.items()})
+        if said_time in DEED_TIMES:
+            labels["complaint.next_step"] = P
+    else:
+        call.append(["A", "好的，" + rng.choice(["我帮您看一下。", "我给您说一下。", "没问题。"]), ""])
+    r = rng.random()
+    if r < 0.3:
+        call += [["C", "这怎么能怪我？" if complaint else "是我弄错了吗？", ""], ["A", rng.choice(OWN_BLAMES), ""]]
+        labels["never.blame_customer"] = F
+    elif r < 0.5:
+        call += [["C", "那是我的问题吗？", ""], ["A", rng.choice(NOT_BLAMES_OWN), ""]]
+    r = rng.random()
+    if r < 0.25:
+        call += [["C", "你再说一遍？", ""], ["A", rng.choice(OWN_IMPATIENCE), ""]]
+        labels["never.impatient"] = F
+    elif r < 0.45:
+        call += [["C", "你再说一遍？", ""], ["A", rng.choice(NOT_IMPATIENCE), ""]]
+    if complaint and steps["confirm"]:
+        ask, reply = rng.choice(OWN_CONFIRMS)
+        call += [["A", ask, ""], ["C", reply, ""]]
+    elif complaint and rng.random() < 0.5:
+        ask, reply = rng.choice(NOT_CONFIRMS)
+        call += [["A", ask, ""], ["C", reply, ""]]
+    _add(call, labels, rng.choice(COMPLAINT_CLOSINGS))
+    return call, labels
+
+
 def build() -> list[dict]:
     """The labelled calls, clean and noised (seeded: the same every run)."""
     rng = random.Random(SEED)
@@ -392,6 +515,11 @@ def build() -> list[dict]:
     rng = random.Random(SEED + 21)  # later parts draw their own numbers: the calls above stay as they were
     calls += [make_complaint_call(rng) for _ in range(N_COMPLAINT_CALLS)]
     calls += [make_real_fix_call(rng) for _ in range(N_REAL_FIX_CALLS)]
+    rng = random.Random(SEED + 37)
+    calls += [make_act_call(rng) for _ in range(N_ACT_CALLS)]
+    for _, labels in calls:  # issue 37: no blaming the caller holds on every call, complaint or not
+        if labels.get("never.blame_customer") == NA:
+            labels["never.blame_customer"] = P
     rows = []
     for k, (call, labels) in enumerate(calls):
         rows.append({"id": f"call{k:03d}", "variant": "clean", "turns": [t[:2] for t in call], "labels": labels})
