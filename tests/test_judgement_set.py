@@ -53,3 +53,13 @@ def test_the_set_is_rebuilt_exactly_and_is_really_noisy(tmp_path):
     clean = {r["id"]: r["turns"] for r in rows if r["variant"] == "clean"}
     changed = sum(r["turns"] != clean[r["id"]] for r in rows if r["variant"] == "noised")
     assert changed >= 0.9 * len(clean)
+
+
+def test_complaint_handling_is_judged_as_a_trainer_would(table):
+    """Issue 37: the complaint steps and the never-rules that judge acts, per rule (before the
+    acts, on this set: complaint.* 76-77 % agreement noised, never.blame_customer 17 %)."""
+    rules = ("complaint.apologise", "complaint.empathy", "complaint.next_step", "complaint.time",
+             "complaint.confirm", "never.blame_customer", "never.impatient")
+    for rule in rules:
+        assert table[("clean", rule)]["agreement"] >= 0.99, table[("clean", rule)]
+        assert table[("noised", rule)]["agreement"] >= 0.97, table[("noised", rule)]
