@@ -48,12 +48,14 @@ def test_two_party_capture_raises_the_expected_warnings(pulse, rushed, tmp_path)
     warnings = [json.loads(line) for line in out.decode().splitlines()]
     raised = {w["rule"]: w for w in warnings if w["status"] == "raised"}
     assert {"never.interrupt", "voice.response"} <= set(raised), warnings
-    # the capture started before playback, so compare the gap between the two warnings (within the
-    # speech trackers' 0.5 s steps; 0.05-0.36 s off in 3 runs, where two players once needed 1.2 s)
+    # the capture started before playback, so compare the gap between the two warnings: each is
+    # raised on a speech tracker's 0.5 s step, so the two can be a step apart, plus the capture's
+    # own jitter (0.05-0.36 s off in 3 runs here, 0.62 s once in a loaded CI run); each warning's
+    # place on the captured audio is held exactly below
     overlap_start = turns[2]["start"]
     dead_air_end = turns[3]["end"] + 3.0
     gap = raised["voice.response"]["t_audio"] - raised["never.interrupt"]["t_audio"]
-    assert gap == pytest.approx(dead_air_end - (overlap_start + 1.0), abs=0.6)
+    assert gap == pytest.approx(dead_air_end - (overlap_start + 1.0), abs=0.8)
     # and each warning is where the session's own report puts the event, on the audio it captured
     measures = json.loads((tmp_path / "s" / "report.json").read_text(encoding="utf-8"))["measures"]
     assert raised["never.interrupt"]["start"] == pytest.approx(measures["interruptions"][0]["start"], abs=0.05)
