@@ -29,7 +29,7 @@ from typing import Any, Iterator
 from ..core.errors import PhonecoachError
 from ..core.measured import Measures
 from ..core.timeline import Timeline
-from ..core.verdict import CallReport, RuleResult
+from ..core.verdict import CallReport, RuleResult, weighted_score
 from ..judging.personal import masked_caller
 from .serial import measures_from_json, measures_to_json, timeline_from_json, timeline_to_json
 
@@ -57,7 +57,8 @@ CREATE TABLE IF NOT EXISTS calls (
     error TEXT,                       -- one line, NULL when scored
     complaint INTEGER NOT NULL DEFAULT 0,  -- the caller complained (phone rules section 9)
     scored_at TEXT NOT NULL,
-    redacted INTEGER NOT NULL DEFAULT 0    -- customers' personal numbers masked in what is stored
+    redacted INTEGER NOT NULL DEFAULT 0,   -- customers' personal numbers masked in what is stored
+    machine_score REAL                -- the scorer's own score when a review changed it (score is then the reviewed)
 );
 CREATE TABLE IF NOT EXISTS records (  -- the lossless JSON (serial.py), zlib-compressed
     call INTEGER PRIMARY KEY REFERENCES calls(id) ON DELETE CASCADE,
@@ -74,6 +75,7 @@ CREATE TABLE IF NOT EXISTS rule_results (  -- one per rule per call, in the pack
     start REAL,
     evidence TEXT,
     check_name TEXT,
+    machine_status TEXT,              -- the scorer's verdict when a review changed it (status is then the reviewed)
     PRIMARY KEY (call, pos)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tally (
@@ -101,6 +103,50 @@ CREATE INDEX IF NOT EXISTS rules_broken ON rule_results(rule) WHERE status = 'fa
 -- search reads the calls off the index without touching the rows
 CREATE VIRTUAL TABLE IF NOT EXISTS said USING fts5(sound);
 CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT NOT NULL);  -- the store's own salt
+-- the people of serve (archive/people.py): a password kept only as its scrypt hash
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,               -- admin | supervisor | qa | agent
+    agent TEXT,                       -- an agent's own calls: the calls' agent field
+    team TEXT,                        -- a supervisor sees the agents of their team
+    password TEXT NOT NULL,           -- scrypt$n$r$p$salt$hash
+    created TEXT NOT NULL
+);
+-- reviews and disputes (archive/review.py): appended, never overwritten; the latest review of a
+-- call's rule is its verdict. They name the call by key too, so a call scored again keeps them.
+CREATE TABLE IF NOT EXISTS reviews (
+    id INTEGER PRIMARY KEY,
+    call INTEGER NOT NULL,
+    call_key TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    machine TEXT NOT NULL,            -- the scorer's verdict
+    human TEXT NOT NULL,              -- the reviewer's
+    reason TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    at TEXT NOT NULL,
+    dispute INTEGER                   -- the dispute it settled, if any
+);
+CREATE INDEX IF NOT EXISTS reviews_call ON reviews(call, rule, id);
+CREATE INDEX IF NOT EXISTS reviews_key ON reviews(call_key);
+CREATE TABLE IF NOT EXISTS disputes (
+    id INTEGER PRIMARY KEY,
+    call INTEGER NOT NULL,
+    call_key TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    agent_user TEXT NOT NULL,
+    comment TEXT NOT NULL,
+    state TEXT NOT NULL,              -- open | accepted | rejected: the latest of its events
+    opened_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS disputes_call ON disputes(call);
+CREATE TABLE IF NOT EXISTS dispute_events (  -- every change of a dispute, in order
+    id INTEGER PRIMARY KEY,
+    dispute INTEGER NOT NULL REFERENCES disputes(id),
+    at TEXT NOT NULL,
+    who TEXT NOT NULL,
+    state TEXT NOT NULL,
+    note TEXT NOT NULL
+);
 """
 
 
@@ -148,7 +194,7 @@ APPLICATION_ID = 0x50434F41  # "PCOA" in the SQLite header: this file is a phone
 UNKNOWN_AGENT = "(unknown)"  # how views name the calls without an agent
 CALLER_KEY = "~"  # in a redacted store's caller: what is shown, then the digest calls are matched by
 CALLER_ROUNDS = 20000  # PBKDF2 rounds of that digest: ~10 ms a call, a brute force over all numbers costs years
-SCHEMA_VERSION = 3  # PRAGMA user_version; a store from a newer phonecoach is refused, not rewritten
+SCHEMA_VERSION = 4  # PRAGMA user_version; a store from a newer phonecoach is refused, not rewritten
 _OUR_TABLES = {"calls", "rule_results", "seen"}  # schema 1, before stores carried their id
 
 
@@ -305,11 +351,15 @@ class Store:
                 _packed(measures_to_json(r.measures)), _packed(_report_json(r.report) if r.report is not None else None)))
             rows = [(call, pos, x.rule.id, x.status, x.rule.severity, _first(x, "start"), _first(x, "evidence"),
                      x.rule.check or None) for pos, x in enumerate(results)]
-            self.db.executemany("INSERT INTO rule_results VALUES (?,?,?,?,?,?,?,?)", rows)
+            self.db.executemany(f"INSERT INTO rule_results ({RESULT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)", rows)
             _count(self.db, r.pack_version, r.model, agent, complaint, week,
                    [(x.rule.id, x.status, x.rule.severity, x.rule.check or None) for x in results], +1)
             if r.timeline is not None:
                 _index_words(self.db, call, r.timeline)
+            # the same call scored again keeps what reviewers said of it
+            self.db.execute("UPDATE reviews SET call = ? WHERE call_key = ?", (call, r.key))
+            self.db.execute("UPDATE disputes SET call = ? WHERE call_key = ?", (call, r.key))
+            apply_reviews(self.db, call)
 
     def pseudonym(self, caller: str | None) -> str | None:
         """A caller's number as a redacted store keeps it: its last four digits to show, and a
@@ -529,6 +579,50 @@ def _count(db: sqlite3.Connection, pack: str, model: str, agent: str, complaint:
         db.execute("DELETE FROM tally_week WHERE n <= 0")
 
 
+RESULT_COLUMNS = "call, pos, rule, status, severity, start, evidence, check_name"
+
+
+def apply_reviews(db: sqlite3.Connection, call: int) -> None:
+    """Make a call's working verdict the reviewed one, inside the caller's transaction: each rule's
+    latest review becomes its status (the scorer's kept in ``machine_status``), the tallies move
+    with it, and the score is the reviewed score (the scorer's kept in ``machine_score``). So the
+    summary, exports, the dashboard and every filter read the verdict the team stands by."""
+    latest = {rule: human for rule, human in db.execute(
+        "SELECT rule, human FROM reviews WHERE call = ? ORDER BY id", (call,))}
+    if not latest:
+        return
+    row = db.execute("SELECT pack, model, coalesce(agent, ?), complaint, week, score, machine_score FROM calls "
+                     "WHERE id = ?", (UNKNOWN_AGENT, call)).fetchone()
+    if row is None:
+        return
+    pack, model, agent, complaint, week, score, machine_score = row
+    results = db.execute("SELECT pos, rule, status, severity, check_name, machine_status FROM rule_results "
+                         "WHERE call = ? ORDER BY pos", (call,)).fetchall()
+    took, gave = [], []
+    for pos, rule, status, severity, check, machine in results:
+        want = latest.get(rule, machine or status)
+        if want == status:
+            continue
+        took.append((rule, status, severity, check))
+        gave.append((rule, want, severity, check))
+        db.execute("UPDATE rule_results SET status = ?, machine_status = coalesce(machine_status, ?) "
+                   "WHERE call = ? AND pos = ?", (want, status, call, pos))
+    if took:
+        _count(db, pack, model, agent, complaint, week, took, -1)
+        _count(db, pack, model, agent, complaint, week, gave, +1)
+    blob = db.execute("SELECT report FROM records WHERE call = ?", (call,)).fetchone()
+    rep = load_json(blob[0]) if blob and blob[0] else None
+    if rep is None:
+        return
+    now = {rule: status for _, rule, status, *_ in db.execute(
+        "SELECT pos, rule, status FROM rule_results WHERE call = ?", (call,))}
+    reviewed = weighted_score((float(r.get("weight") or 0.0), now.get(r["rule"], r["status"]))
+                              for r in rep.get("rules", []))
+    first = machine_score if machine_score is not None else score
+    db.execute("UPDATE calls SET score = ?, machine_score = ? WHERE id = ?",
+               (reviewed, first if reviewed != first else None, call))
+
+
 def _forget(db: sqlite3.Connection, call: int) -> None:
     """Remove a stored call (a re-save replaces it): its records, results, words and tallies."""
     pack, model, agent, complaint, week = db.execute(
@@ -578,6 +672,9 @@ def migrate(db: sqlite3.Connection) -> None:
             db.execute(f"DROP INDEX IF EXISTS {index}")
     if "calls" in tables and not old and "redacted" not in columns:  # schema 2: before stores said so
         db.execute("ALTER TABLE calls ADD COLUMN redacted INTEGER NOT NULL DEFAULT 0")
+    if "calls" in tables and not old and "machine_score" not in columns:  # schema 3: before reviews
+        db.execute("ALTER TABLE calls ADD COLUMN machine_score REAL")
+        db.execute("ALTER TABLE rule_results ADD COLUMN machine_status TEXT")
     for statement in _statements(SCHEMA):
         db.execute(statement)
     if not old:
@@ -604,7 +701,7 @@ def migrate(db: sqlite3.Connection) -> None:
                                                              _packed(load_json(measures)), _packed(rep)))
         results = db.execute("SELECT rule, status, severity, start, evidence FROM rule_results_v1 WHERE key = ? "
                              "ORDER BY rowid", (key,)).fetchall()
-        db.executemany("INSERT INTO rule_results VALUES (?,?,?,?,?,?,?,?)",
+        db.executemany(f"INSERT INTO rule_results ({RESULT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)",
                        [(call, pos, rule, status, sev, start, ev, checks.get(rule) or None)
                         for pos, (rule, status, sev, start, ev) in enumerate(results)])
         _count(db, pack, model, agent or UNKNOWN_AGENT, complaint, week,

@@ -41,6 +41,8 @@ class Selection:
     min_score: float | None = None
     max_score: float | None = None
     ids: tuple[int, ...] | None = None
+    # the agents whose calls the viewer may see (serve's roles); None: every call
+    agents: tuple[str, ...] | None = None
 
     @property
     def plain(self) -> bool:
@@ -53,6 +55,9 @@ class Selection:
         if self.agent is not None:
             sql.append(f"coalesce({c}.agent, '{UNKNOWN_AGENT}') = ?")
             args.append(self.agent)
+        if self.agents is not None:
+            sql.append(f"{c}.agent IN (SELECT value FROM json_each(?))")
+            args.append(json.dumps(list(self.agents)))
         if self.week is not None:
             sql.append(f"{c}.week = ?")
             args.append(self.week)
@@ -150,6 +155,8 @@ def _tally_where(sel: Selection) -> tuple[str, list[Any]]:
     sql, args = "pack = ? AND model = ?", [sel.pack, sel.model]
     if sel.agent is not None:
         sql, args = sql + " AND agent = ?", args + [sel.agent]
+    if sel.agents is not None:
+        sql, args = sql + " AND agent IN (SELECT value FROM json_each(?))", args + [json.dumps(list(sel.agents))]
     return sql, args
 
 
@@ -223,7 +230,7 @@ def agent_weeks(store: Store, sel: Selection) -> dict[str, list[tuple[str, float
 def rule_weeks(store: Store, sel: Selection) -> dict[str, list[tuple[str, float]]]:
     """Per rule, the share of calls keeping it per week, where judged."""
     where, args = sel.where()
-    if sel.plain and sel.agent is None:
+    if sel.plain and sel.agent is None and sel.agents is None:
         sql, args = """SELECT rule, week, sum(CASE WHEN status = 'pass' THEN n ELSE 0 END) * 1.0 / sum(n) FROM tally_week
                        WHERE pack = ? AND model = ? AND status != 'not_applicable' GROUP BY 1, 2 ORDER BY 1, 2""", \
             [sel.pack, sel.model]

@@ -54,6 +54,18 @@ class Privacy:
 
 
 @dataclass(frozen=True)
+class ReviewShares:
+    """The pack's ``[review]``: which of each agent's calls of a week a reviewer's queue holds,
+    as shares of them (each at least one call when above 0): the lowest scores, calls broken on
+    the rules reviewers overturn most, and a random share, so good calls are heard too."""
+
+    lowest: float = 0.1
+    least_trusted: float = 0.1
+    random: float = 0.1
+    least_trusted_rules: int = 3
+
+
+@dataclass(frozen=True)
 class RulePack:
     name: str
     language: str
@@ -62,6 +74,7 @@ class RulePack:
     rules: tuple[Rule, ...]
     measures: MeasureSettings = MeasureSettings()
     privacy: "Privacy" = field(default_factory=lambda: Privacy())
+    review: ReviewShares = ReviewShares()
 
     def get(self, rule_id: str) -> Rule:
         for r in self.rules:

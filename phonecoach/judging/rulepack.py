@@ -19,7 +19,7 @@ from ..core.safeio import finite, read_limited
 from ..core.settings import MeasureSettings
 from .acts import ACTS
 from .checks import CHECKS  # the checks declare their params
-from .model import HOTLINES, Privacy, Rule, RulePack
+from .model import HOTLINES, Privacy, ReviewShares, Rule, RulePack
 from .textmatch import compile_phrase
 
 SEVERITIES = ("info", "minor", "major", "critical")
@@ -116,6 +116,7 @@ def load_pack(path: str | Path | None = None) -> RulePack:
 
     measures = _parse_measures(data.get("measures", {}), fail)
     privacy = _parse_privacy(data.get("privacy", {}), fail)
+    review = _parse_review(data.get("review", {}), fail)
     raw_rules = data.get("rule")
     if not isinstance(raw_rules, list) or not raw_rules:
         fail("no [[rule]] tables found")
@@ -127,7 +128,28 @@ def load_pack(path: str | Path | None = None) -> RulePack:
         seen.add(r.id)
     rules = [Rule(**{**r.__dict__, "line": loc.line(i)}) for i, r in enumerate(rules)]
     return RulePack(name=str(meta.get("name", p.stem)), language=str(meta.get("language", "")),
-                    path=str(p), events=events, rules=tuple(rules), measures=measures, privacy=privacy)
+                    path=str(p), events=events, rules=tuple(rules), measures=measures, privacy=privacy,
+                    review=review)
+
+
+def _parse_review(raw: Any, fail) -> ReviewShares:
+    """The ``[review]`` table: shares (0-1) of each agent's weekly calls in a reviewer's queue."""
+    if not isinstance(raw, dict):
+        fail("[review] must be a table")
+    known = ("lowest", "least_trusted", "random", "least_trusted_rules")
+    for key in raw:
+        if key not in known:
+            fail(f"unknown field review.{key} (known: {', '.join(known)})", None, key)
+    out = {}
+    for key in known[:3]:
+        v = raw.get(key, getattr(ReviewShares, key))
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
+            fail(f"review.{key} must be a share from 0 to 1", None, key)
+        out[key] = float(v)
+    n = raw.get("least_trusted_rules", ReviewShares.least_trusted_rules)
+    if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= 50:
+        fail("review.least_trusted_rules must be a whole number, 0-50", None, "least_trusted_rules")
+    return ReviewShares(**out, least_trusted_rules=n)
 
 
 def _parse_privacy(raw: Any, fail) -> Privacy:
