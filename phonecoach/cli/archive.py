@@ -261,27 +261,37 @@ def export(store_path, fmt, table_name, out) -> None:
 
 @click.command()
 @click.option("--store", "store_path", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True)
-@click.option("--labels", "labels_path", type=click.Path(path_type=Path), required=True,
-              help="CSV: file or call_id, rule, status (pass/fail/not_applicable), auditor.")
+@click.option("--labels", "labels_path", type=click.Path(path_type=Path),
+              help="CSV: file or call_id, rule, status (pass/fail/not_applicable), auditor. "
+                   "Without it, the reviews made in 'phonecoach serve' are the labels.")
 @click.option("--json", "as_json", is_flag=True)
 def calibrate(store_path, labels_path, as_json) -> None:
     """How far the scorer agrees with your own audits, per rule and per auditor.
 
-    Prints the agreement, the precision and recall of a "fail", Cohen's kappa, where auditors
-    disagree with each other, and every call where scorer and auditor differ, with the evidence.
+    The audits are the store's own reviews (each reviewer's latest verdict on each call's rule,
+    made in 'phonecoach serve'), or a CSV made elsewhere. Prints the agreement, the precision
+    and recall of a "fail", Cohen's kappa, where auditors disagree with each other, and every
+    call where scorer and auditor differ, with the evidence.
 
     \b
     Examples:
+      phonecoach calibrate --store results.db
       phonecoach calibrate --store results.db --labels audits.csv
       phonecoach calibrate --store results.db --labels audits.csv --json > calibration.json
     """
     from ..archive.calibration import calibrate as run
     from ..archive.calibration import load_labels
+    from ..archive.review import audit_labels
     from ..archive.store import Store
     from ..archive.views import selected
 
     try:
-        out = run(load_labels(labels_path), selected(Store(store_path, readonly=True)))
+        store = Store(store_path, readonly=True)
+        labels = load_labels(labels_path) if labels_path else audit_labels(store.db)
+        if not labels:
+            raise PhonecoachError("no reviews in the store yet (review calls in 'phonecoach serve', or give --labels)",
+                                  store_path)
+        out = run(labels, selected(store))
     except PhonecoachError as exc:
         _err(None, str(exc))
         sys.exit(EXIT_INPUT_ERROR)

@@ -64,11 +64,16 @@ def _until_stopped(server, what: str, token: str | None) -> None:
 @click.option("--token", help="Required on any address but 127.0.0.1: pages and the API need ?token=.")
 @click.option("--tls-cert", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="Serve HTTPS.")
 @click.option("--tls-key", type=click.Path(path_type=Path, exists=True, dir_okay=False))
-def serve(store_path, listen, token, tls_cert, tls_key) -> None:
+@click.option("--rules", "rules_path", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="Rule pack whose [review] sets the review queue's shares (default: the built-in pack).")
+def serve(store_path, listen, token, tls_cert, tls_key, rules_path) -> None:
     """The QA team's dashboard of a results store, served: filters (agent, rule, week, score,
     a phrase said), every call a page at a time, each call's replay page made when opened with
     its audio played from the recording. /api/calls gives the calls as JSON (agent, rule,
     status, week, min, max, q, speaker, limit, offset).
+
+    With users in the store ('phonecoach users add'), everyone signs in and sees what their role
+    allows; qa reviewers mark verdicts on a call's page and work /queue, agents dispute findings.
 
     \b
     Examples:
@@ -81,7 +86,10 @@ def serve(store_path, listen, token, tls_cert, tls_key) -> None:
 
     host, _, port = listen.rpartition(":")
     try:
-        server = serve_archive(store_path, host or "127.0.0.1", int(port), token, tls_cert, tls_key)
+        from ..judging.rulepack import load_pack
+
+        shares = load_pack(rules_path).review
+        server = serve_archive(store_path, host or "127.0.0.1", int(port), token, tls_cert, tls_key, shares)
     except PhonecoachError as exc:
         _err(None, str(exc))
         sys.exit(1)

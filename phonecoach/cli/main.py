@@ -613,9 +613,10 @@ def rules_check(file: Path) -> None:
 
 from .archive import batch, calibrate, export, search, summary  # noqa: E402 - they use the helpers above
 from .floor import floor, serve  # noqa: E402
+from .people import users  # noqa: E402
 from .report import report  # noqa: E402
 
-for _command in (batch, summary, export, search, calibrate, report, floor, serve):
+for _command in (batch, summary, export, search, calibrate, report, floor, serve, users):
     main.add_command(_command)
 
 if __name__ == "__main__":

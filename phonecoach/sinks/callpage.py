@@ -58,14 +58,15 @@ class Line:
 
 def call_page(call: CallReport, audio: CallAudio | None = None, *, clip: tuple[bytes, str] | None = None,
               title: str | None = None, facts: dict[str, str] | None = None, audio_url: str | None = None,
-              audio_missing: str | None = None) -> str:
+              audio_missing: str | None = None, review: dict[str, Any] | None = None) -> str:
     """The page's HTML. ``audio`` embeds the call (``clip``, if the caller encoded it already,
     else ``encode_voice``); ``audio_url`` instead plays the recording from a server (which
     answers range requests, so a click seeks without downloading the call first) or a file
     beside the page, and ``audio`` then only draws the contour when the measures have none; the agent's
     level and pitch are drawn from the measures (the listener's own pitch track), or from the
     audio for a report that has none; without audio the page still shows the verdict, timeline
-    and transcript, and ``audio_missing`` names the path where the recording was looked for."""
+    and transcript, and ``audio_missing`` names the path where the recording was looked for.
+    ``review``: serve's review section for the signed-in user (scores, trail, forms)."""
     from ..inputs.audio import encode_voice
 
     report = call.to_dict()  # the template's context is made here, at the sink
@@ -93,7 +94,7 @@ def call_page(call: CallReport, audio: CallAudio | None = None, *, clip: tuple[b
         marks=timeline_marks(measures, utterances, broken, report.get("complaints") or []),
         lanes=LANES, duration=float(duration), contour=_contour_paths(contour, float(duration)),
         audio=embedded, audio_url=audio_url, audio_missing=audio_missing, speakers=SPEAKERS,
-        nonce=secrets.token_urlsafe(16))
+        nonce=secrets.token_urlsafe(16), review=review)
 
 
 def write_call_page(path: Path, call: CallReport, audio: CallAudio | None = None, **kw: Any) -> None:

@@ -53,7 +53,9 @@ class WebServer:
     """A Starlette app served by uvicorn on its own thread and event loop."""
 
     def __init__(self, app, host: str = "127.0.0.1", port: int = 0, token: str | None = None,
-                 tls_cert: Path | None = None, tls_key: Path | None = None) -> None:
+                 tls_cert: Path | None = None, tls_key: Path | None = None, guard: bool = True) -> None:
+        """``guard``: the token guards every request here; an app that checks the token
+        itself (serve's, where people also sign in) passes False."""
         import uvicorn
 
         check_exposure(host, port, token)
@@ -72,7 +74,7 @@ class WebServer:
         scheme = "https" if tls_cert else "http"
         shown = f"[{host}]" if ":" in host else host
         self.address = f"{scheme}://{shown}:{self.sock.getsockname()[1]}"
-        config = uvicorn.Config(TokenGuard(app, token), log_level="warning", access_log=False, lifespan="on",
+        config = uvicorn.Config(TokenGuard(app, token) if guard else app, log_level="warning", access_log=False, lifespan="on",
                                 limit_concurrency=MAX_CONNECTIONS, timeout_keep_alive=10,
                                 timeout_graceful_shutdown=2,
                                 ssl_certfile=str(tls_cert) if tls_cert else None,
