@@ -201,3 +201,78 @@ def test_the_served_archive_filters_searches_and_plays_a_call_from_a_click(brows
         assert start > 1 and wait(lambda: abs(player_time(browser) - start) < 0.6)
     finally:
         server.stop()
+
+
+def _sign_in(browser, base: str, name: str, password: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.delete_all_cookies()
+    browser.get(base + "/")
+    wait(lambda: "/login" in browser.current_url)
+    browser.find_element(By.ID, "l-user").send_keys(name)
+    browser.find_element(By.ID, "l-password").send_keys(password)
+    browser.find_element(By.ID, "l-go").click()
+    wait(lambda: "/login" not in browser.current_url and browser.find_elements(By.ID, "who"))
+
+
+def test_in_the_browser_each_role_sees_its_calls_a_review_changes_the_score_and_a_dispute_goes_round(browser, tmp_path):
+    """Issue 39 in Chromium: an agent signs in and sees their calls only, reaches no other call by
+    its URL, disputes a finding; a qa reviewer accepts it on the call's page and the call then shows
+    both scores; the agent sees the outcome."""
+    import re
+    import sqlite3
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from phonecoach.sinks.served import serve_archive
+
+    db = dashboard_store(tmp_path)
+    password = "a long passphrase 1"
+    for args in (["li", "--role", "qa"], ["wang", "--role", "agent", "--agent", "wang", "--team", "north"]):
+        r = CliRunner().invoke(main, ["users", "add", *args, "--store", str(db), "--password-stdin"],
+                               input=password + "\n")
+        assert r.exit_code == 0, r.output
+    con = sqlite3.connect(str(db))
+    mine = con.execute("SELECT c.id FROM calls c WHERE agent = 'wang' AND EXISTS (SELECT 1 FROM rule_results r "
+                       "WHERE r.call = c.id AND r.status = 'fail') ORDER BY id LIMIT 1").fetchone()[0]
+    other = con.execute("SELECT id FROM calls WHERE agent != 'wang' ORDER BY id LIMIT 1").fetchone()[0]
+    con.close()
+    server = serve_archive(db, "127.0.0.1", 0)
+    base = server.address
+    try:
+        _sign_in(browser, base, "wang", password)
+        rows = browser.find_elements(By.CSS_SELECTOR, "tr.call")
+        assert rows and {r.get_attribute("data-agent") for r in rows} == {"wang"}
+        browser.get(f"{base}/calls/{other}")  # another agent's call, typed in
+        assert "not yours to see" in browser.find_element(By.TAG_NAME, "body").text
+        assert not browser.find_elements(By.CSS_SELECTOR, "article.finding")
+        browser.get(f"{base}/calls/{mine}")
+        rule = Select(browser.find_element(By.ID, "d-rule")).options[0].get_attribute("value")
+        browser.find_element(By.ID, "d-comment").send_keys("我说过工号了，请再听一下")
+        browser.find_element(By.ID, "d-save").click()
+        wait(lambda: browser.find_elements(By.CSS_SELECTOR, f'article.dispute.state-open[data-rule="{rule}"]'))
+
+        _sign_in(browser, base, "li", password)
+        browser.get(f"{base}/calls/{mine}")
+        machine = float(browser.find_element(By.ID, "machine-score").text)
+        assert not browser.find_elements(By.ID, "reviewed-score")
+        dispute = browser.find_element(By.CSS_SELECTOR, f'article.dispute[data-rule="{rule}"]')
+        dispute.find_element(By.NAME, "note").send_keys("听到了，0:03 报了工号")
+        dispute.find_element(By.CSS_SELECTOR, 'button[value="accept"]').click()
+        reviewed = float(wait(lambda: browser.find_elements(By.ID, "reviewed-score"))[0].text)
+        assert reviewed > machine and float(browser.find_element(By.ID, "machine-score").text) == machine
+        # the dashboard's list uses the reviewed score
+        browser.get(base + "/?agent=wang")
+        row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "tr.call")
+                   if f"/calls/{mine}" in r.find_element(By.CSS_SELECTOR, "a").get_attribute("href"))
+        assert f"{reviewed:.1f}" in row.text
+
+        _sign_in(browser, base, "wang", password)
+        browser.get(f"{base}/calls/{mine}")
+        outcome = browser.find_element(By.CSS_SELECTOR, f'article.dispute[data-rule="{rule}"]')
+        assert "accepted" in outcome.text and "听到了" in outcome.text
+        assert not browser.find_elements(By.ID, "review-form")  # an agent never reviews
+        assert re.search(r"\d", browser.find_element(By.ID, "reviewed-score").text)
+    finally:
+        server.stop()
