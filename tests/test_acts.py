@@ -1,7 +1,7 @@
 """Issue 37: complaint handling judged by what a turn does, in any reasonable wording.
 
 The utterances in tests/data/acts_heldout*.jsonl were written apart from the labelled calls
-(two batches, each measured before the templates were tuned on it: see benchmarks/RESULTS.md);
+(three batches, each measured before the templates were tuned on it: see benchmarks/RESULTS.md);
 here every one must be read right, and the look-alikes beside them refused."""
 import json
 from pathlib import Path
@@ -15,8 +15,8 @@ from phonecoach.judging.events import derive_events
 from phonecoach.judging.rulepack import RulePackError, load_pack
 
 DATA = Path(__file__).resolve().parent / "data"
-HELD_OUT = [json.loads(line) for name in ("acts_heldout.jsonl", "acts_heldout2.jsonl")
-            for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+HELD_OUT = [json.loads(line) for path in sorted(DATA.glob("acts_heldout*.jsonl"))
+            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def test_the_held_out_utterances_cover_every_act_both_ways():
@@ -60,6 +60,10 @@ def test_asr_variants_still_do_the_act(act, text):
     ("blame", "您按这个步骤来就不会用错了"),  # help
     ("impatience", "我再给您解释一下"),
     ("feeling", "我明白您的意思"),  # understood the words, not the feeling
+    ("impatience", "如果您不明白，可以随时再问我"),
+    ("impatience", "这个功能您不会也没关系，我来帮您设置"),
+    ("blame", "您放心，我们不会搞错的"),
+    ("complaint", "我又想起来一件事，顺便问一下"),
 ])
 def test_look_alikes_do_not(act, text):
     pack = load_pack()

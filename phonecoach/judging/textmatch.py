@@ -109,6 +109,9 @@ def _code(syllable: str) -> str:
     return c
 
 
+_POLITE_CODES = frozenset(_code(_syllable(c)) for c in POLITE_PAIR)  # 你 and 您
+
+
 @dataclass(frozen=True)
 class NormText:
     """Text reduced for matching, with a map back to the original characters."""
@@ -293,6 +296,10 @@ def _approx_hits(norm: NormText, part: Part, lo: int, hi: int) -> list[_Hit]:
     loose_ends = m >= LOOSE_ENDS_FROM
     firsts = {part.codes[0]} | ({part.codes[1]} if loose_ends and part.chars[0] in DROPPABLE else set())
     lasts = {part.codes[-1]} | ({part.codes[-2]} if loose_ends and part.chars[-1] in DROPPABLE else set())
+    if part.chars[0] in POLITE_PAIR:  # 你挂电话吧 said as 您挂电话吧: the swap is cheap, so may start it
+        firsts |= _POLITE_CODES
+    if part.chars[-1] in POLITE_PAIR:
+        lasts |= _POLITE_CODES
     best: dict[int, _Hit] = {}
     codes = norm.codes
     for i in range(lo, min(hi, len(codes) - 1) + 1):
