@@ -351,8 +351,31 @@ def _negated_before(norm: NormText, start: int) -> bool:
     return False
 
 
+@lru_cache(maxsize=None)
+def _word_chars(word: str) -> frozenset[str]:
+    """The characters a match of ``word`` must share with the text: every match of the tolerant
+    matcher keeps at least one as written (sound alone never counts), so a word sharing none
+    is skipped unasked. Empty for the sound and number slots, which are always asked."""
+    if word.startswith(("%", "#")):
+        return frozenset()
+    return frozenset(normalize(word).chars)
+
+
+@lru_cache(maxsize=None)
+def _slot_chars(words: tuple[str, ...]) -> frozenset[str] | None:
+    """Every character a slot's words could share with a text (None: a sound or number slot)."""
+    if any(not _word_chars(w) for w in words):
+        return None
+    return frozenset().union(*(_word_chars(w) for w in words))
+
+
 def _slot_hits(norm: NormText, slot: Slot) -> list[tuple[int, int]]:
-    out = sorted({h for w in slot.words for h in _hits(norm.original, w)})
+    present = norm.char_set
+    anyof = _slot_chars(slot.words)
+    if anyof is not None and anyof.isdisjoint(present):
+        return []  # most templates end here, at their first slot, on most utterances
+    out = sorted({h for w in slot.words if not (chars := _word_chars(w)) or not chars.isdisjoint(present)
+                  for h in _hits(norm.original, w)})
     if slot.at_end:
         out = [(s, e) for s, e in out if e == len(norm.chars) or e in norm.breaks]
     return out

@@ -24,6 +24,7 @@ characters; ``[X]`` marks characters that must be written exactly so.
 """
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import unicodedata
@@ -122,6 +123,11 @@ class NormText:
     index: tuple[int, ...]  # chars[i] came from original[index[i]]
     breaks: frozenset[int] = frozenset()  # i: punctuation stood between chars[i-1] and chars[i]
     codes: str = ""  # one code per syllable (see ``_code``)
+
+    @functools.cached_property
+    def char_set(self) -> frozenset[str]:
+        """The characters present: a quick no for words that share none."""
+        return frozenset(self.chars)
 
     def span_text(self, start: int, end: int) -> str:
         """The original text behind normalised chars [start, end)."""
