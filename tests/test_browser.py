@@ -217,8 +217,9 @@ def _sign_in(browser, base: str, name: str, password: str) -> None:
 
 def test_in_the_browser_each_role_sees_its_calls_a_review_changes_the_score_and_a_dispute_goes_round(browser, tmp_path):
     """Issue 39 in Chromium: an agent signs in and sees their calls only, reaches no other call by
-    its URL, disputes a finding; a qa reviewer accepts it on the call's page and the call then shows
-    both scores; the agent sees the outcome."""
+    its URL, disputes a finding; their supervisor sees the team's calls only; a qa reviewer sees
+    everyone's, accepts the dispute on the call's page and the call then shows both scores; the
+    agent sees the outcome."""
     import re
     import sqlite3
 
@@ -229,7 +230,8 @@ def test_in_the_browser_each_role_sees_its_calls_a_review_changes_the_score_and_
 
     db = dashboard_store(tmp_path)
     password = "a long passphrase 1"
-    for args in (["li", "--role", "qa"], ["wang", "--role", "agent", "--agent", "wang", "--team", "north"]):
+    for args in (["li", "--role", "qa"], ["wang", "--role", "agent", "--agent", "wang", "--team", "north"],
+                 ["zhao", "--role", "supervisor", "--team", "north"]):
         r = CliRunner().invoke(main, ["users", "add", *args, "--store", str(db), "--password-stdin"],
                                input=password + "\n")
         assert r.exit_code == 0, r.output
@@ -253,7 +255,16 @@ def test_in_the_browser_each_role_sees_its_calls_a_review_changes_the_score_and_
         browser.find_element(By.ID, "d-save").click()
         wait(lambda: browser.find_elements(By.CSS_SELECTOR, f'article.dispute.state-open[data-rule="{rule}"]'))
 
+        # the supervisor of wang's team sees their team's calls and no other
+        _sign_in(browser, base, "zhao", password)
+        assert {r.get_attribute("data-agent") for r in browser.find_elements(By.CSS_SELECTOR, "tr.call")} == {"wang"}
+        assert [o.get_attribute("value") for o in Select(browser.find_element(By.ID, "f-agent")).options] == ["", "wang"]
+        assert browser.find_element(By.ID, "who").text.startswith("signed in as zhao (supervisor)")
+        browser.get(f"{base}/calls/{other}")
+        assert "not yours to see" in browser.find_element(By.TAG_NAME, "body").text
+
         _sign_in(browser, base, "li", password)
+        assert len({r.get_attribute("data-agent") for r in browser.find_elements(By.CSS_SELECTOR, "tr.call")}) > 1
         browser.get(f"{base}/calls/{mine}")
         machine = float(browser.find_element(By.ID, "machine-score").text)
         assert not browser.find_elements(By.ID, "reviewed-score")
