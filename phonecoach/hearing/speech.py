@@ -35,6 +35,7 @@ state is kept only while it helps, measured on real voices through telephone lin
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,6 +68,18 @@ SURE_SPEECH = 2.0  # a segment this many times the minimum length is speech as s
 SHORT_LOOKAHEAD = 10  # a shorter one only if most of the ~0.3 s after it is quiet or speech
 AHEAD_MAX = 256  # windows encoded in one batch at most (8 s)
 AHEAD_MARGIN_DB = 3.0  # windows this close under the gate are encoded ahead too (the floor moves)
+EDGE_WINDOWS = 16  # a segment's edge beside other sound (hold music, a room) moves to where the sound
+# changes: the sound is read over this many windows (0.5 s) beside the edge; a start reaches back
+EDGE_REACH = 32  # over at most this many windows (1 s) unlike it, an end over at most
+EDGE_TRIM = 19  # this many (0.6 s) like it
+EDGE_SOUND = 96  # the sound before a start is read over at most this many windows (3 s)
+EDGE_BANDS = np.geomspace(125.0, 3800.0, 17)  # the spectral shape is read in these bands (the phone's)
+EDGE_LIKE_DB = 4.5  # a window whose shape is this close to one of the sound's windows is that sound
+EDGE_LOUDER_DB = 0.5  # (at an end, also no louder than the sound's loudest: a soft last syllable over
+# music 10 dB under the voice has nearly the music's colour, and is still the voice)
+EDGE_STEADY = 8  # a start reaches back over no run of this many windows (0.26 s) steady within
+EDGE_STEADY_DB = 1.5  # this many dB: a held note (a new one, unlike the melody's before) is no voice,
+# whose level moves with its syllables
 Span = tuple[float, float]
 
 
@@ -178,6 +191,7 @@ class _Open:
     speech: float = 0.0
     energy: float = 0.0  # sum of squares over its speech windows
     samples: int = 0
+    onset: float | None = None  # where it began, if before ``start`` (taken once it is speech)
 
 
 class SpeechTracker:
@@ -214,6 +228,9 @@ class SpeechTracker:
         self._seg: _Open | None = None
         self._rising = 0  # heard windows in a row just now, out of speech, neither quiet nor speech
         self._turn: _Open | None = None
+        self._history: deque[tuple[int, np.ndarray, float, bool, float]] = deque(
+            maxlen=EDGE_SOUND + EDGE_REACH + ONSET_WINDOWS + 2)  # (index, samples, dB, ran, probability)
+        self._trim: tuple[int, int] | None = None  # (segment's end window, windows heard since) awaiting its trim
         self._events: list[TurnEvent] = []
         self._grown = False
 
@@ -319,8 +336,10 @@ class SpeechTracker:
             self._recent.append((i, x.copy()))
             del self._recent[:-WARM_WINDOWS]
         self.windows += 1
+        self._history.append((i, x, db, ran, p))
         t0, t1 = i * HOP, (i + 1) * HOP
         if self._seg is None and p >= self.on:
+            self._trim = None
             if self._short is not None:
                 self._settle_short(keep=True)  # more speech follows it
             # speech began where the model's doubt did, not where it passed the start level: the
@@ -329,9 +348,12 @@ class SpeechTracker:
             earliest = self.segments[-1][1] if self.segments else 0.0
             if self._turn is not None:
                 earliest = max(earliest, self._turn.end)
-            self._seg = _Open(max(t0 - self._rising * HOP, earliest), t1)
+            start = max(t0 - self._rising * HOP, earliest)
+            self._seg = _Open(start, t1, onset=self._onset_after_sound(int(round(start / HOP)), earliest))
         elif self._seg is not None and p < self.off:
             self._end_segment(t0)
+        elif self._trim is not None:
+            self._trim_end(ran and p < self.off)
         self._rising = min(self._rising + 1, ONSET_WINDOWS) if self._seg is None and ran and QUIET_P <= p < self.on else 0
         if self._seg is not None:
             self._seg.end = t1
@@ -371,7 +393,10 @@ class SpeechTracker:
         return row + col >= DTMF_SHARE and min(row, col) >= DTMF_SHARE / 4
 
     def _confirm(self, seg: _Open) -> None:
-        """A segment that is speech joins the open turn (or opens one)."""
+        """A segment that is speech joins the open turn (or opens one), from its onset: how long
+        the model heard it decided that it is speech, not where the voice began."""
+        if seg.onset is not None and seg.onset < seg.start:
+            seg.start, seg.onset = seg.onset, None
         turn = self._turn
         if turn is not None and seg.start - turn.end >= self.gap:
             self._close_turn()
@@ -393,6 +418,85 @@ class SpeechTracker:
             self._short, self._after_short, self._sound_after_short = seg, 0, 0
             return
         self._commit(seg)
+        self._trim = (int(round(at / HOP)), 0)
+
+    def _onset_after_sound(self, k: int, earliest: float) -> float:
+        """Where a segment whose start was put at window ``k`` began, when the line carried other
+        sound before it (hold music, a room): the windows just before ``k`` whose spectral shape
+        is unlike any of that sound's (up to ``EDGE_SOUND`` windows of it, so a melody's notes
+        are among them) are the voice already (the model, its state soaked in music, doubts a
+        voice coming back for up to a second). Else ``k``'s own time."""
+        hist = self._history
+        first = hist[0][0] if hist else k
+        top = k - first - EDGE_REACH  # the sound is read before the windows searched
+        if top < EDGE_WINDOWS:
+            return k * HOP
+        sound = []
+        for n in range(top - 1, max(top - EDGE_SOUND, 0) - 1, -1):
+            j, x, _, ran, p = hist[n]
+            if not ran or p >= self.off or j * HOP < earliest:
+                break
+            sound.append(x)
+        if len(sound) < EDGE_WINDOWS:
+            return k * HOP
+        ref = _shapes(sound)
+        limit = _like_limit(ref)
+        before = [hist[n] for n in range(k - first - 1, top - 1, -1)]  # the windows just before k, nearest first
+        start, levels, like = k, [], 0
+        for (j, _, db, ran, _), shape in zip(before, _shapes([x for _, x, _, _, _ in before])):
+            if not ran or j * HOP < earliest:
+                break
+            if _nearest(ref, shape) <= limit:  # one window like the sound is a voice in the line's
+                like += 1  # noise; two in a row, the sound
+                if like == 2:
+                    break
+                continue
+            like = 0
+            levels.append(db)
+            steady = levels[-EDGE_STEADY:]
+            if len(steady) == EDGE_STEADY and max(steady) - min(steady) < EDGE_STEADY_DB:
+                return (j + EDGE_STEADY) * HOP if j + EDGE_STEADY < k else k * HOP
+            start = j
+        return start * HOP
+
+    def _trim_end(self, sound: bool) -> None:
+        """A segment that ended into other sound (hold music straight after the words) ends
+        where that sound began: its last windows (``EDGE_TRIM`` at most) whose spectral shape is
+        one of the sound's, at its level (the model's speech state takes up to half a second to fade over
+        music as loud as the voice). Read once ``EDGE_WINDOWS`` of the sound have followed."""
+        end, heard = self._trim
+        if not sound:
+            self._trim = None
+            return
+        heard += 1
+        self._trim = (end, heard)
+        if heard < EDGE_WINDOWS:
+            return
+        self._trim = None
+        hist = list(self._history)
+        first = hist[0][0]
+        seg_start, seg_end = self.segments[-1]
+        turn = self._turn
+        if end - first < EDGE_TRIM or turn is None or abs(seg_end - end * HOP) > 1e-9:
+            return
+        after = hist[end - first:]
+        ref = _shapes([x for _, x, _, _, _ in after])
+        limit, loudest = _like_limit(ref), max(db for _, _, db, _, _ in after) + EDGE_LOUDER_DB
+        tail = hist[end - first - EDGE_TRIM: end - first][::-1]
+        cut, energy = end, 0.0
+        for (j, _, db, _, _), shape in zip(tail, _shapes([x for _, x, _, _, _ in tail])):
+            if (j * HOP) - seg_start < self.min_len or db > loudest or _nearest(ref, shape) > limit:
+                break
+            cut, energy = j, energy + 10 ** (db / 10) * WINDOW
+        if cut == end:
+            return
+        new_end = cut * HOP
+        self.segments[-1] = (seg_start, new_end)
+        if abs(turn.end - seg_end) < 1e-9:
+            turn.end = max(turn.start, new_end)
+        turn.speech -= seg_end - new_end
+        turn.energy = max(turn.energy - energy, 0.0)
+        turn.samples -= (end - cut) * WINDOW
 
     def _settle_short(self, keep: bool) -> None:
         """A short segment is speech when quiet or more speech follows it; a note of hold music
@@ -425,6 +529,32 @@ class SpeechTracker:
         self._grown = False
         out, self._events = self._events, []
         return out
+
+
+_EDGE_FREQS = np.fft.rfftfreq(WINDOW, 1.0 / SR)
+_EDGE_MASKS = np.stack([(_EDGE_FREQS >= a) & (_EDGE_FREQS < b) for a, b in zip(EDGE_BANDS, EDGE_BANDS[1:])]).T
+_EDGE_HANN = np.hanning(WINDOW).astype(np.float32)
+
+
+def _shapes(windows: list[np.ndarray]) -> np.ndarray:
+    """Each window's spectral shape: band levels in dB (the phone band), less their mean (so a
+    sound is known by its colour, not how loud it is just then)."""
+    power = np.abs(np.fft.rfft(np.stack(windows) * _EDGE_HANN, axis=1)) ** 2
+    bands = 10 * np.log10(power @ _EDGE_MASKS + 1e-10)
+    return bands - bands.mean(axis=1, keepdims=True)
+
+
+def _nearest(ref: np.ndarray, shape: np.ndarray) -> float:
+    """RMS distance (dB) from ``shape`` to the nearest of the sound's windows ``ref``."""
+    return float(np.sqrt(np.mean(np.square(ref - shape), axis=1)).min())
+
+
+def _like_limit(ref: np.ndarray) -> float:
+    """How near a window must be to the sound's to be that sound: ``EDGE_LIKE_DB``, or twice
+    how near the sound's own windows are to each other where it varies more (a melody)."""
+    d = np.sqrt(np.mean(np.square(ref[:, None] - ref[None]), axis=2))
+    np.fill_diagonal(d, np.inf)
+    return max(EDGE_LIKE_DB, 2.0 * float(np.median(d.min(axis=1))))
 
 
 def tenth_percentile(levels: np.ndarray) -> float:
