@@ -160,6 +160,22 @@ def test_floor_state_follows_a_shift_idle_between_calls_with_the_shift_so_far():
     assert not a["on_call"] and a["shift"] == {"started_at": 100.0, "ended": True, "calls": 2, "mean_score": 85.5}
 
 
+def test_a_shifts_earlier_report_finishing_after_the_last_calls_does_not_replace_it():
+    """The last call's report can reach the floor before the one of the call before it (each
+    report finishes on its own): the agent's score and final stay the last call's."""
+    state = FloorState()
+    entry = lambda kind, data, at: {"kind": kind, "session": "li", "at": str(at),  # noqa: E731
+                                    "data": json.dumps(data)}
+    state.apply("1-0", entry("start", {"call": "001"}, 100.0))
+    state.apply("2-0", entry("start", {"call": "002"}, 130.0))
+    state.apply("3-0", entry("end", {"call": "002", "score": 89.1}, 150.0))
+    state.apply("4-0", entry("end", {"call": "001", "score": 100.0}, 151.0))
+    a = state.snapshot()["agents"][0]
+    assert not a["on_call"] and a["score"] == 89.1 and a["final"]["call"] == "002"
+    state.apply("5-0", entry("end", {"call": "007", "score": 70.0}, 160.0))  # its start never seen: the latest
+    assert state.snapshot()["agents"][0]["score"] == 70.0
+
+
 @pytest.mark.slow
 def test_a_replayed_session_reaches_the_floor_stream_and_agents(redis_server, floor_view, signal_call, tmp_path):  # noqa: F811
     events, stop = [], threading.Event()

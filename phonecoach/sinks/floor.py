@@ -28,6 +28,7 @@ from .web import Hub, WebServer, sse
 
 RECENT = 50  # newest warnings across the floor, on the page
 CALL_WARNINGS = 500  # warnings kept per agent's current call
+CALLS_SEEN = 200  # ids of an agent's last calls whose start the floor saw (to know an earlier call's entries)
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Agent:
     final: dict[str, Any] | None = None
     upset_since: float | None = None  # call audio time the caller first complained (this call)
     shift: dict[str, Any] | None = None  # in a shift: started_at, ended, calls, scores (finished calls)
+    calls_seen: deque = field(default_factory=lambda: deque(maxlen=CALLS_SEEN))  # ids of calls whose start came
 
     def to_dict(self, now: float | None = None) -> dict[str, Any]:
         now = now or time.time()
@@ -102,6 +104,8 @@ class FloorState:
         agent = self.agents.setdefault(name, Agent(name))
         if kind == "start":
             agent.on_call, agent.started_at, agent.ended_at, agent.info = True, at, None, data
+            if data.get("call") is not None:
+                agent.calls_seen.append(data["call"])
             agent.warnings.clear()
             agent.by_severity, agent.count, agent.score, agent.final = {}, 0, 100.0, None
             agent.upset_since = None
@@ -155,9 +159,11 @@ class FloorState:
 
 
 def _earlier_call(agent: Agent, data: dict) -> bool:
-    """In a shift: the entry belongs to a call before the one the agent is on now."""
+    """In a shift: the entry belongs to a call that began before the one the agent is on now (or
+    was on last): its report can finish after the next call's has, the events come through
+    Redis each on its own. A call whose start the floor never saw is taken as the latest."""
     call, current = data.get("call"), agent.info.get("call")
-    return agent.on_call and call is not None and current is not None and call != current
+    return call is not None and current is not None and call != current and call in agent.calls_seen
 
 
 def _text(x: str | bytes) -> str:
