@@ -37,8 +37,8 @@ def test_rings_holds_talk_over_dead_air_and_who_hung_up(heard):
     t = call.truth
     assert m.rings == t.rings
     assert len(m.holds) == len(t.holds)
-    for (s, e), (ts, te) in zip(m.holds, t.holds):
-        assert s == pytest.approx(ts, abs=1.0) and e == pytest.approx(te, abs=1.0)
+    for (s, e), (ts, te) in zip(m.holds, t.holds):  # both edges within 0.5 s
+        assert s == pytest.approx(ts, abs=0.5) and e == pytest.approx(te, abs=0.5)
     assert [round(s, 1) for s, _ in m.interruptions] == pytest.approx([s for s, _ in t.talkover], abs=0.5)
     assert len(m.dead_air) == len(t.dead_air)
     for (s, e), (ts, te) in zip(m.dead_air, t.dead_air):
@@ -173,19 +173,59 @@ def test_a_hold_runs_from_the_request_to_the_agents_return_and_is_never_dead_air
     assert _standing(got, "voice.response") == []  # a warning at 3 s of silence is taken back
 
 
+def test_a_faint_caller_over_line_noise_is_heard_and_the_wait_after_is_dead_air(pack, tmp_path):
+    """A caller's 1.7 s at ~10 dB over G.711 line noise at 15 dB SNR (a recording with its own
+    loud room behind it, at -29 dBFS): heard where it was put, so the agent's 4.4 s of silence
+    after it is dead air, in the file report and live. (The detector, started afresh over only
+    0.1 s of the line's noise, gave this voice 0.05-0.17; the silence was nobody's turn.)"""
+    call = random_call(209)
+    path = call.write(tmp_path / "c.wav", **CONDITIONS["g711-snr15"])
+    m = measure_call(load_call(path), Timeline([]))
+    faint = call.truth.speech["customer"][-2]
+    assert faint == pytest.approx((91.14, 92.84), abs=0.01)  # the clip this test is about
+    assert any(abs(s - faint[0]) <= 0.5 and abs(e - faint[1]) <= 0.5 for s, e in m.turns["customer"]), \
+        m.turns["customer"]
+    assert len(m.dead_air) == len(call.truth.dead_air)
+    for (s, e), (ts, te) in zip(m.dead_air, call.truth.dead_air):
+        assert s == pytest.approx(ts, abs=0.5) and e == pytest.approx(te, abs=0.5)
+    assert _standing(_live(pack, path, tmp_path / "s"), "voice.response") == pytest.approx(
+        [s for s, _ in m.dead_air], abs=0.3)
+
+
+@pytest.mark.parametrize("make, cond", [
+    (lambda: random_call(209), "g711-snr15"),  # the faint caller above
+    (lambda: overlap_call(310), "g711-snr15"),  # two 0.8 s cut-ins, drawn out over the hiss to 1.02-1.05 s
+    (lambda: random_call(217), "g711-snr20-echo"),  # hold music that starts on a steady note after 请稍等
+    (lambda: random_call(217), "g711-snr15"),
+    (lambda: random_call(213), "g711-snr20-echo"),  # the agent cuts in; between their syllables only echo
+], ids=["faint-caller", "short-cut-ins", "steady-music-after-request", "steady-music-after-request-15dB",
+        "cut-in-over-echo"])
+def test_calls_the_benchmark_once_got_wrong_have_every_measure_right(make, cond, tmp_path):
+    """Held-out calls of benchmarks/hearing.py (``--random 20``) that were wrong before these
+    were fixed: holds (both edges), talk-over and dead air within 0.5 s, and who hung up."""
+    call = make()
+    t = call.truth
+    m = measure_call(load_call(call.write(tmp_path / "c.wav", **CONDITIONS[cond])), Timeline([]))
+    for found, truth, both in ((m.holds, t.holds, True), (m.interruptions, t.talkover, False),
+                               (m.dead_air, t.dead_air, False)):
+        assert len(found) == len(truth), (found, truth)
+        for (s, e), (ts, te) in zip(found, truth):
+            assert s == pytest.approx(ts, abs=0.5) and (not both or e == pytest.approx(te, abs=0.5)), (found, truth)
+    assert m.hangup_first == t.hangup_first
+
+
 @pytest.mark.parametrize("cond", list(CONDITIONS))
 @pytest.mark.parametrize("seed", [11, 12, 13, 14])
 def test_talk_over_inside_sentences_is_found_in_the_file_and_warned_live(seed, cond, pack, tmp_path):
     """Cut-ins of 0.8-2.5 s into the middle of the other party's sentence, the agent into the
     customer's or the customer into the agent's while the agent talks on: each of at least
-    1 s is found where it began (within 0.5 s on a clean line; through a telephone line a noisy
-    room's soft first syllable is heard 0.55-0.8 s late on 3 of 24 here, so within 1 s), none
-    under it, and live warns of each at the file report's moment."""
+    1 s is found within 0.5 s of where it began, clean and through a telephone line, none under
+    it (a 0.8 s cut-in whose end the detector drew out over a noisy line's hiss once counted),
+    and live warns of each at the file report's moment."""
     call = overlap_call(seed)
     kw = CONDITIONS[cond]
     path = call.write(tmp_path / ("o.wav" if kw else "o.flac"), **kw)
     m = measure_call(load_call(path), Timeline([]))
-    assert [s for s, _ in m.interruptions] == pytest.approx([s for s, _ in call.truth.talkover],
-                                                            abs=1.0 if kw else 0.5)
+    assert [s for s, _ in m.interruptions] == pytest.approx([s for s, _ in call.truth.talkover], abs=0.5)
     got = _live(pack, path, tmp_path / "s")
     assert _standing(got, "never.interrupt") == pytest.approx([s for s, _ in m.interruptions], abs=0.3)

@@ -24,10 +24,16 @@ state is kept only while it helps, measured on real voices through telephone lin
 
 - windows under the line's own floor (or digital silence, tones, echo) are not run through the
   model, which keeps its cost a few percent of decoding; when it runs again after a skip, it
-  starts from a fresh state, having first heard the windows just before (a state carried from
-  the last turn over unheard noise missed the first second of the next turn);
+  starts from a fresh state, having first heard the half second of the line just before (a
+  state carried from the last turn over unheard noise missed the first second of the next turn;
+  one that had heard only a tenth of a second of a noisy line missed a faint caller over it);
 - after each half second of sound it called not speech (hold music, a noisy room) its state is
-  cleared too (a state soaked in music missed a voice coming back after it);
+  cleared too (a state soaked in music missed a voice coming back after it); over a quarter
+  second or less of windows that are only the other party's echo it is kept, and a segment
+  waits (an agent's cut-in over the caller has the caller's echo between its syllables);
+- a segment's last windows within a decibel of the line's floor are left out (the state fades
+  over a noisy line's hiss for a quarter second), and one whose windows never span 3 dB (a held
+  note) is no speech;
 - a segment shorter than twice the minimum is speech only if quiet or more speech follows it:
   a fresh state took a note of a melody in the voice's range for a syllable, and a note is
   followed by more music, a short reply (好的) by quiet.
@@ -61,13 +67,23 @@ TONE_EVERY = 4  # outside speech, every this many windows are checked for tones 
 TONE_SHARE = 0.5  # the tones together carry this share of the energy (each at least 0.3 / their count)
 DTMF_GROUPS = ((697.0, 770.0, 852.0, 941.0), (1209.0, 1336.0, 1477.0, 1633.0))  # keypad rows, columns
 DTMF_SHARE = 0.6  # a row and a column tone together carry this share (each at least a quarter of it)
-WARM_WINDOWS = 3  # windows heard again before the model runs after a skip or a reset
+WARM_WINDOWS = 3  # windows heard again before the model runs after a reset in sound; a skip this long resets it
+RESUME_WINDOWS = 16  # after a skip, the model first hears this many of the line's skipped windows (0.5 s):
+# a fresh state that has heard only 0.1 s of a noisy line's background gave a faint voice over it
+# 0.05-0.17, one that had heard 0.5 s of it 0.6-0.8 (a caller at 10 dB over G.711 line noise)
 QUIET_P = 0.15  # a window the model gives less than this is sound that is not speech
 ONSET_WINDOWS = 16  # a segment's start reaches back over at most this many doubtful windows (0.5 s)
 SURE_SPEECH = 2.0  # a segment this many times the minimum length is speech as soon as it is that long;
 SHORT_LOOKAHEAD = 10  # a shorter one only if most of the ~0.3 s after it is quiet or speech
 AHEAD_MAX = 256  # windows encoded in one batch at most (8 s)
 AHEAD_MARGIN_DB = 3.0  # windows this close under the gate are encoded ahead too (the floor moves)
+STEADY_SEGMENT_DB = 3.0  # a segment's windows must span this many dB before it is speech (a held note does not)
+VETO_CARRY = 8  # echo-only windows (0.26 s) over which an open segment and the model's state wait: between
+# an agent's syllables over the caller, the line carries only the caller's echo, and a fresh state after each
+# such gap heard a cut-in 1.3 s late (G.711 with echo)
+HANGOVER = 16  # a segment's end leaves out at most this many windows at the line's floor (0.5 s) ...
+HANGOVER_DB = 1.0  # ... less than this over it: no sound of its own (a sound 6 dB under the hiss adds 1 dB);
+# a real speaker's soft tail, 1-3 dB over a noisy line's floor, stays
 EDGE_WINDOWS = 16  # a segment's edge beside other sound (hold music, a room) moves to where the sound
 # changes: the sound is read over this many windows (0.5 s) beside the edge; a start reaches back
 EDGE_REACH = 32  # over at most this many windows (1 s) unlike it, an end over at most
@@ -192,6 +208,16 @@ class _Open:
     energy: float = 0.0  # sum of squares over its speech windows
     samples: int = 0
     onset: float | None = None  # where it began, if before ``start`` (taken once it is speech)
+    lo: float = math.inf  # (a segment) its quietest and loudest windows (dB)
+    hi: float = -math.inf
+    sure: bool = False  # (a segment) taken as speech (joined its turn)
+    held: float = 0.0  # (a turn) where the model's speech state ended, past ``end`` by the fade over the floor
+
+    @property
+    def heard_to(self) -> float:
+        """Where a party's pause is measured from (turn gap): the model's own end, as the gap was
+        set with (a real speaker's pauses between phrases run to a second)."""
+        return max(self.end, self.held)
 
 
 class SpeechTracker:
@@ -219,6 +245,7 @@ class SpeechTracker:
         self._floor = -np.inf
         self._floors: list[float] = []  # the last FLOOR_MEMORY floors of live windows (-inf: none yet)
         self._idle = 0  # consecutive windows not run through the model
+        self._vetoed = 0  # consecutive windows that are only the other party's echo
         self._low = 0  # consecutive windows the model heard and called not speech
         self._short: _Open | None = None  # a short segment waiting for what follows it
         self._after_short = self._sound_after_short = 0
@@ -289,7 +316,7 @@ class SpeechTracker:
         segment and turn still open are closed."""
         if len(self._rest):
             self.feed(np.zeros(WINDOW - len(self._rest), np.float32))
-        self._end_segment(self.now)
+        self._end_segment(self._seg.end if self._seg is not None else self.now)
         self._settle_short(keep=True)  # the line ends: nothing more follows it
         if self._turn is not None:
             self._close_turn()
@@ -308,7 +335,7 @@ class SpeechTracker:
         if not ran:
             p = 0.0
             self._skipped.append(None if veto else (i, x.copy()))
-            del self._skipped[:-WARM_WINDOWS]
+            del self._skipped[:-RESUME_WINDOWS]
         else:
             if self._idle >= WARM_WINDOWS:  # it resumes after a skip: afresh, having heard what it skipped
                 self.detector.reset()
@@ -330,7 +357,9 @@ class SpeechTracker:
             self._dead_from = i * HOP if self._dead_from is None else self._dead_from
         elif tone is False or p >= self.on:  # sound that is no tone, or speech: the line is live
             self._dead_from = None
-        self._idle = 0 if ran else self._idle + 1
+        self._vetoed = self._vetoed + 1 if veto else 0
+        carried = veto and self._vetoed <= VETO_CARRY  # between a speaker's syllables, only the other's echo
+        self._idle = 0 if ran else self._idle + (0 if carried else 1)
         if ran:
             self._low = self._low + 1 if p < QUIET_P else 0
             self._recent.append((i, x.copy()))
@@ -350,23 +379,27 @@ class SpeechTracker:
                 earliest = max(earliest, self._turn.end)
             start = max(t0 - self._rising * HOP, earliest)
             self._seg = _Open(start, t1, onset=self._onset_after_sound(int(round(start / HOP)), earliest))
+        elif self._seg is not None and carried:
+            pass  # the segment waits: the voice may go on after the echo
         elif self._seg is not None and p < self.off:
-            self._end_segment(t0)
+            self._end_segment(self._seg.end)  # its last window (not the echo it waited over)
         elif self._trim is not None:
             self._trim_end(ran and p < self.off)
         self._rising = min(self._rising + 1, ONSET_WINDOWS) if self._seg is None and ran and QUIET_P <= p < self.on else 0
-        if self._seg is not None:
+        if self._seg is not None and not carried:
             self._seg.end = t1
             self._seg.energy += 10 ** (db / 10) * WINDOW
             self._seg.samples += len(x)
-            if self._seg.end - self._seg.start >= SURE_SPEECH * self.min_len:
+            self._seg.lo, self._seg.hi = min(self._seg.lo, db), max(self._seg.hi, db)
+            if self._seg.end - self._seg.start >= SURE_SPEECH * self.min_len and (
+                    self._seg.sure or self._seg.hi - self._seg.lo >= STEADY_SEGMENT_DB):
                 self._confirm(self._seg)
         elif self._short is not None:
             self._after_short += 1
             self._sound_after_short += ran and p < self.off
             if self._after_short >= SHORT_LOOKAHEAD:
                 self._settle_short(keep=self._sound_after_short < SHORT_LOOKAHEAD // 2)
-        if self._turn is not None and self._seg is None and self._short is None and t1 - self._turn.end >= self.gap:
+        if self._turn is not None and self._seg is None and self._short is None and t1 - self._turn.heard_to >= self.gap:
             self._close_turn()
 
     def _gate_floor(self, now: float) -> float:
@@ -397,8 +430,9 @@ class SpeechTracker:
         the model heard it decided that it is speech, not where the voice began."""
         if seg.onset is not None and seg.onset < seg.start:
             seg.start, seg.onset = seg.onset, None
+        seg.sure = True
         turn = self._turn
-        if turn is not None and seg.start - turn.end >= self.gap:
+        if turn is not None and seg.start - turn.heard_to >= self.gap:
             self._close_turn()
             turn = None
         if turn is None:
@@ -411,14 +445,38 @@ class SpeechTracker:
         seg, self._seg = self._seg, None
         if seg is None:
             return
-        seg.end = at
+        seg.end = self._before_floor_tail(seg, at)
+        if seg.end < at and self._turn is not None and abs(self._turn.end - at) < 1e-9:
+            self._turn.end = max(self._turn.start, seg.end)  # it reached there with the segment
+            self._turn.held = at
         if seg.end - seg.start < self.min_len:
             return
+        if seg.end - seg.start >= SURE_SPEECH * self.min_len and not seg.sure:
+            return  # steady all along: a held note, a hum (a voice's syllables rise and fall)
         if seg.end - seg.start < SURE_SPEECH * self.min_len:  # short: what follows tells
             self._short, self._after_short, self._sound_after_short = seg, 0, 0
             return
         self._commit(seg)
-        self._trim = (int(round(at / HOP)), 0)
+        self._trim = (int(round(seg.end / HOP)), 0)
+
+    def _before_floor_tail(self, seg: _Open, at: float) -> float:
+        """Where a segment the model ended at ``at`` ended: before its last windows (``HANGOVER``
+        at most) at the line's own background, within ``HANGOVER_DB`` of its floor (the model's
+        speech state fades over a noisy line's hiss for a quarter second after the voice: a 0.8 s
+        cut-in through G.711 at 15 dB SNR was heard as 1.05 s, talk-over). Their sound leaves
+        the segment's figures."""
+        k = int(round(at / HOP))
+        cut, limit = k, self._floor + HANGOVER_DB
+        for j, _, db, _, _ in reversed(self._history):
+            if j >= k:
+                continue
+            shortest = self.min_len * (SURE_SPEECH if seg.sure else 1.0)  # a sure segment stays sure
+            if j < k - HANGOVER or db >= limit or j * HOP - seg.start < shortest:
+                break
+            cut = j
+            seg.energy = max(seg.energy - 10 ** (db / 10) * WINDOW, 0.0)
+            seg.samples -= WINDOW
+        return cut * HOP if cut < k else at
 
     def _onset_after_sound(self, k: int, earliest: float) -> float:
         """Where a segment whose start was put at window ``k`` began, when the line carried other
