@@ -85,8 +85,7 @@ def test_random_calls_nothing_was_tuned_on(seed, tmp_path):
     m = measure_call(load_call(call.write(tmp_path / "c.flac")), Timeline([]))
     for party in ("agent", "customer"):
         assert frames_f1(m.turns[party], call.truth.speech[party], m.duration) >= 0.9, party
-    assert [s for s, _ in m.interruptions] == pytest.approx([s for s, _ in call.truth.talkover],
-                                                            abs=1.0 if kw else 0.5)
+    assert [s for s, _ in m.interruptions] == pytest.approx([s for s, _ in call.truth.talkover], abs=0.5)
     assert [s for s, _ in m.holds] == pytest.approx([s for s, _ in call.truth.holds], abs=1.0)
     assert m.customer_raised == []  # clip levels vary by up to 10 dB here, never 9 dB over the caller's median
 
