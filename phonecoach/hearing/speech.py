@@ -31,6 +31,9 @@ state is kept only while it helps, measured on real voices through telephone lin
   cleared too (a state soaked in music missed a voice coming back after it); over a quarter
   second or less of windows that are only the other party's echo it is kept, and a segment
   waits (an agent's cut-in over the caller has the caller's echo between its syllables);
+- a segment's start reaches back over the sound just before it that rose out of the line's
+  quiet less than 0.77 s earlier (a fresh state over a noisy line gave a voice's first half
+  second 0.05-0.35: a cut-in was heard 0.55 s late);
 - a segment's last windows within a decibel of the line's floor are left out (the state fades
   over a noisy line's hiss for a quarter second), and one whose windows never span 3 dB (a held
   note) is no speech;
@@ -73,6 +76,8 @@ RESUME_WINDOWS = 16  # after a skip, the model first hears this many of the line
 # 0.05-0.17, one that had heard 0.5 s of it 0.6-0.8 (a caller at 10 dB over G.711 line noise)
 QUIET_P = 0.15  # a window the model gives less than this is sound that is not speech
 ONSET_WINDOWS = 16  # a segment's start reaches back over at most this many doubtful windows (0.5 s)
+RISE_WINDOWS = 24  # ... and over a run of at most this many windows of sound (0.77 s) that rose from the
+# line's quiet: a voice through a noisy line, its first half second given 0.05-0.35 by a fresh state
 SURE_SPEECH = 2.0  # a segment this many times the minimum length is speech as soon as it is that long;
 SHORT_LOOKAHEAD = 10  # a shorter one only if most of the ~0.3 s after it is quiet or speech
 AHEAD_MAX = 256  # windows encoded in one batch at most (8 s)
@@ -200,24 +205,44 @@ class _Detector:
 
 @dataclass
 class _Open:
-    """The segment or turn being built."""
+    """What a segment and a turn being built both keep: their span and the figures of their speech."""
 
     start: float
     end: float
     speech: float = 0.0
     energy: float = 0.0  # sum of squares over its speech windows
     samples: int = 0
+
+
+@dataclass
+class _Segment(_Open):
+    """The segment being built (or a short one waiting for what follows it)."""
+
     onset: float | None = None  # where it began, if before ``start`` (taken once it is speech)
-    lo: float = math.inf  # (a segment) its quietest and loudest windows (dB)
+    lo: float = math.inf  # its quietest and loudest windows (dB)
     hi: float = -math.inf
-    sure: bool = False  # (a segment) taken as speech (joined its turn)
-    held: float = 0.0  # (a turn) where the model's speech state ended, past ``end`` by the fade over the floor
+    sure: bool = False  # taken as speech (joined its turn)
+
+
+@dataclass
+class _OpenTurn(_Open):
+    """The turn being built."""
+
+    held: float = 0.0  # where the model's speech state ended, past ``end`` by the fade over the floor
 
     @property
     def heard_to(self) -> float:
         """Where a party's pause is measured from (turn gap): the model's own end, as the gap was
         set with (a real speaker's pauses between phrases run to a second)."""
         return max(self.end, self.held)
+
+    def pull_end(self, was: float, now: float) -> bool:
+        """A segment that ended at ``was`` ends at ``now`` (its tail was another sound or the
+        line's floor): the turn ends there too if it reached ``was`` with that segment. Whether it did."""
+        if abs(self.end - was) >= 1e-9:
+            return False
+        self.end = max(self.start, now)
+        return True
 
 
 class SpeechTracker:
@@ -247,14 +272,14 @@ class SpeechTracker:
         self._idle = 0  # consecutive windows not run through the model
         self._vetoed = 0  # consecutive windows that are only the other party's echo
         self._low = 0  # consecutive windows the model heard and called not speech
-        self._short: _Open | None = None  # a short segment waiting for what follows it
+        self._short: _Segment | None = None  # a short segment waiting for what follows it
         self._after_short = self._sound_after_short = 0
         self._recent: list[tuple[int, np.ndarray]] = []  # the last windows it heard (index, samples)
         self._dead_from: float | None = None  # start of the digital silence or tones the line carries now
         self._skipped: list[tuple[int, np.ndarray] | None] = []  # the last windows not run through the model (None: echo)
-        self._seg: _Open | None = None
+        self._seg: _Segment | None = None
         self._rising = 0  # heard windows in a row just now, out of speech, neither quiet nor speech
-        self._turn: _Open | None = None
+        self._turn: _OpenTurn | None = None
         self._history: deque[tuple[int, np.ndarray, float, bool, float]] = deque(
             maxlen=EDGE_SOUND + EDGE_REACH + ONSET_WINDOWS + 2)  # (index, samples, dB, ran, probability)
         self._trim: tuple[int, int] | None = None  # (segment's end window, windows heard since) awaiting its trim
@@ -378,7 +403,8 @@ class SpeechTracker:
             if self._turn is not None:
                 earliest = max(earliest, self._turn.end)
             start = max(t0 - self._rising * HOP, earliest)
-            self._seg = _Open(start, t1, onset=self._onset_after_sound(int(round(start / HOP)), earliest))
+            k = int(round(start / HOP))
+            self._seg = _Segment(start, t1, onset=min(self._onset_after_sound(k, earliest), self._rise_from_quiet(k, earliest)))
         elif self._seg is not None and carried:
             pass  # the segment waits: the voice may go on after the echo
         elif self._seg is not None and p < self.off:
@@ -425,7 +451,7 @@ class SpeechTracker:
         row, col = (float(np.max(bins @ power)) / total for bins in self._dtmf_bins)
         return row + col >= DTMF_SHARE and min(row, col) >= DTMF_SHARE / 4
 
-    def _confirm(self, seg: _Open) -> None:
+    def _confirm(self, seg: _Segment) -> None:
         """A segment that is speech joins the open turn (or opens one), from its onset: how long
         the model heard it decided that it is speech, not where the voice began."""
         if seg.onset is not None and seg.onset < seg.start:
@@ -436,7 +462,7 @@ class SpeechTracker:
             self._close_turn()
             turn = None
         if turn is None:
-            self._turn = turn = _Open(seg.start, seg.end)
+            self._turn = turn = _OpenTurn(seg.start, seg.end)
             self._events.append(TurnEvent(self.party, "open", _as_turn(turn), self.now))
         turn.end = max(turn.end, seg.end)
         self._grown = True
@@ -446,8 +472,7 @@ class SpeechTracker:
         if seg is None:
             return
         seg.end = self._before_floor_tail(seg, at)
-        if seg.end < at and self._turn is not None and abs(self._turn.end - at) < 1e-9:
-            self._turn.end = max(self._turn.start, seg.end)  # it reached there with the segment
+        if seg.end < at and self._turn is not None and self._turn.pull_end(at, seg.end):
             self._turn.held = at
         if seg.end - seg.start < self.min_len:
             return
@@ -459,7 +484,7 @@ class SpeechTracker:
         self._commit(seg)
         self._trim = (int(round(seg.end / HOP)), 0)
 
-    def _before_floor_tail(self, seg: _Open, at: float) -> float:
+    def _before_floor_tail(self, seg: _Segment, at: float) -> float:
         """Where a segment the model ended at ``at`` ended: before its last windows (``HANGOVER``
         at most) at the line's own background, within ``HANGOVER_DB`` of its floor (the model's
         speech state fades over a noisy line's hiss for a quarter second after the voice: a 0.8 s
@@ -467,10 +492,10 @@ class SpeechTracker:
         the segment's figures."""
         k = int(round(at / HOP))
         cut, limit = k, self._floor + HANGOVER_DB
+        shortest = self.min_len * (SURE_SPEECH if seg.sure else 1.0)  # a sure segment stays sure
         for j, _, db, _, _ in reversed(self._history):
             if j >= k:
                 continue
-            shortest = self.min_len * (SURE_SPEECH if seg.sure else 1.0)  # a sure segment stays sure
             if j < k - HANGOVER or db >= limit or j * HOP - seg.start < shortest:
                 break
             cut = j
@@ -517,6 +542,23 @@ class SpeechTracker:
             start = j
         return start * HOP
 
+    def _rise_from_quiet(self, k: int, earliest: float) -> float:
+        """Where a segment whose start was put at window ``k`` began, when the sound just before
+        it rose out of the line's quiet (windows the gate skipped: its floor, silence, echo) no
+        more than ``RISE_WINDOWS`` before: that sound is the voice's own start, which a fresh state
+        doubts over a noisy line (a cut-in through G.711 at 15 dB SNR heard 0.55 s late). Sound
+        that went on for longer is something else (a room, music): ``k``'s own time then."""
+        run = k
+        for j, _, _, ran, _ in reversed(self._history):
+            if j >= k:
+                continue
+            if not ran:
+                return run * HOP
+            if k - j > RISE_WINDOWS or j * HOP < earliest:
+                return k * HOP
+            run = j
+        return k * HOP
+
     def _trim_end(self, sound: bool) -> None:
         """A segment that ended into other sound (hold music straight after the words) ends
         where that sound began: its last windows (``EDGE_TRIM`` at most) whose spectral shape is
@@ -550,8 +592,7 @@ class SpeechTracker:
             return
         new_end = cut * HOP
         self.segments[-1] = (seg_start, new_end)
-        if abs(turn.end - seg_end) < 1e-9:
-            turn.end = max(turn.start, new_end)
+        turn.pull_end(seg_end, new_end)
         turn.speech -= seg_end - new_end
         turn.energy = max(turn.energy - energy, 0.0)
         turn.samples -= (end - cut) * WINDOW
@@ -564,7 +605,7 @@ class SpeechTracker:
             self._confirm(seg)
             self._commit(seg)
 
-    def _commit(self, seg: _Open) -> None:
+    def _commit(self, seg: _Segment) -> None:
         """A finished segment of speech: into the segments and its turn's figures."""
         self.segments.append((seg.start, seg.end))
         turn = self._turn
@@ -632,7 +673,7 @@ def tenth_percentile(levels: np.ndarray) -> float:
     return float(b - d * (1 - t)) if t >= 0.5 else float(a + d * t)
 
 
-def _as_turn(t: _Open, seg: _Open | None = None) -> Turn:
+def _as_turn(t: _OpenTurn, seg: _Segment | None = None) -> Turn:
     """The record of turn ``t``, with the confirmed segment ``seg`` still under way in it."""
     speech, energy, samples = t.speech, t.energy, t.samples
     if seg is not None and seg.end - seg.start > 0 and seg.start >= t.start:
