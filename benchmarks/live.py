@@ -185,7 +185,7 @@ def _bare(call: str, model_path: str, threaded: bool = True, det: bool = False) 
     def run(ch: int) -> None:
         pcm = np.ascontiguousarray(x[:, ch]).tobytes()
         if det:
-            pcm = ChannelRecognizer(model, "x", sr)._pcm(pcm)
+            pcm = ChannelRecognizer(model, "x", sr).to_pcm(pcm)
         rec = vosk.KaldiRecognizer(model, sr)
         rec.SetWords(True)
         step = int(CHUNK_SECONDS * sr) * 2

@@ -144,6 +144,9 @@ def main() -> None:
               f"{100 * (own - base) / vosk:4.1f} % of Vosk over the plain loop's; at equal Vosk "
               f"{(vosk + own) / (vosk + base):.3f}x the plain loop")
         names = sorted({n for g in got for n in g["threads"]}, key=lambda n: -med(g["threads"].get(n, 0.0) for g in got))
+        asked = sorted(ASKED_BY_PHONECOACH_ONLY & {n for g in got for n in g["vosk"]})
+        if asked:  # Vosk's work only phonecoach asks for, within its own
+            print("          of it Vosk's " + ", ".join(f"{n} {med(g['vosk'].get(n, 0.0) for g in got):.2f} s" for n in asked))
         print("          threads: " + ", ".join(f"{n} {med(g['threads'].get(n, 0.0) for g in got):.2f} s" for n in names))
 
 

@@ -146,11 +146,11 @@ def test_live_warnings_do_not_depend_on_scheduling(ko_setup, ko_model, tmp_path,
         rng = random.Random(k)
         slow = rng.choice([A, C])
 
-        def delayed(self, chunk, rng=rng, slow=slow):
+        def delayed(self, *chunk, rng=rng, slow=slow):
             if self.party == slow:
                 import time
                 time.sleep(rng.uniform(0.0, 0.03))
-            return process(self, chunk)
+            return process(self, *chunk)
 
         monkeypatch.setattr(StreamWorker, "_process", delayed)
         assert run(k) == reference, (k, slow)

@@ -121,6 +121,12 @@ class LiveJudge:
             self._timers()
             self._opening_rules()
 
+    def wants_partials(self, party: str) -> bool:
+        """Whether ``party``'s partial results can raise anything: the agent's (or a mono line's)
+        words a rule forbids. The others' are never asked of Vosk (each costs decoding CPU)."""
+        return party in (self.agent, "unknown") and any(
+            rule.check == "phrase_never" and rule.speaker != "customer" for rule in self.pack.rules)
+
     def on_partial(self, party: str, text: str, t_word_end: float | None, now: float) -> None:
         """``now``: how far this party's stream has been heard (the warning's t_emit). Depends on
         this party's stream only (with ``settle``): raised at once, whichever party runs ahead."""

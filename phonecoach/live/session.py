@@ -167,15 +167,19 @@ class StreamWorker(threading.Thread):
         if self.samples / TARGET_SR - self._last_flush >= FLUSH_SECONDS:
             self.audio.flush()  # a crash now leaves a WAV whose header says how long it is
             self._last_flush = self.samples / TARGET_SR
-        self._buf = np.concatenate([self._buf, samples]) if len(self._buf) else samples
-        while len(self._buf) >= self._chunk:
-            chunk, self._buf = self._buf[: self._chunk], self._buf[self._chunk:]
-            self._process(chunk)
+        buf = np.concatenate([self._buf, samples]) if len(self._buf) else samples
+        step = self._chunk
+        whole = len(buf) // step * step
+        self._buf = buf[whole:]
+        pcm = self.rec.to_pcm(buf[:whole]) if self.rec is not None and whole else b""
+        for k in range(0, whole, step):  # Vosk gets the chunks one by one, converted in one go
+            self._process(buf[k:k + step], pcm[2 * k:2 * (k + step)])
 
-    def _process(self, chunk: np.ndarray) -> None:
+    def _process(self, chunk: np.ndarray, pcm: bytes | None = None) -> None:
+        """One chunk for the recogniser (``pcm``: as ``to_pcm`` converted it), then its partial."""
         if self.rec is not None:
             self._chunks += 1
-            finals = self.rec.accept(chunk)
+            finals = self.rec.accept(chunk) if pcm is None else self.rec.accept_pcm(pcm)
             for u in finals:
                 self._final(u)
             sounding = self._gate.sounding(chunk, self.rec.audio_time)
@@ -247,7 +251,8 @@ class LiveSession:
         self.listen_cpu = 0.0
         self.listen_error: BaseException | None = None
         self._heard_call: Heard | None = None  # the call as the listener heard it, once it is finished
-        self.workers = {p: StreamWorker(p, self.queues[p], model, self.inorder, folder, partials,
+        self.workers = {p: StreamWorker(p, self.queues[p], model, self.inorder, folder,
+                                        partials and self.judge.wants_partials(p),
                                         heard=lambda party, x: self._heard.put((party, x)), privacy=pack.privacy)
                         for p in self.parties}
         for w in self.workers.values():
